@@ -1,0 +1,1 @@
+"""The Dagster code location of the recommender platform (``dagster dev`` finds it via pyproject)."""

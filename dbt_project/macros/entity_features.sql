@@ -1,0 +1,51 @@
+{# Shared SQL of the per-user and per-item intermediate models (entity = 'user' or 'item'). #}
+
+{% macro entity_days_aggregated(entity) %}
+-- per {{ entity }} and day: event counts by type and engagement shape (evening, weekend, price)
+select
+    e.{{ entity }}_id,
+    e.event_day,
+    {%- for t in var('event_types') %}
+    sum(case when e.event_type = '{{ t }}' then 1 else 0 end) as n_{{ t }},
+    {%- endfor %}
+    sum(case when e.weight > 0 then 1 else 0 end) as n_engaged,
+    sum(case when e.weight > 0 and e.event_hour >= 18 then 1 else 0 end) as n_engaged_evening,
+    sum(case when e.weight > 0 and e.is_weekend = 1 then 1 else 0 end) as n_engaged_weekend,
+    sum(case when e.weight > 0 then i.price else 0 end) as engaged_price_sum,
+    max(e.event_at) as last_event_at
+from {{ ref('int_events_weighted') }} as e
+inner join {{ ref('stg_shop__items') }} as i on e.item_id = i.item_id
+group by e.{{ entity }}_id, e.event_day
+{% endmacro %}
+
+{% macro entity_features_snapshotted(entity) %}
+-- {{ entity }} history features as of each snapshot, from events strictly before snapshot_at
+with history as (
+    select
+        s.snapshot_at,
+        d.{{ entity }}_id,
+        {%- for t in var('event_types') %}
+        sum(d.n_{{ t }}) as n_{{ t }},
+        {%- endfor %}
+        sum(d.n_engaged) as n_engaged,
+        count(*) as active_days,
+        sum(d.n_engaged_evening) as n_engaged_evening,
+        sum(d.n_engaged_weekend) as n_engaged_weekend,
+        sum(d.engaged_price_sum) as engaged_price_sum,
+        max(d.last_event_at) as last_event_at
+    from {{ ref('int_snapshots_defined') }} as s
+    inner join {{ ref('int_' ~ entity ~ '_days_aggregated') }} as d on d.event_day < s.snapshot_at
+    group by s.snapshot_at, d.{{ entity }}_id
+)
+
+select
+    h.*,
+    {{ smoothed_rate('h.n_click', 'h.n_impression', 'g.prior_ctr') }} as ctr_smoothed,
+    {{ smoothed_rate('h.n_purchase', 'h.n_click', 'g.prior_cvr') }} as cvr_smoothed,
+    {{ dbt.datediff('h.last_event_at', 'h.snapshot_at', 'day') }} as days_since_last_event,
+    1.0 * h.n_engaged_evening / nullif(h.n_engaged, 0) as evening_share,
+    1.0 * h.n_engaged_weekend / nullif(h.n_engaged, 0) as weekend_share,
+    h.engaged_price_sum / nullif(h.n_engaged, 0) as avg_engaged_price
+from history as h
+inner join {{ ref('int_global_rates_snapshotted') }} as g on h.snapshot_at = g.snapshot_at
+{% endmacro %}

@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+{{ entity_features_snapshotted('item') }}

@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+{{ entity_days_aggregated('user') }}

@@ -1,0 +1,40 @@
+-- one row per valid user: dense 0-based user_idx (CSR row), attributes and history features as of
+-- the split (served features and model side features; cold-start users have zero counts)
+with snap as (
+    select * from {{ ref('int_user_features_snapshotted') }}
+    where snapshot_at = (select split_at from {{ ref('int_split_defined') }})
+),
+
+fav as (
+    select user_id, category as favourite_category, category_share as favourite_category_share
+    from {{ ref('int_user_categories_snapshotted') }}
+    where category_rank = 1 and snapshot_at = (select split_at from {{ ref('int_split_defined') }})
+)
+
+select
+    cast(row_number() over (order by u.user_id) - 1 as integer) as user_idx,
+    u.user_id,
+    u.country,
+    u.segment,
+    u.age_band,
+    u.signup_at,
+    {{ dbt.datediff('u.signup_at', 's.split_at', 'day') }} as days_since_signup,
+    {%- for t in var('event_types') %}
+    coalesce(snap.n_{{ t }}, 0) as n_{{ t }},
+    {%- endfor %}
+    coalesce(snap.n_engaged, 0) as n_engaged,
+    coalesce(snap.active_days, 0) as active_days,
+    coalesce(snap.ctr_smoothed, g.prior_ctr) as ctr_smoothed,
+    coalesce(snap.cvr_smoothed, g.prior_cvr) as cvr_smoothed,
+    snap.days_since_last_event,
+    snap.evening_share,
+    snap.weekend_share,
+    snap.avg_engaged_price,
+    fav.favourite_category,
+    fav.favourite_category_share,
+    snap.last_event_at
+from {{ ref('stg_shop__users') }} as u
+cross join {{ ref('int_split_defined') }} as s
+left join {{ ref('int_global_rates_snapshotted') }} as g on g.snapshot_at = s.split_at
+left join snap on u.user_id = snap.user_id
+left join fav on u.user_id = fav.user_id

@@ -1,0 +1,59 @@
+{{ depends_on_seed('raw_events') }}
+{{ config(materialized='table') }}
+-- every raw event row with its quarantine reason (null = valid). The first failing rule wins.
+with typed as (
+    select
+        {{ try_cast_to('event_id', dbt.type_bigint()) }} as event_id,
+        {{ try_cast_to('user_id', dbt.type_bigint()) }} as user_id,
+        {{ try_cast_to('item_id', dbt.type_bigint()) }} as item_id,
+        lower(trim(cast(event_type as {{ dbt.type_string() }}))) as event_type,
+        {{ try_cast_to('event_at', dbt.type_timestamp()) }} as event_at,
+        cast(event_id as {{ dbt.type_string() }}) as raw_event_id,
+        cast(user_id as {{ dbt.type_string() }}) as raw_user_id,
+        cast(item_id as {{ dbt.type_string() }}) as raw_item_id,
+        cast(event_type as {{ dbt.type_string() }}) as raw_event_type,
+        cast(event_at as {{ dbt.type_string() }}) as raw_event_at
+    from {{ source('shop', 'events') }}
+),
+
+copies as (
+    -- copy number of an exact duplicate row (same raw values in every column)
+    select
+        typed.*,
+        row_number() over (
+            partition by raw_event_id, raw_user_id, raw_item_id, raw_event_type, raw_event_at
+            order by raw_event_id
+        ) as copy_rank
+    from typed
+),
+
+ranked as (
+    -- rank of a row among different rows reusing one event_id; first copies rank first
+    select
+        copies.*,
+        row_number() over (
+            partition by event_id order by copy_rank, event_at, user_id, item_id, event_type
+        ) as id_rank
+    from copies
+)
+
+select
+    r.event_id, r.user_id, r.item_id, r.event_type, r.event_at,
+    r.raw_event_id, r.raw_user_id, r.raw_item_id, r.raw_event_type, r.raw_event_at,
+    case
+        when r.event_id is null then 'missing_or_invalid_event_id'
+        when r.user_id is null then 'missing_or_invalid_user_id'
+        when r.item_id is null then 'missing_or_invalid_item_id'
+        when r.event_type is null
+          or r.event_type not in ('{{ var("event_types") | join("', '") }}') then 'unknown_event_type'
+        when r.event_at is null then 'invalid_event_at'
+        when r.event_at < cast('{{ var("event_time_min") }}' as {{ dbt.type_timestamp() }})
+          or r.event_at > {{ dbt.dateadd('day', 1, dbt.current_timestamp()) }} then 'event_at_out_of_range'
+        when r.copy_rank > 1 then 'exact_duplicate'
+        when r.id_rank > 1 then 'duplicate_event_id'
+        when u.user_id is null then 'unknown_user'
+        when i.item_id is null then 'unknown_item'
+    end as quarantine_reason
+from ranked as r
+left join {{ ref('stg_shop__users') }} as u on r.user_id = u.user_id
+left join {{ ref('stg_shop__items') }} as i on r.item_id = i.item_id

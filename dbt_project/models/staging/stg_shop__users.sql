@@ -1,0 +1,3 @@
+select user_id, signup_at, country, segment, age_band
+from {{ ref('stg_shop__users_validated') }}
+where quarantine_reason is null

@@ -1,0 +1,25 @@
+-- Fails when rows in != rows staged + rows quarantined for any raw table.
+with counts as (
+    select 'events' as source_table,
+        (select count(*) from {{ source('shop', 'events') }}) as rows_in,
+        (select count(*) from {{ ref('stg_shop__events') }}) as rows_staged
+    union all
+    select 'users',
+        (select count(*) from {{ source('shop', 'users') }}),
+        (select count(*) from {{ ref('stg_shop__users') }})
+    union all
+    select 'items',
+        (select count(*) from {{ source('shop', 'items') }}),
+        (select count(*) from {{ ref('stg_shop__items') }})
+),
+
+quarantined as (
+    select source_table, count(*) as rows_quarantined
+    from {{ ref('stg_shop__quarantine') }}
+    group by source_table
+)
+
+select c.source_table, c.rows_in, c.rows_staged, coalesce(q.rows_quarantined, 0) as rows_quarantined
+from counts as c
+left join quarantined as q on c.source_table = q.source_table
+where c.rows_in != c.rows_staged + coalesce(q.rows_quarantined, 0)

@@ -1,0 +1,1 @@
+"""Pure-Python ML side of the recommender platform (never imports dagster)."""

@@ -1,0 +1,65 @@
+"""DuckDB warehouse access for Python code: reads of the marts, writes of evaluation tables.
+
+DuckDB lets one process write a database file at a time (readers in other processes are refused
+while a writer holds it too). Every connection here retries with backoff while another process
+holds the lock, so a Dagster step, a dbt run and a bench can queue on the file instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ml import settings
+
+LOCK_WAIT_S = 600.0
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "already open" in text
+
+
+@contextlib.contextmanager
+def connect(path: str | Path | None = None, read_only: bool = True,
+            wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse that waits (up to ``wait_s``) for another process's lock."""
+    path = str(path or settings.warehouse_path())
+    if read_only and not Path(path).exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist: run the pipeline (README) first")
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def query_df(sql: str, path: str | Path | None = None, params: list | None = None) -> pd.DataFrame:
+    with connect(path) as con:
+        return con.execute(sql, params or []).df()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]))
