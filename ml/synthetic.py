@@ -61,12 +61,12 @@ class SyntheticConfig:
 
     @classmethod
     def for_events(cls, n_events: int, **overrides) -> SyntheticConfig:
-        """A configuration sized to produce roughly ``n_events`` events (about 1.6 per impression)."""
+        """A configuration sized to produce roughly ``n_events`` events (more users, same behaviour)."""
         base = cls(**overrides)
-        impressions = n_events / 1.6
-        sessions = impressions / base.impressions_per_session
-        n_users = overrides.get("n_users") or max(1000, int(sessions / (base.n_days * 0.5 * base.sessions_per_user_day)))
-        n_items = overrides.get("n_items") or max(1000, n_users // 5)
+        # measured: about 2.15 events per impression slot at scale (funnel events included, late signups excluded)
+        per_user = 2.15 * base.n_days * base.sessions_per_user_day * base.impressions_per_session
+        n_users = overrides.get("n_users") or max(1000, int(n_events / per_user))
+        n_items = overrides.get("n_items") or max(1000, n_users // 10)
         return dataclasses.replace(base, n_users=n_users, n_items=n_items)
 
 

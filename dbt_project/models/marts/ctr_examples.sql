@@ -1,37 +1,6 @@
--- impression-level CTR examples. clicked = a click on the same user and item within
--- attribution_window_minutes after the impression (and before the example's block ends).
--- Features are point in time: each example joins the feature snapshot taken at the start of its
--- block, built only from events before it (test examples: before the split).
-with impressions as (
-    select
-        e.event_id, e.user_id, e.item_id, e.event_at as impression_at, e.event_hour, e.is_weekend,
-        s.split, s.snapshot_at, s.window_end_at
-    from {{ ref('int_events_weighted') }} as e
-    inner join {{ ref('int_snapshots_defined') }} as s
-        on e.event_at >= s.snapshot_at and e.event_at < s.window_end_at
-    where e.event_type = 'impression'
-),
-
-clicks as (
-    select user_id, item_id, event_at as click_at
-    from {{ ref('int_events_weighted') }}
-    where event_type = 'click'
-),
-
-labelled as (
-    select
-        imp.event_id,
-        max(case when c.click_at is not null then 1 else 0 end) as clicked
-    from impressions as imp
-    left join clicks as c
-        on c.user_id = imp.user_id
-        and c.item_id = imp.item_id
-        and c.click_at >= imp.impression_at
-        and c.click_at < {{ dbt.dateadd('minute', var('attribution_window_minutes'), 'imp.impression_at') }}
-        and c.click_at < imp.window_end_at
-    group by imp.event_id
-)
-
+-- impression-level CTR examples (label from int_impressions_labelled). Features are point in time:
+-- each example joins the feature snapshot taken at the start of its block, built only from events
+-- before it (test examples: before the split).
 select
     imp.event_id,
     imp.user_id,
@@ -41,7 +10,7 @@ select
     imp.impression_at,
     imp.split,
     imp.snapshot_at,
-    l.clicked,
+    imp.clicked,
     -- context
     imp.event_hour,
     imp.is_weekend,
@@ -77,8 +46,7 @@ select
     -- user x item: the user's share of engagement in this item's category
     coalesce(uc.category_share, 0) as user_category_share,
     coalesce(uf.avg_engaged_price, i.price) / i.price as user_price_ratio
-from impressions as imp
-inner join labelled as l on imp.event_id = l.event_id
+from {{ ref('int_impressions_labelled') }} as imp
 inner join {{ ref('user_features') }} as u on imp.user_id = u.user_id
 inner join {{ ref('item_features') }} as i on imp.item_id = i.item_id
 left join {{ ref('int_global_rates_snapshotted') }} as g on g.snapshot_at = imp.snapshot_at

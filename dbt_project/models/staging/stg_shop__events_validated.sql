@@ -16,30 +16,21 @@ with typed as (
     from {{ source('shop', 'events') }}
 ),
 
-copies as (
-    -- copy number of an exact duplicate row (same raw values in every column)
+ranked as (
+    -- one sort per event_id: rows with the same content share a rank(), so a row whose row_number
+    -- exceeds its rank() is a later copy of an exact duplicate; a rank() above 1 is a different
+    -- row reusing an event_id already taken by an earlier one
     select
         typed.*,
-        row_number() over (
-            partition by raw_event_id, raw_user_id, raw_item_id, raw_event_type, raw_event_at
-            order by raw_event_id
-        ) as copy_rank
+        row_number() over by_id as row_rank,
+        rank() over by_id as content_rank
     from typed
+    window by_id as (partition by event_id order by event_at, user_id, item_id, event_type)
 ),
 
-ranked as (
-    -- rank of a row among different rows reusing one event_id; first copies rank first
+checked as (
     select
-        copies.*,
-        row_number() over (
-            partition by event_id order by copy_rank, event_at, user_id, item_id, event_type
-        ) as id_rank
-    from copies
-)
-
-select
-    r.event_id, r.user_id, r.item_id, r.event_type, r.event_at,
-    r.raw_event_id, r.raw_user_id, r.raw_item_id, r.raw_event_type, r.raw_event_at,
+    r.*,
     case
         when r.event_id is null then 'missing_or_invalid_event_id'
         when r.user_id is null then 'missing_or_invalid_user_id'
@@ -49,11 +40,20 @@ select
         when r.event_at is null then 'invalid_event_at'
         when r.event_at < cast('{{ var("event_time_min") }}' as {{ dbt.type_timestamp() }})
           or r.event_at > {{ dbt.dateadd('day', 1, dbt.current_timestamp()) }} then 'event_at_out_of_range'
-        when r.copy_rank > 1 then 'exact_duplicate'
-        when r.id_rank > 1 then 'duplicate_event_id'
+        when r.row_rank > r.content_rank then 'exact_duplicate'
+        when r.content_rank > 1 then 'duplicate_event_id'
         when u.user_id is null then 'unknown_user'
         when i.item_id is null then 'unknown_item'
     end as quarantine_reason
 from ranked as r
 left join {{ ref('stg_shop__users') }} as u on r.user_id = u.user_id
 left join {{ ref('stg_shop__items') }} as i on r.item_id = i.item_id
+)
+
+-- raw text is kept for quarantined rows only (valid rows are fully described by the typed columns)
+select
+    event_id, user_id, item_id, event_type, event_at, quarantine_reason,
+    {%- for col in ['event_id', 'user_id', 'item_id', 'event_type', 'event_at'] %}
+    case when quarantine_reason is not null then raw_{{ col }} end as raw_{{ col }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from checked
