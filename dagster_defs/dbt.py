@@ -29,9 +29,22 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator())
+# The leaderboard reads the evaluation tables that Python assets write, so it is its own dbt asset
+# set: the feature layer runs before the models, the leaderboard after the evaluations.
+LEADERBOARD = "leaderboard"
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), exclude=LEADERBOARD,
+            name="dbt_feature_layer")
 def recsys_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build` of the selected seeds and models, with their tests reported as asset checks."""
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=LEADERBOARD,
+            name="dbt_leaderboard")
+def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """The leaderboard over the evaluation tables (latest run per model)."""
     yield from dbt.cli(["build"], context=context).stream()
 
 

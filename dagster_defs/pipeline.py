@@ -45,7 +45,7 @@ def summary() -> str:
             lines.append(f"{rel}: {warehouse.scalar(con, f'select count(*) from {rel}'):,} rows")
         if warehouse.table_exists(con, "marts", "leaderboard"):
             lines.append("leaderboard (marts.leaderboard):")
-            lines.append(con.execute("select * from marts.leaderboard").df().to_string(index=False))
+            lines.append(con.execute("select * from marts.leaderboard order by ndcg_at_10 desc").df().to_string(index=False))
     return "\n".join(lines)
 
 

@@ -63,3 +63,38 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                        [schema, table]))
+
+
+METRIC_COLUMNS = {
+    "model": "varchar", "slice": "varchar", "metric": "varchar", "k": "integer", "value": "double",
+    "n_users": "integer", "model_version": "varchar", "run_id": "varchar", "evaluated_at": "timestamp",
+}
+
+
+def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = None, schema: str = "evaluation") -> int:
+    """Append a long metrics frame (METRIC_COLUMNS) to ``<schema>.<table>``, creating it if needed."""
+    missing = set(METRIC_COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"metrics frame lacks columns {sorted(missing)}")
+    cols = ", ".join(f"{name} {kind}" for name, kind in METRIC_COLUMNS.items())
+    rows = frame[list(METRIC_COLUMNS)]
+    with connect(path, read_only=False) as con:
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"create table if not exists {schema}.{table} ({cols})")
+        con.register("metrics_frame", rows)
+        con.execute(f"insert into {schema}.{table} select * from metrics_frame")
+        con.unregister("metrics_frame")
+    return len(rows)
+
+
+def metric_history(table: str, metric: str = "ndcg", k: int = 10, slice_: str = "all",
+                   path: str | Path | None = None, schema: str = "evaluation") -> pd.DataFrame:
+    """One row per evaluation run of ``table`` (oldest first) with the value of one metric."""
+    with connect(path) as con:
+        if not table_exists(con, schema, table):
+            return pd.DataFrame(columns=["run_id", "evaluated_at", "value"])
+        return con.execute(
+            f"select run_id, max(evaluated_at) as evaluated_at, max(value) as value from {schema}.{table} "
+            "where metric = ? and k = ? and slice = ? group by run_id order by evaluated_at",
+            [metric, k, slice_],
+        ).df()

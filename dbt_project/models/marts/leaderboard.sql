@@ -1,0 +1,71 @@
+-- one row per model: the headline metrics of its latest evaluation run (slice all, k = 10), the
+-- cold-start and new-item slices, and NDCG@10 as a share of the oracle's (synthetic data only).
+-- Evaluation tables that do not exist yet (model never evaluated) are skipped.
+{%- set tables = [] %}
+{%- for name in var('leaderboard_models') %}
+    {%- set rel = source('evaluation', name) %}
+    {%- if execute and load_relation(rel) is not none %}{% do tables.append(rel) %}{% endif %}
+{%- endfor %}
+
+{% if tables | length == 0 %}
+select
+    cast(null as {{ dbt.type_string() }}) as model,
+    cast(null as {{ dbt.type_string() }}) as model_version,
+    cast(null as {{ dbt.type_timestamp() }}) as evaluated_at,
+    {%- for m in ['ndcg', 'recall', 'precision', 'map', 'mrr', 'hit_rate', 'coverage', 'novelty', 'diversity'] %}
+    cast(null as {{ dbt.type_float() }}) as {{ m }}_at_10,
+    {%- endfor %}
+    cast(null as {{ dbt.type_float() }}) as cold_users_ndcg_at_10,
+    cast(null as {{ dbt.type_float() }}) as new_items_ndcg_at_10,
+    cast(null as {{ dbt.type_float() }}) as ndcg_share_of_oracle,
+    cast(null as {{ dbt.type_int() }}) as n_users
+where 1 = 0
+{% else %}
+with metrics as (
+    {%- for rel in tables %}
+    select model, model_version, run_id, evaluated_at, slice, metric, k, value, n_users from {{ rel }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+latest as (
+    select model, max(evaluated_at) as evaluated_at
+    from metrics
+    group by model
+),
+
+current_metrics as (
+    select m.*
+    from metrics as m
+    inner join latest as l on m.model = l.model and m.evaluated_at = l.evaluated_at
+),
+
+wide as (
+    select
+        model,
+        max(model_version) as model_version,
+        max(evaluated_at) as evaluated_at,
+        {%- for m in ['ndcg', 'recall', 'precision', 'map', 'mrr', 'hit_rate', 'coverage', 'novelty', 'diversity'] %}
+        max(case when slice = 'all' and metric = '{{ m }}' and k = 10 then value end) as {{ m }}_at_10,
+        {%- endfor %}
+        max(case when slice = 'cold_users' and metric = 'ndcg' and k = 10 then value end) as cold_users_ndcg_at_10,
+        max(case when slice = 'new_items' and metric = 'ndcg' and k = 10 then value end) as new_items_ndcg_at_10,
+        max(case when slice = 'all' and metric = 'ndcg' and k = 10 then n_users end) as n_users
+    from current_metrics
+    group by model
+)
+
+select
+    w.model, w.model_version, w.evaluated_at,
+    {%- for m in ['ndcg', 'recall', 'precision', 'map', 'mrr', 'hit_rate', 'coverage', 'novelty', 'diversity'] %}
+    w.{{ m }}_at_10,
+    {%- endfor %}
+    w.cold_users_ndcg_at_10,
+    w.new_items_ndcg_at_10,
+    w.ndcg_at_10 / nullif(o.ndcg_at_10, 0) as ndcg_share_of_oracle,
+    w.n_users
+from wide as w
+left join wide as o on o.model = 'oracle'
+{% endif %}

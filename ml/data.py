@@ -1,0 +1,62 @@
+"""Load the dbt marts into the shapes models use: CSR matrices indexed by the marts' dense indices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ml import columns as C
+from ml import warehouse
+
+
+@dataclass
+class InteractionData:
+    """Train and test user x item weight matrices plus the user/item feature marts (row i = index i)."""
+
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    users: pd.DataFrame
+    items: pd.DataFrame
+
+    @property
+    def n_users(self) -> int:
+        return self.train.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.train.shape[1]
+
+    def item_popularity(self) -> np.ndarray:
+        """Number of train users who interacted with each item."""
+        return np.asarray((self.train > 0).sum(axis=0)).ravel()
+
+
+def to_csr(frame: pd.DataFrame, n_users: int, n_items: int) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(
+        (frame[C.WEIGHT].to_numpy(np.float32), (frame[C.USER_IDX].to_numpy(), frame[C.ITEM_IDX].to_numpy())),
+        shape=(n_users, n_items),
+    )
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def load_interactions(path: str | Path | None = None) -> InteractionData:
+    """Read marts.interactions, marts.user_features and marts.item_features from the warehouse."""
+    with warehouse.connect(path) as con:
+        users = con.execute(f"select * from marts.{C.USER_FEATURES} order by {C.USER_IDX}").df()
+        items = con.execute(f"select * from marts.{C.ITEM_FEATURES} order by {C.ITEM_IDX}").df()
+        inter = con.execute(
+            f"select {C.USER_IDX}, {C.ITEM_IDX}, {C.SPLIT}, {C.WEIGHT} from marts.{C.INTERACTIONS}"
+        ).df()
+    if not (users[C.USER_IDX].to_numpy() == np.arange(len(users))).all():
+        raise ValueError("marts.user_features.user_idx must be dense 0..n-1; rebuild the dbt marts")
+    if not (items[C.ITEM_IDX].to_numpy() == np.arange(len(items))).all():
+        raise ValueError("marts.item_features.item_idx must be dense 0..n-1; rebuild the dbt marts")
+    train = to_csr(inter[inter[C.SPLIT] == C.TRAIN], len(users), len(items))
+    test = to_csr(inter[inter[C.SPLIT] == C.TEST], len(users), len(items))
+    return InteractionData(train=train, test=test, users=users, items=items)

@@ -1,0 +1,25 @@
+"""Recommenders implementing the shared protocol (``ml.models.base.Recommender``)."""
+
+import json
+from pathlib import Path
+
+from ml.models.als import ALSRecommender
+from ml.models.base import Recommender, UnsupportedOperation
+from ml.models.item_item import ItemItemRecommender
+from ml.models.popularity import PopularityRecommender
+
+MODELS: dict[str, type[Recommender]] = {
+    cls.name: cls for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender)
+}
+
+
+def load_model(directory) -> Recommender:
+    """Load any saved model, dispatching on the name in its params.json."""
+    name = json.loads((Path(directory) / "params.json").read_text())["model"]
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r} in {directory}; known: {sorted(MODELS)}")
+    return MODELS[name].load(directory)
+
+
+__all__ = ["MODELS", "ALSRecommender", "ItemItemRecommender", "PopularityRecommender", "Recommender",
+           "UnsupportedOperation", "load_model"]

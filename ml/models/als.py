@@ -1,0 +1,56 @@
+"""Implicit-feedback ALS (Hu, Koren, Volinsky) through the ``implicit`` library.
+
+Confidence = 1 + alpha * weight, with the weights of the interactions mart. BLAS is limited to one
+thread during fit (implicit parallelises itself and warns otherwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
+
+from ml.models.base import Recommender, top_k
+
+
+class ALSRecommender(Recommender):
+    name = "als"
+    supports_similar_items = True
+
+    def __init__(self, factors: int = 16, regularization: float = 1.0, alpha: float = 1.0,
+                 iterations: int = 15, seed: int = 42, **params) -> None:
+        super().__init__(factors=factors, regularization=regularization, alpha=alpha,
+                         iterations=iterations, seed=seed, **params)
+
+    def build(self) -> AlternatingLeastSquares:
+        p = self.params
+        return AlternatingLeastSquares(factors=p["factors"], regularization=p["regularization"], alpha=p["alpha"],
+                                       iterations=p["iterations"], random_state=p["seed"], calculate_training_loss=False)
+
+    def fit(self, interactions: sp.csr_matrix, **side) -> ALSRecommender:
+        with threadpool_limits(1, "blas"):  # implicit checks the BLAS pool when the model is built
+            model = self.build()
+            model.fit(sp.csr_matrix(interactions, dtype=np.float32), show_progress=False)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        self.n_users, self.n_items = interactions.shape
+        return self
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_factors[user_indices] @ self.item_factors.T
+
+    def similar_items(self, item_indices, k: int):
+        self._check_fitted()
+        norms = np.linalg.norm(self.item_factors, axis=1) + 1e-12
+        unit = self.item_factors / norms[:, None]
+        item_indices = np.asarray(item_indices)
+        sims = unit[item_indices] @ unit.T
+        sims[np.arange(len(item_indices)), item_indices] = -np.inf
+        return top_k(sims, k)
+
+    def _arrays(self):
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _restore(self, arrays):
+        self.user_factors, self.item_factors = arrays["user_factors"], arrays["item_factors"]

@@ -1,0 +1,154 @@
+"""The one protocol every recommender implements, and the top-k selection they share.
+
+- ``fit(interactions, **side)``: ``interactions`` is a users x items ``scipy.sparse.csr_matrix`` of
+  float weights (the interactions mart); optional side features where a model uses them.
+- ``recommend(user_indices, k, exclude=None) -> (items[n, k], scores[n, k])``: ``exclude`` is a CSR
+  matrix (users x items) whose non-zeros are never recommended (usually the train matrix). Rows with
+  fewer than k candidates are padded with item -1 and score -inf. Ties go to the lower item index.
+- ``similar_items(item_indices, k) -> (items[n, k], scores[n, k])`` where ``supports_similar_items``.
+- ``save(directory)`` / ``load(directory)``: ``params.json`` + ``arrays.npz``; no pickles.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+# bound the dense score block of one batch (rows x items float32) to about 64 MB
+SCORE_BLOCK_ELEMENTS = 16_000_000
+
+
+class UnsupportedOperation(TypeError):
+    """A model was asked for something its method cannot give (e.g. similar items from popularity)."""
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-k of a dense score block, best first; ties go to the lower column index.
+
+    Entries equal to -inf are never returned: their positions are filled with item -1.
+    """
+    n, m = scores.shape
+    k_eff = min(k, m)
+    items = np.full((n, k), -1, dtype=np.int64)
+    out = np.full((n, k), -np.inf, dtype=np.float32)
+    if n == 0 or k_eff == 0:
+        return items, out
+    # kth largest value per row; everything above it is in, ties at it are taken by index order
+    part = np.partition(scores, m - k_eff, axis=1)[:, m - k_eff]
+    above = scores > part[:, None]
+    need = k_eff - above.sum(axis=1)
+    at = scores == part[:, None]
+    take = above | (at & (np.cumsum(at, axis=1) <= need[:, None]))
+    rows, cols = np.nonzero(take)
+    cand = cols.reshape(n, k_eff)
+    cand_scores = np.take_along_axis(scores, cand, axis=1)
+    # candidates come sorted by column index, so a stable sort on -score breaks ties by lower index
+    order = np.argsort(-cand_scores, axis=1, kind="stable")
+    cand = np.take_along_axis(cand, order, axis=1)
+    cand_scores = np.take_along_axis(cand_scores, order, axis=1)
+    valid = np.isfinite(cand_scores)
+    items[:, :k_eff] = np.where(valid, cand, -1)
+    out[:, :k_eff] = cand_scores
+    return items, out
+
+
+def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix | None, user_indices: np.ndarray) -> None:
+    """Set scores of excluded (user, item) pairs to -inf in place."""
+    if exclude is None:
+        return
+    sub = exclude[user_indices]
+    rows = np.repeat(np.arange(len(user_indices)), np.diff(sub.indptr))
+    scores[rows, sub.indices] = -np.inf
+
+
+def batched_top_k(score_fn, user_indices: np.ndarray, n_items: int, k: int,
+                  exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``score_fn(batch_user_indices) -> dense scores`` in memory-bounded batches, then top-k."""
+    user_indices = np.asarray(user_indices, dtype=np.int64)
+    batch = max(1, SCORE_BLOCK_ELEMENTS // max(n_items, 1))
+    items = np.full((len(user_indices), k), -1, dtype=np.int64)
+    scores = np.full((len(user_indices), k), -np.inf, dtype=np.float32)
+    for lo in range(0, len(user_indices), batch):
+        users = user_indices[lo:lo + batch]
+        block = np.asarray(score_fn(users), dtype=np.float32)
+        mask_excluded(block, exclude, users)
+        items[lo:lo + batch], scores[lo:lo + batch] = top_k(block, k)
+    return items, scores
+
+
+class Recommender(ABC):
+    """Base class of every model. Subclasses set ``name`` and implement the abstract methods."""
+
+    name: ClassVar[str]
+    supports_similar_items: ClassVar[bool] = False
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        self.n_users = 0
+        self.n_items = 0
+
+    @abstractmethod
+    def fit(self, interactions: sp.csr_matrix, **side: Any) -> Recommender:
+        ...
+
+    @abstractmethod
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        """Dense scores (len(user_indices) x n_items) for a batch of users."""
+
+    def recommend(self, user_indices, k: int, exclude: sp.csr_matrix | None = None):
+        self._check_fitted()
+        user_indices = np.asarray(user_indices, dtype=np.int64)
+        if len(user_indices) and (user_indices.min() < 0 or user_indices.max() >= self.n_users):
+            raise IndexError(f"user indices must be in [0, {self.n_users}); got {user_indices.min()}..{user_indices.max()}")
+        return batched_top_k(self.score_users, user_indices, self.n_items, k, exclude)
+
+    def similar_items(self, item_indices, k: int):
+        raise UnsupportedOperation(f"{self.name} has no item similarity; use item_item, als or two_tower")
+
+    # ---- persistence: params.json + arrays.npz
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]:
+        ...
+
+    @abstractmethod
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        ...
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"model": self.name, "params": self.params, "n_users": self.n_users, "n_items": self.n_items}
+        (directory / "params.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        np.savez(directory / "arrays.npz", **self._arrays())
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Recommender:
+        directory = Path(directory)
+        meta = json.loads((directory / "params.json").read_text())
+        if meta["model"] != cls.name:
+            raise ValueError(f"{directory} holds a {meta['model']} model, not {cls.name}")
+        model = cls(**meta["params"])
+        model.n_users, model.n_items = meta["n_users"], meta["n_items"]
+        with np.load(directory / "arrays.npz", allow_pickle=False) as f:
+            model._restore({key: f[key] for key in f.files})
+        return model
+
+    def _check_fitted(self) -> None:
+        if self.n_items == 0:
+            raise RuntimeError(f"{self.name} is not fitted: call fit() or load() first")
+
+
+def sparse_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+                         shape=tuple(arrays[f"{prefix}_shape"]))
+
+
+def sparse_to_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices,
+            f"{prefix}_indptr": matrix.indptr, f"{prefix}_shape": np.asarray(matrix.shape)}

@@ -1,0 +1,63 @@
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from ml import artifacts, warehouse
+
+
+def test_publish_switches_latest_only_when_complete(tmp_path):
+    def write(text):
+        return lambda d: (d / "params.json").write_text(text)
+
+    artifacts.publish(tmp_path, "als", "v1", write("one"))
+    assert (artifacts.latest(tmp_path, "als") / "params.json").read_text() == "one"
+
+    def crash(d):
+        (d / "params.json").write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        artifacts.publish(tmp_path, "als", "v2", crash)
+    assert (artifacts.latest(tmp_path, "als") / "params.json").read_text() == "one"
+    assert not (tmp_path / "als" / "v2").exists()
+    assert not [p for p in (tmp_path / "als").iterdir() if p.name.startswith(".tmp")]
+    artifacts.publish(tmp_path, "als", "v3", write("three"))
+    assert artifacts.latest(tmp_path, "als").name == "v3"
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1])
+    con.execute("create table if not exists t (x int)")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.close()
+""")
+
+
+def test_writers_wait_for_the_duckdb_lock_instead_of_failing(tmp_path):
+    db = tmp_path / "wh.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db), "2.5"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    t0 = time.monotonic()
+    with warehouse.connect(db, read_only=False, wait_s=30) as con:
+        con.execute("insert into t values (1)")
+    assert time.monotonic() - t0 > 1.0  # it really waited for the other process
+    holder.wait(timeout=30)
+    with warehouse.connect(db) as con:
+        assert warehouse.scalar(con, "select count(*) from t") == 1
+
+
+def test_lock_wait_gives_up_with_the_error(tmp_path):
+    db = tmp_path / "wh.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db), "5"], stdout=subprocess.PIPE, text=True)
+    holder.stdout.readline()
+    try:
+        with pytest.raises(Exception, match="(?i)lock"):
+            with warehouse.connect(db, read_only=False, wait_s=0.5):
+                pass
+    finally:
+        holder.kill()

@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ml.data import InteractionData
+from ml.evaluation import evaluate, recommend_with_fallback, relevant_items
+from ml.models import PopularityRecommender
+from ml.models.base import Recommender
+
+
+class FixedScores(Recommender):
+    """A model whose scores are given: lets the protocol be checked by hand."""
+
+    name = "fixed"
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = np.asarray(scores, dtype=np.float32)
+
+    def fit(self, interactions, **side):
+        self.n_users, self.n_items = interactions.shape
+        return self
+
+    def score_users(self, user_indices):
+        return self.scores[user_indices]
+
+    def _arrays(self):
+        return {"scores": self.scores}
+
+    def _restore(self, arrays):
+        self.scores = arrays["scores"]
+
+
+def tiny_data():
+    # user 0 warm (train item 0, test items 0 and 1 -> relevant {1}); user 1 cold (test item 2)
+    # user 2 has no test items. Item 3 is new.
+    train = sp.csr_matrix(([1.0, 1.0], ([0, 2], [0, 1])), shape=(3, 4))
+    test = sp.csr_matrix(([2.0, 2.0, 1.0], ([0, 0, 1], [0, 1, 2])), shape=(3, 4))
+    users = pd.DataFrame({"user_idx": range(3), "user_id": [10, 11, 12]})
+    items = pd.DataFrame({"item_idx": range(4), "item_id": [1, 2, 3, 4], "category": list("aabb"),
+                          "is_new_item": [0, 0, 0, 1]})
+    return InteractionData(train=train, test=test, users=users, items=items)
+
+
+def test_relevant_items_exclude_train_items():
+    assert relevant_items(tiny_data()).toarray().tolist() == [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+
+
+def test_cold_users_get_the_fallback_and_slices_are_split():
+    data = tiny_data()
+    model = FixedScores([[9, 1, 5, 0], [0, 0, 0, 9], [0, 0, 0, 0]]).fit(data.train)
+    pop = PopularityRecommender().fit(data.train)
+    items, _, cold = recommend_with_fallback(model, pop, np.array([0, 1]), 1, data.train)
+    assert cold.tolist() == [False, True]
+    assert items[:, 0].tolist() == [2, 0]  # user 0: item 0 excluded, then item 2; user 1: popularity
+    res = evaluate(model, data, fallback=pop, k_values=(1, 2)).set_index(["slice", "metric", "k"])["value"]
+    # user 0 top-2 = [2, 1]: relevant item 1 at rank 2 -> ndcg@2 = (1/log2 3) / 1
+    assert res[("warm_users", "ndcg", 2)] == np.float64(1 / np.log2(3))
+    assert res[("warm_users", "hit_rate", 1)] == 0.0
+    # user 1 (cold) gets popularity [0, 1, ...]; relevant item 2 is not in its top 2
+    assert res[("cold_users", "recall", 2)] == 0.0
+    assert res[("all", "recall", 2)] == 0.5
