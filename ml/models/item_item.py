@@ -2,17 +2,19 @@
 
 sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrinkage), over the item columns of the user x item weight
 matrix after ``weighting`` (``log``: log1p of the mart weight, the default, damps heavy repeat users;
-``binary``; ``raw``). Neighbours are computed in blocks of items: one sparse product block x all items at a time
-(its dense form is bounded by SCORE_BLOCK_ELEMENTS), so no items x items or users x items matrix is
-ever dense. Users are scored by ``x_u . S`` with the sparse neighbour matrix S.
+``binary``; ``raw``). Neighbours come from a numba kernel, parallel over items, that accumulates one
+item's sparse dot-product row through its users (as implicit's all_pairs_knn does) in a per-thread
+accumulator, so no items x items or users x items matrix is ever dense. Users are scored by
+``x_u . S`` with the sparse neighbour matrix S.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numba import get_num_threads, njit, prange
 
-from ml.models.base import SCORE_BLOCK_ELEMENTS, Recommender, sparse_from_arrays, sparse_to_arrays, top_k
+from ml.models.base import Recommender, sparse_from_arrays, sparse_to_arrays, top_k
 
 WEIGHTINGS = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
 
@@ -57,26 +59,60 @@ class ItemItemRecommender(Recommender):
 
 def item_neighbours(X: sp.csr_matrix, k: int, shrinkage: float) -> sp.csr_matrix:
     """Sparse items x items matrix holding each item's top-k shrunk-cosine neighbours (self excluded)."""
+    X = sp.csr_matrix(X, dtype=np.float32)
+    X.sort_indices()
+    Xt = X.T.tocsr()
     n_items = X.shape[1]
     k = min(k, max(n_items - 1, 0))
-    Xt = X.T.tocsr()
-    norms = np.sqrt(np.asarray(Xt.multiply(Xt).sum(axis=1)).ravel()).astype(np.float32)
-    block = max(1, SCORE_BLOCK_ELEMENTS // max(n_items, 1))
-    rows, cols, vals = [], [], []
-    for lo in range(0, n_items, block):
-        hi = min(lo + block, n_items)
-        dots = (Xt[lo:hi] @ X).toarray()  # (block x items), bounded
-        sims = dots / (norms[lo:hi, None] * norms[None, :] + shrinkage + 1e-12)
-        sims[np.arange(hi - lo), np.arange(lo, hi)] = -np.inf  # no self-neighbour
-        sims[dots <= 0] = -np.inf  # only items that co-occur
-        idx, val = top_k(sims, k)
-        keep = idx >= 0
-        rows.append(np.repeat(np.arange(lo, hi), keep.sum(axis=1)))
-        cols.append(idx[keep])
-        vals.append(val[keep])
-    if not rows:
-        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    S = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(n_items, n_items), dtype=np.float32)
-    S.sort_indices()
-    return S
+    norms = np.sqrt(np.bincount(X.indices, weights=X.data.astype(np.float64) ** 2, minlength=n_items)).astype(np.float32)
+    out_idx = np.full((n_items, max(k, 1)), -1, dtype=np.int64)
+    out_val = np.zeros((n_items, max(k, 1)), dtype=np.float32)
+    if k > 0:
+        _neighbours_kernel(Xt.indptr, Xt.indices, Xt.data, X.indptr, X.indices, X.data, norms, k,
+                           np.float32(shrinkage), out_idx, out_val, get_num_threads())
+    keep = out_idx >= 0  # each row's neighbours are left-aligned, so row-major order is CSR order
+    indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
+    return sp.csr_matrix((out_val[keep], out_idx[keep], indptr), shape=(n_items, n_items))
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _neighbours_kernel(xt_indptr, xt_indices, xt_data, x_indptr, x_indices, x_data, norms, k, shrinkage,
+                       out_idx, out_val, n_threads):  # pragma: no cover - compiled
+    """For each item (in parallel): accumulate dot products with every co-occurring item through the
+    users who interacted with it (a sparse dot row, as implicit's all_pairs_knn does), shrink, and keep
+    the k largest by a partition threshold. Only one dense accumulator row per thread."""
+    n_items = len(xt_indptr) - 1
+    for t in prange(n_threads):
+        acc = np.zeros(n_items, dtype=np.float32)
+        touched = np.empty(n_items, dtype=np.int64)
+        buffer = np.empty(n_items, dtype=np.float32)
+        for i in range(t, n_items, n_threads):  # interleaved items balance the threads' work
+            n_touched = 0
+            for p in range(xt_indptr[i], xt_indptr[i + 1]):
+                u = xt_indices[p]
+                w = xt_data[p]
+                for q in range(x_indptr[u], x_indptr[u + 1]):
+                    j = x_indices[q]
+                    if acc[j] == 0.0:
+                        touched[n_touched] = j
+                        n_touched += 1
+                    acc[j] += w * x_data[q]
+            vals = buffer[:n_touched]
+            for c in range(n_touched):
+                j = touched[c]
+                vals[c] = acc[j] / (norms[i] * norms[j] + shrinkage) if j != i else -1.0
+                acc[j] = 0.0
+            if n_touched == 0:
+                continue
+            thr = np.partition(vals, n_touched - k)[n_touched - k] if n_touched > k else -1.0
+            r = 0
+            for c in range(n_touched):  # strictly above the threshold first, then ties in item order
+                if vals[c] > thr and vals[c] > 0 and r < k:
+                    out_idx[i, r] = touched[c]
+                    out_val[i, r] = vals[c]
+                    r += 1
+            for c in range(n_touched):
+                if vals[c] == thr and vals[c] > 0 and r < k:
+                    out_idx[i, r] = touched[c]
+                    out_val[i, r] = vals[c]
+                    r += 1
