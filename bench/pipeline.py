@@ -29,7 +29,8 @@ def main():
     secs = time.perf_counter() - t0
     print(f"whole graph (dbt build, training, evaluation, leaderboard) on the sample: {secs:.1f}s  [target <= 120s]")
     board = warehouse.query_df(
-        "select model, ndcg_at_10, recall_at_10, ndcg_share_of_oracle, cold_users_ndcg_at_10, new_items_ndcg_at_10 "
+        "select model, ndcg_at_10, recall_at_10, ndcg_share_of_oracle, cold_users_ndcg_at_10, new_items_ndcg_at_10, "
+        "ctr_auc, ctr_auc_share_of_oracle "
         "from marts.leaderboard order by ndcg_at_10 desc", tmp / "data" / "warehouse.duckdb")
     print(board.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 

@@ -5,7 +5,8 @@ interacted with in the train window. Users with no relevant item are not evaluat
 
 - ``all``: every evaluated user;
 - ``warm_users`` / ``cold_users``: users with / without train history; cold users are served by
-  the fallback model (popularity), as the service does;
+  the fallback model (popularity), as the service does, unless the model embeds users from their
+  features (two-tower);
 - ``new_items``: relevance restricted to items released in the test window.
 
 Beyond-accuracy metrics (coverage, intra-list diversity over item categories, novelty) are
@@ -41,16 +42,16 @@ def recommend_with_fallback(model: Recommender, fallback: Recommender | None, us
                             train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-k for ``users`` excluding train items; users without train history get ``fallback``'s list.
 
-    Returns (items, scores, served_by_fallback)."""
+    Models that embed users from features (``cold_start_from_features``) serve cold users themselves.
+    Returns (items, scores, cold) where ``cold`` marks users without train history."""
     cold = np.diff(train.indptr)[users] == 0
-    if fallback is None:
-        cold[:] = False
+    use_fallback = cold & (fallback is not None) & (not model.cold_start_from_features)
     items = np.full((len(users), k), -1, dtype=np.int64)
     scores = np.full((len(users), k), -np.inf, dtype=np.float32)
-    if (~cold).any():
-        items[~cold], scores[~cold] = model.recommend(users[~cold], k, exclude=train)
-    if cold.any():
-        items[cold], scores[cold] = fallback.recommend(users[cold], k, exclude=train)
+    if (~use_fallback).any():
+        items[~use_fallback], scores[~use_fallback] = model.recommend(users[~use_fallback], k, exclude=train)
+    if use_fallback.any():
+        items[use_fallback], scores[use_fallback] = fallback.recommend(users[use_fallback], k, exclude=train)
     return items, scores, cold
 
 
@@ -88,7 +89,7 @@ def evaluate(model: Recommender, data: InteractionData, fallback: Recommender | 
     n_rel_new = M.n_relevant(rel_new)
     slices = {
         "all": (h, n_rel),
-        "warm_users": (h[~cold], n_rel[~cold]) if fallback is not None else (h, n_rel),
+        "warm_users": (h[~cold], n_rel[~cold]),
         "cold_users": (h[cold], n_rel[cold]),
         "new_items": (M.hits(recs, rel_new), n_rel_new),
     }

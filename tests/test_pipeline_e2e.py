@@ -30,12 +30,15 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     env, base, stdout = pipeline_env
     wh = base / "data" / "warehouse.duckdb"
     board = warehouse.query_df("select * from marts.leaderboard", wh).set_index("model")
-    assert set(board.index) == {"popularity", "item_item", "als", "oracle"}
-    assert board.loc["als", "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"]
-    assert board.loc["item_item", "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"]
+    assert set(board.index) == {"popularity", "item_item", "als", "two_tower", "dcn", "ctr_mlp", "oracle"}
+    for model in ("als", "item_item", "two_tower"):
+        assert board.loc[model, "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"], model
     assert board.loc["oracle", "ndcg_share_of_oracle"] == 1.0
+    # CTR models: better than chance, below the oracle that knows the true click probabilities
+    for model in ("dcn", "ctr_mlp"):
+        assert 0.6 < board.loc[model, "ctr_auc"] < board.loc["oracle", "ctr_auc"]
     assert "leaderboard" in stdout
-    for model in ("popularity", "item_item", "als"):
+    for model in ("popularity", "item_item", "als", "two_tower", "dcn", "ctr_mlp"):
         assert (base / "data" / "models" / model / "latest" / "params.json").exists()
     # evaluation rows carry the run and model version (the artifact the run trained)
     rows = warehouse.query_df("select distinct model_version, run_id from evaluation.als", wh)

@@ -7,9 +7,10 @@ from ml.models.als import ALSRecommender
 from ml.models.base import Recommender, UnsupportedOperation
 from ml.models.item_item import ItemItemRecommender
 from ml.models.popularity import PopularityRecommender
+from ml.models.two_tower import TwoTowerRecommender
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender)
+    cls.name: cls for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender, TwoTowerRecommender)
 }
 
 
@@ -22,4 +23,4 @@ def load_model(directory) -> Recommender:
 
 
 __all__ = ["MODELS", "ALSRecommender", "ItemItemRecommender", "PopularityRecommender", "Recommender",
-           "UnsupportedOperation", "load_model"]
+           "TwoTowerRecommender", "UnsupportedOperation", "load_model"]

@@ -86,6 +86,8 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     supports_similar_items: ClassVar[bool] = False
+    # True when users without history get meaningful scores from their features (no fallback needed)
+    cold_start_from_features: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self.params = params

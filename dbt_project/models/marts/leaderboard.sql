@@ -1,5 +1,6 @@
 -- one row per model: the headline metrics of its latest evaluation run (slice all, k = 10), the
--- cold-start and new-item slices, and NDCG@10 as a share of the oracle's (synthetic data only).
+-- cold-start and new-item slices, NDCG@10 as a share of the oracle's (synthetic data only), and for
+-- CTR models the test AUC / log loss (the dcn row's ranking metrics are ALS's top-50 reranked by DCN).
 -- Evaluation tables that do not exist yet (model never evaluated) are skipped.
 {%- set tables = [] %}
 {%- for name in var('leaderboard_models') %}
@@ -18,6 +19,9 @@ select
     cast(null as {{ dbt.type_float() }}) as cold_users_ndcg_at_10,
     cast(null as {{ dbt.type_float() }}) as new_items_ndcg_at_10,
     cast(null as {{ dbt.type_float() }}) as ndcg_share_of_oracle,
+    cast(null as {{ dbt.type_float() }}) as ctr_auc,
+    cast(null as {{ dbt.type_float() }}) as ctr_log_loss,
+    cast(null as {{ dbt.type_float() }}) as ctr_auc_share_of_oracle,
     cast(null as {{ dbt.type_int() }}) as n_users
 where 1 = 0
 {% else %}
@@ -52,6 +56,8 @@ wide as (
         {%- endfor %}
         max(case when slice = 'cold_users' and metric = 'ndcg' and k = 10 then value end) as cold_users_ndcg_at_10,
         max(case when slice = 'new_items' and metric = 'ndcg' and k = 10 then value end) as new_items_ndcg_at_10,
+        max(case when slice = 'ctr_test' and metric = 'auc' then value end) as ctr_auc,
+        max(case when slice = 'ctr_test' and metric = 'log_loss' then value end) as ctr_log_loss,
         max(case when slice = 'all' and metric = 'ndcg' and k = 10 then n_users end) as n_users
     from current_metrics
     group by model
@@ -65,6 +71,9 @@ select
     w.cold_users_ndcg_at_10,
     w.new_items_ndcg_at_10,
     w.ndcg_at_10 / nullif(o.ndcg_at_10, 0) as ndcg_share_of_oracle,
+    w.ctr_auc,
+    w.ctr_log_loss,
+    w.ctr_auc / nullif(o.ctr_auc, 0) as ctr_auc_share_of_oracle,
     w.n_users
 from wide as w
 left join wide as o on o.model = 'oracle'

@@ -1,0 +1,186 @@
+"""Two-tower retrieval: user and item towers (ID embedding + categorical embeddings + scaled numeric
+features -> MLP -> L2-normalised vector), dot-product score, sampled softmax loss.
+
+Each batch of (user, item) train interactions is scored against the batch's items plus extra
+negatives shared by the batch. Negative strategies: ``random`` (uniform over the catalogue),
+``hard`` (drawn by popularity; pairs the user interacted with are masked out, so they are popular
+items the user has *not* seen) and ``mixed`` (half each). Every logit gets the logQ correction
+``-log q(item)`` for the probability with which that item entered the softmax (in-batch items by
+their frequency among train pairs; negatives by their sampling distribution), which removes the
+popularity bias of sampled softmax. The ID is dropped to an "unknown" slot with probability
+``id_dropout`` during training, so users without history (cold start) are embedded from their
+features alone. After fit, user and item embeddings are precomputed: retrieval is an exact
+matrix product in batches (``Recommender.recommend``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+from ml.models.base import Recommender, top_k
+from ml.models.neural import TabularEncoder, mlp, seed_everything
+
+USER_NUMERIC = ["n_engaged", "n_click", "n_purchase", "active_days", "ctr_smoothed", "cvr_smoothed",
+                "days_since_last_event", "avg_engaged_price", "days_since_signup", "evening_share",
+                "weekend_share", "favourite_category_share"]
+USER_CATEGORICAL = ["country", "segment", "age_band", "favourite_category"]
+ITEM_NUMERIC = ["price", "price_vs_category", "n_engaged", "n_click", "ctr_smoothed", "cvr_smoothed",
+                "days_since_release", "days_since_last_event", "is_new_item"]
+ITEM_CATEGORICAL = ["category", "brand"]
+NEGATIVE_STRATEGIES = ("random", "hard", "mixed")
+
+
+class Tower(torch.nn.Module):
+    def __init__(self, n_ids: int, cardinalities: list[int], n_numeric: int, id_dim: int, cat_dim: int,
+                 hidden: int, out_dim: int) -> None:
+        super().__init__()
+        self.unknown_id = n_ids
+        self.ids = torch.nn.Embedding(n_ids + 1, id_dim)
+        self.cats = torch.nn.ModuleList(torch.nn.Embedding(c, cat_dim) for c in cardinalities)
+        width = id_dim + cat_dim * len(cardinalities) + n_numeric
+        self.body = torch.nn.Sequential(mlp([width, hidden]), torch.nn.Linear(hidden, out_dim))
+
+    def forward(self, ids: torch.Tensor, cats: torch.Tensor, nums: torch.Tensor) -> torch.Tensor:
+        parts = [self.ids(ids)] + [emb(cats[:, j]) for j, emb in enumerate(self.cats)] + [nums]
+        return F.normalize(self.body(torch.cat(parts, dim=1)), dim=1)
+
+
+def sample_negatives(strategy: str, n: int, popularity_p: np.ndarray, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` shared negatives; returns (item indices, probability each was drawn with)."""
+    n_items = len(popularity_p)
+    uniform = np.full(n_items, 1.0 / n_items)
+    if strategy == "random":
+        p = uniform
+    elif strategy == "hard":
+        p = popularity_p
+    elif strategy == "mixed":
+        p = 0.5 * uniform + 0.5 * popularity_p
+    else:
+        raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {strategy!r}")
+    items = rng.choice(n_items, size=n, p=p)
+    return items, p[items]
+
+
+def sampled_softmax_loss(user_emb: torch.Tensor, item_emb: torch.Tensor, neg_emb: torch.Tensor,
+                         log_q_items: torch.Tensor, log_q_negs: torch.Tensor, item_ids: torch.Tensor,
+                         neg_seen: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of each user's positive item against the batch's other items and the shared
+    negatives, with logQ correction. Other rows holding the same item as the positive, and
+    negatives the user interacted with (``neg_seen``), are masked out of the softmax."""
+    logits_b = user_emb @ item_emb.T / temperature - log_q_items[None, :]
+    same_item = (item_ids[:, None] == item_ids[None, :]) & ~torch.eye(len(item_ids), dtype=torch.bool)
+    logits_b = logits_b.masked_fill(same_item, float("-inf"))
+    logits_n = (user_emb @ neg_emb.T / temperature - log_q_negs[None, :]).masked_fill(neg_seen, float("-inf"))
+    return F.cross_entropy(torch.cat([logits_b, logits_n], dim=1), torch.arange(len(item_ids)))
+
+
+def seen_mask(train: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Boolean (len(users) x len(items)): did the user interact with the item in train?"""
+    sub = train[users][:, items]
+    return sub.toarray() > 0
+
+
+class TwoTowerRecommender(Recommender):
+    name = "two_tower"
+    supports_similar_items = True
+    cold_start_from_features = True
+
+    def __init__(self, embedding_dim: int = 32, hidden: int = 64, epochs: int = 15, batch_size: int = 512,
+                 negatives: str = "mixed", n_negatives: int = 256, learning_rate: float = 3e-3,
+                 temperature: float = 0.1, id_dropout: float = 0.1, seed: int = 42, **params) -> None:
+        if negatives not in NEGATIVE_STRATEGIES:
+            raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {negatives!r}")
+        super().__init__(embedding_dim=embedding_dim, hidden=hidden, epochs=epochs, batch_size=batch_size,
+                         negatives=negatives, n_negatives=n_negatives, learning_rate=learning_rate,
+                         temperature=temperature, id_dropout=id_dropout, seed=seed, **params)
+        self.history: list[dict] = []
+
+    def fit(self, interactions: sp.csr_matrix, user_features: pd.DataFrame | None = None,
+            item_features: pd.DataFrame | None = None, log: Callable[[str], None] | None = None,
+            **side) -> TwoTowerRecommender:
+        if user_features is None or item_features is None:
+            raise ValueError("two_tower needs user_features and item_features (the dbt feature marts)")
+        p = self.params
+        gen = seed_everything(p["seed"])
+        rng = np.random.default_rng(p["seed"])
+        train = sp.csr_matrix(interactions)
+        self.n_users, self.n_items = train.shape
+        self.user_encoder = TabularEncoder(USER_NUMERIC, USER_CATEGORICAL).fit(user_features)
+        self.item_encoder = TabularEncoder(ITEM_NUMERIC, ITEM_CATEGORICAL).fit(item_features)
+        u_num, u_cat = (torch.from_numpy(a) for a in self.user_encoder.transform(user_features))
+        i_num, i_cat = (torch.from_numpy(a) for a in self.item_encoder.transform(item_features))
+        user_tower = Tower(self.n_users, self.user_encoder.cardinalities, len(USER_NUMERIC), p["embedding_dim"], 8,
+                           p["hidden"], p["embedding_dim"])
+        item_tower = Tower(self.n_items, self.item_encoder.cardinalities, len(ITEM_NUMERIC), p["embedding_dim"], 8,
+                           p["hidden"], p["embedding_dim"])
+        params = list(user_tower.parameters()) + list(item_tower.parameters())
+        opt = torch.optim.AdamW(params, lr=p["learning_rate"], weight_decay=1e-5)
+
+        coo = train.tocoo()
+        pair_users, pair_items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        item_freq = np.bincount(pair_items, minlength=self.n_items).astype(np.float64)
+        log_q_batch = torch.from_numpy(np.log(np.maximum(item_freq, 1.0) / item_freq.sum()).astype(np.float32))
+        users_per_item = np.asarray((train > 0).sum(axis=0)).ravel().astype(np.float64) + 1.0
+        popularity_p = users_per_item / users_per_item.sum()
+        tau = p["temperature"]
+        self.history = []
+        for epoch in range(p["epochs"]):
+            t0 = time.perf_counter()
+            order = rng.permutation(len(pair_users))
+            total, batches = 0.0, 0
+            for lo in range(0, len(order), p["batch_size"]):
+                b = order[lo:lo + p["batch_size"]]
+                bu, bi = pair_users[b], pair_items[b]
+                ids_u = torch.from_numpy(bu)
+                drop = torch.rand(len(b), generator=gen) < p["id_dropout"]
+                ids_u = torch.where(drop, torch.full_like(ids_u, self.n_users), ids_u)
+                ue = user_tower(ids_u, u_cat[bu], u_num[bu])
+                ie = item_tower(torch.from_numpy(bi), i_cat[bi], i_num[bi])
+                negs, neg_p = sample_negatives(p["negatives"], p["n_negatives"], popularity_p, rng)
+                ne = item_tower(torch.from_numpy(negs), i_cat[negs], i_num[negs])
+                loss = sampled_softmax_loss(
+                    ue, ie, ne, log_q_batch[torch.from_numpy(bi)], torch.from_numpy(np.log(neg_p).astype(np.float32)),
+                    torch.from_numpy(bi), torch.from_numpy(seen_mask(train, bu, negs)), tau)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+                batches += 1
+            record = {"epoch": epoch + 1, "loss": total / max(batches, 1), "seconds": time.perf_counter() - t0}
+            self.history.append(record)
+            if log:
+                log(f"two_tower epoch {record['epoch']}/{p['epochs']}: loss {record['loss']:.4f}")
+        with torch.no_grad():
+            user_ids = torch.arange(self.n_users)
+            cold = torch.from_numpy(np.diff(train.indptr) == 0)
+            user_ids = torch.where(cold, torch.full_like(user_ids, self.n_users), user_ids)  # features only
+            self.user_embeddings = user_tower(user_ids, u_cat, u_num).numpy()
+            self.item_embeddings = item_tower(torch.arange(self.n_items), i_cat, i_num).numpy()
+        return self
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_embeddings[user_indices] @ self.item_embeddings.T
+
+    def similar_items(self, item_indices, k: int):
+        self._check_fitted()
+        item_indices = np.asarray(item_indices)
+        sims = self.item_embeddings[item_indices] @ self.item_embeddings.T
+        sims[np.arange(len(item_indices)), item_indices] = -np.inf
+        return top_k(sims, k)
+
+    def _arrays(self):
+        return {"user_embeddings": self.user_embeddings, "item_embeddings": self.item_embeddings,
+                "history": np.frombuffer(json.dumps(self.history).encode(), dtype=np.uint8)}
+
+    def _restore(self, arrays):
+        self.user_embeddings, self.item_embeddings = arrays["user_embeddings"], arrays["item_embeddings"]
+        self.history = json.loads(arrays["history"].tobytes().decode())
