@@ -14,7 +14,7 @@ from pydantic import Field
 import ml
 from dagster_defs.resources import RecsysResource
 from ml import artifacts, evaluation, warehouse
-from ml.data import InteractionData, load_interactions
+from ml.data import InteractionData, ServingIndex, load_interactions
 from ml.models import ALSRecommender, ItemItemRecommender, PopularityRecommender, Recommender, TwoTowerRecommender, load_model
 from ml.models.ctr import CTRModel, RerankRecommender, ctr_report, split_examples
 from ml.synthetic import GroundTruth
@@ -111,7 +111,13 @@ def build_training_asset(name: str):
         model.fit(data.train, user_features=data.users, item_features=data.items, log=context.log.info)
         seconds = time.perf_counter() - t0
         version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run_id[:8]}"
-        path = artifacts.publish(recsys.artifacts_dir, name, version, model.save)
+        index = ServingIndex.from_data(data)
+
+        def write(directory: Path) -> None:  # the model plus what the service needs to serve it alone
+            model.save(directory)
+            index.save(directory)
+
+        path = artifacts.publish(recsys.artifacts_dir, name, version, write)
         size = sum(f.stat().st_size for f in path.iterdir())
         context.add_output_metadata({
             "training_seconds": dg.MetadataValue.float(round(seconds, 3)),

@@ -60,3 +60,36 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
     train = to_csr(inter[inter[C.SPLIT] == C.TRAIN], len(users), len(items))
     test = to_csr(inter[inter[C.SPLIT] == C.TEST], len(users), len(items))
     return InteractionData(train=train, test=test, users=users, items=items)
+
+
+ITEM_ATTRIBUTES = ["item_id", "category", "brand", "price", "released_at"]
+
+
+@dataclass
+class ServingIndex:
+    """What a saved model needs to be served on its own: the id <-> index mapping it was trained with,
+    the train interactions (items to exclude), and item attributes. Saved next to the model."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    seen: sp.csr_matrix
+    items: pd.DataFrame
+
+    @classmethod
+    def from_data(cls, data: InteractionData) -> ServingIndex:
+        return cls(user_ids=data.users[C.USER_ID].to_numpy(np.int64), item_ids=data.items[C.ITEM_ID].to_numpy(np.int64),
+                   seen=data.train, items=data.items[ITEM_ATTRIBUTES].reset_index(drop=True))
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        np.savez(directory / "index.npz", user_ids=self.user_ids, item_ids=self.item_ids, seen_data=self.seen.data,
+                 seen_indices=self.seen.indices, seen_indptr=self.seen.indptr, seen_shape=np.asarray(self.seen.shape))
+        self.items.to_parquet(directory / "items.parquet", index=False)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ServingIndex:
+        directory = Path(directory)
+        with np.load(directory / "index.npz") as f:
+            seen = sp.csr_matrix((f["seen_data"], f["seen_indices"], f["seen_indptr"]), shape=tuple(f["seen_shape"]))
+            return cls(user_ids=f["user_ids"], item_ids=f["item_ids"], seen=seen,
+                       items=pd.read_parquet(directory / "items.parquet"))

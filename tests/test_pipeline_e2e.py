@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ml import warehouse
+from tests.conftest import running_service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +62,13 @@ def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_e
     # identical data and config: every run measured the same NDCG (reproducible evaluation)
     values = warehouse.metric_history("item_item", path=wh)["value"]
     assert values.nunique() == 1
+
+
+def test_service_serves_the_materialized_models_with_their_metrics(pipeline_env):
+    env, _, _ = pipeline_env
+    with running_service(env) as url:
+        models = {m["name"]: m for m in httpx.get(f"{url}/models").json()}
+        assert {"popularity", "item_item", "als", "two_tower"} <= set(models)
+        assert models["als"]["metrics"]["ndcg_at_10"] > models["popularity"]["metrics"]["ndcg_at_10"]
+        r = httpx.get(f"{url}/users/1/recommendations", params={"model": "two_tower", "k": 5})
+        assert r.status_code == 200 and len(r.json()["items"]) == 5

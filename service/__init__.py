@@ -1,0 +1,1 @@
+"""FastAPI recommendation service over the materialized model artifacts."""

@@ -1,0 +1,164 @@
+"""HTTP API over the materialized models.
+
+    RECSYS_DATA_DIR=data uvicorn service.app:app --host 127.0.0.1 --port 8000
+
+Environment: RECSYS_DATA_DIR / RECSYS_DUCKDB_PATH (as everywhere), RECSYS_RELOAD_INTERVAL_S (poll
+period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ml import settings
+from service.registry import FALLBACK_MODEL, NoFallback, Registry, ServedModel, Snapshot, recommend
+
+MAX_BATCH = 1000
+MAX_K = 100
+DEFAULT_MODEL = os.environ.get("RECSYS_DEFAULT_MODEL", "als")
+ID_MAX = 2**62
+
+
+class ScoredItem(BaseModel):
+    item_id: int
+    score: float
+
+
+class UserRecommendations(BaseModel):
+    user_id: int
+    items: list[ScoredItem]
+    fallback: str | None = Field(None, description="set when the fallback served this user: '<model>:<reason>'")
+
+
+class RecommendationsRequest(BaseModel):
+    user_ids: list[Annotated[int, Field(ge=-ID_MAX, le=ID_MAX)]] = Field(
+        ..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids")
+    top_n: int = Field(10, ge=1, le=MAX_K, description="items per user")
+    model: str = Field(DEFAULT_MODEL, max_length=64, description="model name, see GET /models")
+
+
+class RecommendationsResponse(BaseModel):
+    model: str
+    model_version: str
+    results: list[UserRecommendations]
+
+
+class SimilarItem(BaseModel):
+    item_id: int
+    score: float
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+
+
+class SimilarItemsResponse(BaseModel):
+    model: str
+    model_version: str
+    item_id: int
+    items: list[SimilarItem]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    path: str
+    similar_items: bool
+    metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
+
+
+class Health(BaseModel):
+    status: str
+    models: dict[str, str]
+    loaded_at: str
+
+
+def build_app(registry: Registry | None = None) -> FastAPI:
+    registry = registry or Registry(settings.artifacts_dir(), settings.warehouse_path(),
+                                    float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5")))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        registry.start()
+        yield
+        registry.stop()
+
+    app = FastAPI(title="recsys-platform", version="0.1.0", lifespan=lifespan,
+                  description="Recommendations from the models the Dagster graph materialized.")
+    app.state.registry = registry
+
+    def get_model(snap: Snapshot, name: str) -> ServedModel:
+        if name not in snap.models:
+            raise HTTPException(404, f"model {name!r} is not available; available: {sorted(snap.models)}")
+        return snap.models[name]
+
+    def scored(item_ids: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
+        return [ScoredItem(item_id=int(i), score=float(s) if math.isfinite(s) else 0.0)
+                for i, s in zip(item_ids, scores, strict=True)]
+
+    def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> RecommendationsResponse:
+        served = get_model(snap, name)
+        try:
+            results = recommend(served, snap.models.get(FALLBACK_MODEL), user_ids, k)
+        except NoFallback as exc:
+            raise HTTPException(503, str(exc)) from exc
+        return RecommendationsResponse(model=name, model_version=served.version, results=[
+            UserRecommendations(user_id=r.user_id, items=scored(r.item_ids, r.scores), fallback=r.fallback)
+            for r in results])
+
+    @app.post("/recommendations", response_model=RecommendationsResponse)
+    def batch_recommendations(body: RecommendationsRequest) -> RecommendationsResponse:
+        """Top-N for a batch of users; seen items excluded, unknown users get the fallback."""
+        return serve(registry.snapshot, body.model, body.user_ids, body.top_n)
+
+    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
+    def user_recommendations(user_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+                             k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+                             model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL) -> UserRecommendations:
+        """Top-k for one user; seen items excluded, unknown users get the fallback."""
+        return serve(registry.snapshot, model, [user_id], k).results[0]
+
+    @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse)
+    def similar_items(item_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+                      k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+                      model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL) -> SimilarItemsResponse:
+        """Items most similar to one item, with their attributes."""
+        served = get_model(registry.snapshot, model)
+        if not served.model.supports_similar_items:
+            raise HTTPException(400, f"model {model!r} has no item similarity; use item_item, als or two_tower")
+        pos = served.item_pos.get_indexer([item_id])[0]
+        if pos < 0:
+            raise HTTPException(404, f"item {item_id} is not in the catalogue of {model} {served.version}")
+        items, scores = served.model.similar_items([pos], k)
+        valid = items[0] >= 0
+        rows = served.items.iloc[items[0][valid]]
+        return SimilarItemsResponse(model=model, model_version=served.version, item_id=item_id, items=[
+            SimilarItem(item_id=int(r.item_id), score=float(s), category=r.category, brand=r.brand, price=float(r.price))
+            for r, s in zip(rows.itertuples(), scores[0][valid], strict=True)])
+
+    @app.get("/models", response_model=list[ModelInfo])
+    def models() -> list[ModelInfo]:
+        """Served models, their artifact version and their latest evaluation (marts.leaderboard)."""
+        snap = registry.snapshot
+        return [ModelInfo(name=m.name, version=m.version, path=m.path, similar_items=m.model.supports_similar_items,
+                          metrics=snap.metrics.get(m.name, {})) for m in snap.models.values()]
+
+    @app.get("/health", response_model=Health)
+    def health():
+        """Liveness and readiness: 503 until at least one model is loaded."""
+        snap = registry.snapshot
+        body = Health(status="ok" if snap.models else "no models loaded",
+                      models={n: m.version for n, m in snap.models.items()}, loaded_at=snap.loaded_at)
+        return body if snap.models else JSONResponse(status_code=503, content=body.model_dump())
+
+    return app
+
+
+app = build_app()

@@ -1,0 +1,172 @@
+"""The set of served models, loaded from the artifacts' ``latest`` versions and swapped atomically.
+
+A :class:`Snapshot` is immutable: a request takes the current snapshot once and uses it to the end,
+so a reload (a new snapshot replacing the reference) never changes a request in flight. A
+background thread polls the ``latest`` links and rebuilds the snapshot when any version changes.
+The warehouse is read only for the /models metrics, with a short read-only connection that waits
+(in the background thread, never in a request) if a Dagster run holds the write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml import warehouse
+from ml.data import ServingIndex
+from ml.models import MODELS, Recommender, load_model
+
+log = logging.getLogger("recsys.service")
+FALLBACK_MODEL = "popularity"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    name: str
+    version: str
+    path: str
+    model: Recommender
+    index: ServingIndex
+    user_pos: pd.Index
+    item_pos: pd.Index
+    items: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    models: dict[str, ServedModel]
+    metrics: dict[str, dict]
+    loaded_at: str
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def load_served(name: str, directory: Path) -> ServedModel:
+    model = load_model(directory)
+    index = ServingIndex.load(directory)
+    items = index.items.copy()
+    items["released_at"] = items["released_at"].astype(str)
+    return ServedModel(name=name, version=directory.name, path=str(directory), model=model, index=index,
+                       user_pos=pd.Index(index.user_ids), item_pos=pd.Index(index.item_ids), items=items)
+
+
+def read_metrics(warehouse_path: Path) -> dict[str, dict]:
+    """Latest leaderboard row per model; empty when the warehouse or the leaderboard is not there."""
+    if not warehouse_path.exists():
+        return {}
+    try:
+        with warehouse.connect(warehouse_path, read_only=True, wait_s=30) as con:
+            if not warehouse.table_exists(con, "marts", "leaderboard"):
+                return {}
+            frame = con.execute("select * from marts.leaderboard").df()
+    except Exception as exc:  # the service keeps serving without metrics
+        log.warning("could not read metrics from %s: %s", warehouse_path, exc)
+        return {}
+    frame = frame.astype(object).where(frame.notna(), None)
+    return {row["model"]: {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "model"}
+            for row in frame.to_dict("records")}
+
+
+class Registry:
+    def __init__(self, artifacts_dir: Path, warehouse_path: Path, reload_interval_s: float = 5.0) -> None:
+        self.artifacts_dir = Path(artifacts_dir)
+        self.warehouse_path = Path(warehouse_path)
+        self.reload_interval_s = reload_interval_s
+        self._snapshot = Snapshot(models={}, metrics={}, loaded_at="never")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def current_versions(self) -> dict[str, str]:
+        versions = {}
+        for name in MODELS:
+            link = self.artifacts_dir / name / "latest"
+            if link.exists():
+                versions[name] = link.resolve().name
+        return versions
+
+    def reload(self, force: bool = False) -> bool:
+        """Build a new snapshot if any model version changed; returns whether it swapped."""
+        with self._lock:
+            versions = self.current_versions()
+            if not force and versions == self._snapshot.versions:
+                return False
+            models = dict(self._snapshot.models)
+            for name, version in versions.items():
+                if name in models and models[name].version == version:
+                    continue
+                try:
+                    models[name] = load_served(name, self.artifacts_dir / name / version)
+                except Exception as exc:  # keep serving the previous version of this model
+                    log.error("could not load %s/%s: %s", name, version, exc)
+            self._snapshot = Snapshot(models=models, metrics=read_metrics(self.warehouse_path),
+                                      loaded_at=datetime.now(UTC).isoformat(), versions=versions)
+            log.info("serving %s", {n: m.version for n, m in models.items()})
+            return True
+
+    def start(self) -> None:
+        self.reload(force=True)
+        self._thread = threading.Thread(target=self._watch, name="artifact-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.reload_interval_s):
+            try:
+                self.reload()
+            except Exception as exc:
+                log.error("reload failed: %s", exc)
+
+
+class NoFallback(RuntimeError):
+    """Unknown users need the popularity model, and it is not loaded."""
+
+
+@dataclass(frozen=True)
+class UserResult:
+    user_id: int
+    item_ids: np.ndarray
+    scores: np.ndarray
+    fallback: str | None  # why the fallback served this user, or None
+
+
+def _result(served: ServedModel, user_id: int, items: np.ndarray, scores: np.ndarray, reason: str | None) -> UserResult:
+    valid = items >= 0
+    return UserResult(user_id, served.index.item_ids[items[valid]], scores[valid], reason)
+
+
+def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[int], k: int) -> list[UserResult]:
+    """Top-k per user, items seen in train excluded. Unknown users, and users without history unless
+    the model embeds them from features, get the fallback (popularity) list, marked with the reason."""
+    pos = served.user_pos.get_indexer(user_ids)
+    known = pos >= 0
+    history = np.zeros(len(user_ids), dtype=bool)
+    history[known] = np.diff(served.index.seen.indptr)[pos[known]] > 0
+    direct = known & (history | served.model.cold_start_from_features)
+    out: list[UserResult | None] = [None] * len(user_ids)
+    if direct.any():
+        items, scores = served.model.recommend(pos[direct], k, exclude=served.index.seen)
+        for j, row in enumerate(np.flatnonzero(direct)):
+            out[row] = _result(served, user_ids[row], items[j], scores[j], None)
+    for row in np.flatnonzero(~direct):
+        if fallback is None:
+            raise NoFallback(f"the {FALLBACK_MODEL} model is not loaded, so user {user_ids[row]} cannot be served")
+        fb_pos = fallback.user_pos.get_indexer([user_ids[row]])[0]
+        if fb_pos >= 0:  # known user without history: still never show what they interacted with
+            items, scores = fallback.model.recommend([fb_pos], k, exclude=fallback.index.seen)
+        else:  # popularity scores do not depend on the user row
+            items, scores = fallback.model.recommend([0], k)
+        reason = f"{FALLBACK_MODEL}:{'no_history' if known[row] else 'unknown_user'}"
+        out[row] = _result(fallback, user_ids[row], items[0], scores[0], reason)
+    return out
