@@ -13,9 +13,9 @@ import os
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import numpy as np
+import orjson
 from fastapi import FastAPI, HTTPException, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ml import settings
@@ -80,6 +80,10 @@ class Health(BaseModel):
     loaded_at: str
 
 
+def json_response(payload: dict) -> Response:
+    return Response(content=orjson.dumps(payload), media_type="application/json")
+
+
 def build_app(registry: Registry | None = None) -> FastAPI:
     registry = registry or Registry(settings.artifacts_dir(), settings.warehouse_path(),
                                     float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5")))
@@ -99,31 +103,36 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             raise HTTPException(404, f"model {name!r} is not available; available: {sorted(snap.models)}")
         return snap.models[name]
 
-    def scored(item_ids: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
-        return [ScoredItem(item_id=int(i), score=float(s) if math.isfinite(s) else 0.0)
-                for i, s in zip(item_ids, scores, strict=True)]
+    def user_payload(r) -> dict:
+        # plain dicts serialised by orjson: the hot path skips response-model validation (the
+        # response_model on each route still documents the schema in OpenAPI)
+        return {"user_id": int(r.user_id), "fallback": r.fallback,
+                "items": [{"item_id": int(i), "score": float(s) if math.isfinite(s) else 0.0}
+                          for i, s in zip(r.item_ids.tolist(), r.scores.tolist(), strict=True)]}
 
-    def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> RecommendationsResponse:
+    def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> tuple[ServedModel, list]:
         served = get_model(snap, name)
         try:
-            results = recommend(served, snap.models.get(FALLBACK_MODEL), user_ids, k)
+            return served, recommend(served, snap.models.get(FALLBACK_MODEL), user_ids, k)
         except NoFallback as exc:
             raise HTTPException(503, str(exc)) from exc
-        return RecommendationsResponse(model=name, model_version=served.version, results=[
-            UserRecommendations(user_id=r.user_id, items=scored(r.item_ids, r.scores), fallback=r.fallback)
-            for r in results])
 
+    # async handlers: scoring one request takes well under a millisecond, so it runs on the event
+    # loop instead of paying a thread-pool hop per request
     @app.post("/recommendations", response_model=RecommendationsResponse)
-    def batch_recommendations(body: RecommendationsRequest) -> RecommendationsResponse:
+    async def batch_recommendations(body: RecommendationsRequest):
         """Top-N for a batch of users; seen items excluded, unknown users get the fallback."""
-        return serve(registry.snapshot, body.model, body.user_ids, body.top_n)
+        served, results = serve(registry.snapshot, body.model, body.user_ids, body.top_n)
+        return json_response({"model": body.model, "model_version": served.version,
+                              "results": [user_payload(r) for r in results]})
 
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
-    def user_recommendations(user_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
-                             k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-                             model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL) -> UserRecommendations:
+    async def user_recommendations(user_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+                                   k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+                                   model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL):
         """Top-k for one user; seen items excluded, unknown users get the fallback."""
-        return serve(registry.snapshot, model, [user_id], k).results[0]
+        _, results = serve(registry.snapshot, model, [user_id], k)
+        return json_response(user_payload(results[0]))
 
     @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse)
     def similar_items(item_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
@@ -133,7 +142,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         served = get_model(registry.snapshot, model)
         if not served.model.supports_similar_items:
             raise HTTPException(400, f"model {model!r} has no item similarity; use item_item, als or two_tower")
-        pos = served.item_pos.get_indexer([item_id])[0]
+        pos = served.item_rows([item_id])[0]
         if pos < 0:
             raise HTTPException(404, f"item {item_id} is not in the catalogue of {model} {served.version}")
         items, scores = served.model.similar_items([pos], k)

@@ -33,9 +33,21 @@ class ServedModel:
     path: str
     model: Recommender
     index: ServingIndex
-    user_pos: pd.Index
-    item_pos: pd.Index
     items: pd.DataFrame
+
+    def user_rows(self, user_ids) -> np.ndarray:
+        """Row index of each user id in the model (-1 when unknown). Ids are sorted (the marts'
+        dense indices follow the id order), so a binary search does it."""
+        return _positions(self.index.user_ids, user_ids)
+
+    def item_rows(self, item_ids) -> np.ndarray:
+        return _positions(self.index.item_ids, item_ids)
+
+
+def _positions(sorted_ids: np.ndarray, ids) -> np.ndarray:
+    ids = np.asarray(ids, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == ids, pos, -1)
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,9 @@ def load_served(name: str, directory: Path) -> ServedModel:
     index = ServingIndex.load(directory)
     items = index.items.copy()
     items["released_at"] = items["released_at"].astype(str)
-    return ServedModel(name=name, version=directory.name, path=str(directory), model=model, index=index,
-                       user_pos=pd.Index(index.user_ids), item_pos=pd.Index(index.item_ids), items=items)
+    if not (np.all(np.diff(index.user_ids) > 0) and np.all(np.diff(index.item_ids) > 0)):
+        raise ValueError(f"{directory}: user and item ids must be sorted and unique (the marts' dense indices)")
+    return ServedModel(name=name, version=directory.name, path=str(directory), model=model, index=index, items=items)
 
 
 def read_metrics(warehouse_path: Path) -> dict[str, dict]:
@@ -149,7 +162,7 @@ def _result(served: ServedModel, user_id: int, items: np.ndarray, scores: np.nda
 def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[int], k: int) -> list[UserResult]:
     """Top-k per user, items seen in train excluded. Unknown users, and users without history unless
     the model embeds them from features, get the fallback (popularity) list, marked with the reason."""
-    pos = served.user_pos.get_indexer(user_ids)
+    pos = served.user_rows(user_ids)
     known = pos >= 0
     history = np.zeros(len(user_ids), dtype=bool)
     history[known] = np.diff(served.index.seen.indptr)[pos[known]] > 0
@@ -162,7 +175,7 @@ def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[
     for row in np.flatnonzero(~direct):
         if fallback is None:
             raise NoFallback(f"the {FALLBACK_MODEL} model is not loaded, so user {user_ids[row]} cannot be served")
-        fb_pos = fallback.user_pos.get_indexer([user_ids[row]])[0]
+        fb_pos = fallback.user_rows([user_ids[row]])[0]
         if fb_pos >= 0:  # known user without history: still never show what they interacted with
             items, scores = fallback.model.recommend([fb_pos], k, exclude=fallback.index.seen)
         else:  # popularity scores do not depend on the user row

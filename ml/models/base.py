@@ -61,9 +61,12 @@ def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix | None, user_indice
     """Set scores of excluded (user, item) pairs to -inf in place."""
     if exclude is None:
         return
-    sub = exclude[user_indices]
-    rows = np.repeat(np.arange(len(user_indices)), np.diff(sub.indptr))
-    scores[rows, sub.indices] = -np.inf
+    starts, ends = exclude.indptr[user_indices], exclude.indptr[np.asarray(user_indices) + 1]
+    lengths = ends - starts
+    rows = np.repeat(np.arange(len(user_indices)), lengths)
+    # positions of each user's non-zeros in exclude.indices, without scipy's fancy row indexing
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    scores[rows, exclude.indices[np.repeat(starts, lengths) + offsets]] = -np.inf
 
 
 def batched_top_k(score_fn, user_indices: np.ndarray, n_items: int, k: int,
