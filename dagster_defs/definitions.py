@@ -10,6 +10,7 @@ import dagster as dg
 
 from dagster_defs.dbt import dbt_resource, leaderboard_dbt_assets, recsys_dbt_assets
 from dagster_defs.models import evaluation_assets, evaluation_checks, training_assets
+from dagster_defs.ranking import ranking_assets
 from dagster_defs.resources import RecsysResource
 
 materialize_all = dg.define_asset_job(
@@ -24,7 +25,7 @@ retrain_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[recsys_dbt_assets, *training_assets, *evaluation_assets, leaderboard_dbt_assets],
+    assets=[recsys_dbt_assets, *training_assets, *evaluation_assets, *ranking_assets, leaderboard_dbt_assets],
     asset_checks=evaluation_checks,
     jobs=[materialize_all],
     schedules=[retrain_schedule],

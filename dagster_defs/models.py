@@ -15,7 +15,16 @@ import ml
 from dagster_defs.resources import RecsysResource
 from ml import artifacts, evaluation, warehouse
 from ml.data import InteractionData, ServingIndex, load_interactions
-from ml.models import ALSRecommender, ItemItemRecommender, PopularityRecommender, Recommender, TwoTowerRecommender, load_model
+from ml.models import (
+    ALSRecommender,
+    ContentRecommender,
+    HybridRecommender,
+    ItemItemRecommender,
+    PopularityRecommender,
+    Recommender,
+    TwoTowerRecommender,
+    load_model,
+)
 from ml.models.ctr import CTRModel, RerankRecommender, ctr_report, split_examples
 from ml.synthetic import GroundTruth
 
@@ -72,11 +81,26 @@ class TwoTowerConfig(dg.Config):
     seed: int = Field(42, description="seed of torch, numpy and the samplers")
 
 
+class ContentConfig(dg.Config):
+    """Item vectors from category, brand and price band; no hyperparameters."""
+
+
+class HybridConfig(dg.Config):
+    alpha: float = Field(0.7, description="weight of the standardised ALS scores; 1 - alpha goes to content")
+    factors: int = Field(16, description="ALS latent dimensions")
+    regularization: float = Field(1.0, description="ALS L2 penalty")
+    als_alpha: float = Field(1.0, description="ALS confidence = 1 + als_alpha * weight")
+    iterations: int = Field(15, description="ALS sweeps")
+    seed: int = Field(42, description="ALS seed")
+
+
 TRAINED = {
     "popularity": (PopularityRecommender, PopularityConfig, "models/popularity.py"),
     "item_item": (ItemItemRecommender, ItemItemConfig, "models/item_item.py"),
     "als": (ALSRecommender, ALSConfig, "models/als.py"),
     "two_tower": (TwoTowerRecommender, TwoTowerConfig, "models/two_tower.py"),
+    "content": (ContentRecommender, ContentConfig, "models/content.py"),
+    "hybrid": (HybridRecommender, HybridConfig, "models/content.py"),
 }
 KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
 

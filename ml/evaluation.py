@@ -136,3 +136,27 @@ class OracleRecommender(Recommender):
 
     def _restore(self, arrays):
         self.user_rows, self.item_rows = arrays["user_rows"], arrays["item_rows"]
+
+
+def cold_start_metrics(model: Recommender, data: InteractionData, k: int = 10, few: int = 3) -> pd.DataFrame:
+    """NDCG and recall@k of the model's own lists (no fallback) for users with no train interactions,
+    users with 1..``few``, and relevance restricted to items new in the test window."""
+    rel = relevant_items(data)
+    n_rel_all = M.n_relevant(rel)
+    users = np.flatnonzero(n_rel_all > 0)
+    recs, _ = model.recommend(users, k, exclude=data.train)
+    n_train = np.diff(data.train.indptr)[users]
+    h = M.hits(recs, rel[users])
+    new_mask = data.items["is_new_item"].to_numpy() == 1
+    rel_new = sp.csr_matrix(rel[users].multiply(new_mask[None, :].astype(np.float32)))
+    slices = {
+        "cold_users": (h[n_train == 0], n_rel_all[users][n_train == 0]),
+        f"users_1_to_{few}_interactions": (h[(n_train >= 1) & (n_train <= few)],
+                                           n_rel_all[users][(n_train >= 1) & (n_train <= few)]),
+        "new_items": (M.hits(recs, rel_new), M.n_relevant(rel_new)),
+    }
+    rows = []
+    for name, (hs, nr) in slices.items():
+        rows.append((name, "ndcg", k, M.mean_over_users(M.ndcg_at_k(hs, nr, k), nr), int((nr > 0).sum())))
+        rows.append((name, "recall", k, M.mean_over_users(M.recall_at_k(hs, nr, k), nr), int((nr > 0).sum())))
+    return pd.DataFrame(rows, columns=["slice", "metric", "k", "value", "n_users"])

@@ -32,16 +32,22 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     env, base, stdout = pipeline_env
     wh = base / "data" / "warehouse.duckdb"
     board = warehouse.query_df("select * from marts.leaderboard", wh).set_index("model")
-    assert set(board.index) == {"popularity", "item_item", "als", "two_tower", "dcn", "ctr_mlp", "oracle"}
+    assert set(board.index) == {"popularity", "item_item", "als", "two_tower", "content", "hybrid", "two_stage",
+                                "dcn", "ctr_mlp", "lgbm_ctr", "oracle"}
     for model in ("als", "item_item", "two_tower"):
         assert board.loc[model, "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"], model
     assert board.loc["oracle", "ndcg_share_of_oracle"] == 1.0
     # CTR models: better than chance, below the oracle that knows the true click probabilities
-    for model in ("dcn", "ctr_mlp"):
+    for model in ("dcn", "ctr_mlp", "lgbm_ctr"):
         assert 0.6 < board.loc[model, "ctr_auc"] < board.loc["oracle", "ctr_auc"]
     assert "leaderboard" in stdout
     for model in ("popularity", "item_item", "als", "two_tower", "dcn", "ctr_mlp"):
         assert (base / "data" / "models" / model / "latest" / "params.json").exists()
+    # the analyses landed in the warehouse: one ablation row per dropped group, cold-start slices per model
+    ablation = warehouse.query_df("select model, slice from analysis.feature_ablation", wh)
+    assert {"drop:none", "drop:generators", "drop:pair"} <= set(ablation["slice"])
+    cold = warehouse.query_df("select distinct model, slice from analysis.cold_start", wh)
+    assert len(cold) == 6 * 3
     # evaluation rows carry the run and model version (the artifact the run trained)
     rows = warehouse.query_df("select distinct model_version, run_id from evaluation.als", wh)
     assert len(rows) == 1 and (base / "data" / "models" / "als" / rows["model_version"][0]).exists()

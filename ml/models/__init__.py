@@ -5,12 +5,14 @@ from pathlib import Path
 
 from ml.models.als import ALSRecommender
 from ml.models.base import Recommender, UnsupportedOperation
+from ml.models.content import ContentRecommender, HybridRecommender
 from ml.models.item_item import ItemItemRecommender
 from ml.models.popularity import PopularityRecommender
 from ml.models.two_tower import TwoTowerRecommender
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender, TwoTowerRecommender)
+    cls.name: cls for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender, TwoTowerRecommender,
+                                ContentRecommender, HybridRecommender)
 }
 
 
@@ -22,5 +24,5 @@ def load_model(directory) -> Recommender:
     return MODELS[name].load(directory)
 
 
-__all__ = ["MODELS", "ALSRecommender", "ItemItemRecommender", "PopularityRecommender", "Recommender",
-           "TwoTowerRecommender", "UnsupportedOperation", "load_model"]
+__all__ = ["MODELS", "ALSRecommender", "ContentRecommender", "HybridRecommender", "ItemItemRecommender",
+           "PopularityRecommender", "Recommender", "TwoTowerRecommender", "UnsupportedOperation", "load_model"]

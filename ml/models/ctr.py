@@ -30,6 +30,15 @@ CTR_NUMERIC = [
 ]
 CTR_CATEGORICAL = ["country", "segment", "age_band", "category", "brand", "user_idx", "item_idx"]
 ARCHITECTURES = ("dcn", "mlp")
+# feature groups for ablations (drop_features removes a group's columns)
+CTR_FEATURE_GROUPS = {
+    "context": ["event_hour", "is_weekend"],
+    "user_history": [c for c in CTR_NUMERIC if c.startswith("user_") and c not in ("user_category_share", "user_price_ratio")],
+    "item_history": [c for c in CTR_NUMERIC if c.startswith("item_")],
+    "pair": ["user_category_share", "user_price_ratio"],
+    "attributes": ["country", "segment", "age_band", "category", "brand", "price", "price_vs_category"],
+    "ids": ["user_idx", "item_idx"],
+}
 
 
 class CTRNet(torch.nn.Module):
@@ -66,12 +75,14 @@ class CTRModel:
 
     def __init__(self, architecture: str = "dcn", embedding_dim: int = 4, cross_layers: int = 2,
                  hidden: tuple[int, ...] = (128, 64), dropout: float = 0.1, epochs: int = 20, batch_size: int = 512,
-                 learning_rate: float = 2e-3, weight_decay: float = 1e-4, patience: int = 3, seed: int = 42) -> None:
+                 learning_rate: float = 2e-3, weight_decay: float = 1e-4, patience: int = 3, seed: int = 42,
+                 drop_features: tuple[str, ...] = ()) -> None:
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
         self.params = dict(architecture=architecture, embedding_dim=embedding_dim, cross_layers=cross_layers,
                            hidden=list(hidden), dropout=dropout, epochs=epochs, batch_size=batch_size,
-                           learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, seed=seed)
+                           learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, seed=seed,
+                           drop_features=list(drop_features))
         self.history: list[dict] = []
 
     @property
@@ -86,7 +97,9 @@ class CTRModel:
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame, log: Callable[[str], None] | None = None) -> CTRModel:
         p = self.params
         gen = seed_everything(p["seed"])
-        self.encoder = TabularEncoder(CTR_NUMERIC, CTR_CATEGORICAL).fit(train)
+        drop = set(p["drop_features"])
+        self.encoder = TabularEncoder([c for c in CTR_NUMERIC if c not in drop],
+                                      [c for c in CTR_CATEGORICAL if c not in drop]).fit(train)
         num, cat = (torch.from_numpy(a) for a in self.encoder.transform(train))
         y = torch.from_numpy(train["clicked"].to_numpy(np.float32))
         self.net = self._net()
@@ -230,3 +243,46 @@ class RerankRecommender(Recommender):
 
     def _restore(self, arrays):
         raise UnsupportedOperation("a rerank pipeline is not loaded; load its base model and CTR model")
+
+
+class LightGBMCTR:
+    """Gradient-boosted binary CTR model on the same ctr_examples features (categoricals as LightGBM
+    categories), early stopping on the validation block's AUC."""
+
+    name = "lgbm_ctr"
+
+    def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 31,
+                 min_child_samples: int = 50, seed: int = 42) -> None:
+        self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
+                           min_child_samples=min_child_samples, seed=seed)
+
+    def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[CTR_NUMERIC].astype(float).copy()
+        for col in ("country", "segment", "age_band", "category", "brand"):
+            out[col] = pd.Categorical(frame[col].astype(str), categories=self.categories[col])
+        return out
+
+    def fit(self, train: pd.DataFrame, validation: pd.DataFrame) -> LightGBMCTR:
+        import lightgbm as lgb
+
+        p = self.params
+        self.categories = {c: sorted(train[c].astype(str).unique()) for c in ("country", "segment", "age_band",
+                                                                              "category", "brand")}
+        self.model = lgb.LGBMClassifier(n_estimators=p["n_estimators"], learning_rate=p["learning_rate"],
+                                        num_leaves=p["num_leaves"], min_child_samples=p["min_child_samples"],
+                                        random_state=p["seed"], n_jobs=2, deterministic=True, force_row_wise=True,
+                                        verbose=-1)
+        self.model.fit(self._frame(train), train["clicked"], eval_set=[(self._frame(validation), validation["clicked"])],
+                       eval_metric="auc", callbacks=[lgb.early_stopping(30, verbose=False)])
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(self._frame(frame))[:, 1]
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.booster_.save_model(str(directory / "model.txt"))
+        (directory / "params.json").write_text(json.dumps({"model": self.name, "params": self.params,
+                                                           "categories": self.categories}, indent=2))
+        return directory

@@ -1,0 +1,111 @@
+"""Content-based and hybrid recommenders.
+
+Content: items are vectors of their attributes (one-hot category, brand and price band, each block
+L2-normalised); a user's profile is the weight-averaged vector of the items they interacted with;
+score = profile . item. Users without history have no profile (served by the fallback).
+Hybrid: a blend of ALS and content scores, each standardised per user: alpha * z(als) + (1 - alpha) * z(content).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ml.models.als import ALSRecommender
+from ml.models.base import Recommender, top_k
+
+PRICE_BANDS = 5
+
+
+def item_content_matrix(items: pd.DataFrame) -> sp.csr_matrix:
+    blocks = []
+    bands = pd.qcut(items["price"].rank(method="first"), PRICE_BANDS, labels=False)
+    for values in (items["category"].astype(str), items["brand"].astype(str), bands.astype(str)):
+        codes = pd.Categorical(values).codes
+        blocks.append(sp.csr_matrix((np.ones(len(items)), (np.arange(len(items)), codes))))
+    # each block contributes equally: a row of three unit blocks, normalised to length 1
+    return sp.csr_matrix(sp.hstack(blocks) / np.sqrt(len(blocks)), dtype=np.float32)
+
+
+class ContentRecommender(Recommender):
+    name = "content"
+    supports_similar_items = True
+
+    def fit(self, interactions: sp.csr_matrix, item_features: pd.DataFrame | None = None, **side) -> ContentRecommender:
+        if item_features is None:
+            raise ValueError("content needs item_features (category, brand, price) from marts.item_features")
+        self.item_vectors = item_content_matrix(item_features)
+        X = sp.csr_matrix(interactions, dtype=np.float32)
+        X.data = np.log1p(X.data)
+        profiles = X @ self.item_vectors
+        norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1))).ravel()
+        self.profiles = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ profiles, dtype=np.float32)
+        self.n_users, self.n_items = X.shape
+        return self
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return (self.profiles[user_indices] @ self.item_vectors.T).toarray()
+
+    def similar_items(self, item_indices, k: int):
+        self._check_fitted()
+        item_indices = np.asarray(item_indices)
+        sims = (self.item_vectors[item_indices] @ self.item_vectors.T).toarray()
+        sims[np.arange(len(item_indices)), item_indices] = -np.inf
+        return top_k(sims, k)
+
+    def _arrays(self):
+        out = {}
+        for name, m in (("items", self.item_vectors), ("profiles", self.profiles)):
+            out.update({f"{name}_data": m.data, f"{name}_indices": m.indices, f"{name}_indptr": m.indptr,
+                        f"{name}_shape": np.asarray(m.shape)})
+        return out
+
+    def _restore(self, arrays):
+        def csr(name):
+            return sp.csr_matrix((arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
+                                 shape=tuple(arrays[f"{name}_shape"]))
+        self.item_vectors, self.profiles = csr("items"), csr("profiles")
+
+
+def _standardise(scores: np.ndarray) -> np.ndarray:
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - mean) / np.where(std > 0, std, 1.0)
+
+
+class HybridRecommender(Recommender):
+    name = "hybrid"
+    supports_similar_items = False
+
+    def __init__(self, alpha: float = 0.7, factors: int = 16, regularization: float = 1.0, als_alpha: float = 1.0,
+                 iterations: int = 15, seed: int = 42, **params) -> None:
+        super().__init__(alpha=alpha, factors=factors, regularization=regularization, als_alpha=als_alpha,
+                         iterations=iterations, seed=seed, **params)
+
+    def _parts(self) -> tuple[ALSRecommender, ContentRecommender]:
+        p = self.params
+        return (ALSRecommender(factors=p["factors"], regularization=p["regularization"], alpha=p["als_alpha"],
+                               iterations=p["iterations"], seed=p["seed"]), ContentRecommender())
+
+    def fit(self, interactions: sp.csr_matrix, item_features: pd.DataFrame | None = None, **side) -> HybridRecommender:
+        self.cf, self.content = self._parts()
+        self.cf.fit(interactions)
+        self.content.fit(interactions, item_features=item_features)
+        self.n_users, self.n_items = interactions.shape
+        return self
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        a = self.params["alpha"]
+        return a * _standardise(self.cf.score_users(user_indices)) + (1 - a) * _standardise(
+            self.content.score_users(user_indices))
+
+    def _arrays(self):
+        return {**{f"cf.{k}": v for k, v in self.cf._arrays().items()},
+                **{f"content.{k}": v for k, v in self.content._arrays().items()}}
+
+    def _restore(self, arrays):
+        self.cf, self.content = self._parts()
+        for part, prefix in ((self.cf, "cf."), (self.content, "content.")):
+            part._restore({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            part.n_users, part.n_items = self.n_users, self.n_items

@@ -1,0 +1,200 @@
+"""Two-stage ranking: candidate generators -> LightGBM LambdaRank reranker.
+
+Windows inside the train period keep it leak-free (L = label_days, S = the split):
+
+- ranker training: for k = 2 .. n_train_windows + 1, generators and features from interactions before
+  S - kL, labels from [S - kL, S - (k-1)L) (several weekly windows stacked: more label data);
+- early stopping:  generators and features before S - L, labels from [S - L, S);
+- test:            generators and features from the whole train window (before S), labels = test window.
+
+Candidates per user are the union of each generator's top-N (popularity, item-item, ALS) with each
+generator's score and rank as features, plus item, user and user x item features computed from the
+same history. Labels are graded relevance from the label window's interaction weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ml.data import to_csr
+from ml.models import ALSRecommender, ItemItemRecommender, PopularityRecommender, Recommender
+from ml.models.base import UnsupportedOperation
+
+GENERATORS = ("popularity", "item_item", "als")
+FEATURE_GROUPS = {
+    "generators": [f"{g}_{kind}" for g in GENERATORS for kind in ("score", "rank")] + ["n_generators"],
+    "item": ["item_users", "item_recent_users", "price", "item_age_days", "category_code"],
+    "user": ["user_items", "user_weight", "segment_code", "age_band_code"],
+    "pair": ["user_category_share", "user_price_ratio"],
+}
+FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
+
+
+@dataclass
+class Window:
+    history: sp.csr_matrix
+    labels: sp.csr_matrix
+    cutoff: pd.Timestamp
+    last_days: sp.csr_matrix  # interactions in the 7 days before the cutoff (recent popularity)
+
+
+def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int,
+                 n_train_windows: int = 5) -> tuple[list[Window], Window, Window]:
+    """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
+    day = pd.to_datetime(daily["event_day"])
+    gap = pd.Timedelta(days=label_days)
+
+    def window(cutoff, label_mask):
+        hist = daily[day < cutoff]
+        recent = daily[(day < cutoff) & (day >= cutoff - pd.Timedelta(days=7))]
+        return Window(to_csr(hist, n_users, n_items), to_csr(daily[label_mask], n_users, n_items), cutoff,
+                      to_csr(recent, n_users, n_items))
+
+    train = [window(split_at - k * gap, (day >= split_at - k * gap) & (day < split_at - (k - 1) * gap))
+             for k in range(2, n_train_windows + 2)]
+    train = [w for w in train if w.history.nnz and w.labels.nnz]
+    if not train:
+        raise ValueError("the train period is too short for a ranker label window; lower label_days")
+    return (train, window(split_at - gap, (day >= split_at - gap) & (day < split_at)),
+            window(split_at, daily["split"].to_numpy() == "test"))
+
+
+def stacked_frames(windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Ranking frames of several windows, users of different windows kept in different query groups."""
+    frames = []
+    for k, w in enumerate(windows):
+        frame, _ = ranking_frame(w, users, items, n)
+        frame["query"] = frame["user"] + k * len(users)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def fit_generators(history: sp.csr_matrix) -> dict[str, Recommender]:
+    return {"popularity": PopularityRecommender().fit(history), "item_item": ItemItemRecommender().fit(history),
+            "als": ALSRecommender().fit(history)}
+
+
+def candidates(generators: dict[str, Recommender], history: sp.csr_matrix, users: np.ndarray, n: int) -> pd.DataFrame:
+    """Union of each generator's top-n per user, with every generator's score and rank (rank n + 1 and
+    score NaN where a generator did not propose the item)."""
+    frames = []
+    for name, model in generators.items():
+        items, scores = model.recommend(users, n, exclude=history)
+        rank = np.tile(np.arange(1, n + 1), len(users))
+        f = pd.DataFrame({"user": np.repeat(users, n), "item": items.ravel(), f"{name}_score": scores.ravel(),
+                          f"{name}_rank": rank})
+        frames.append(f[f["item"] >= 0])
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.merge(f, on=["user", "item"], how="outer")
+    for name in generators:
+        out[f"{name}_rank"] = out[f"{name}_rank"].fillna(n + 1)
+    out["n_generators"] = sum((out[f"{g}_rank"] <= n).astype(int) for g in generators)
+    return out.sort_values(["user", "item"], kind="stable").reset_index(drop=True)
+
+
+def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    h = window.history
+    u, i = cands["user"].to_numpy(), cands["item"].to_numpy()
+    item_users = np.asarray((h > 0).sum(axis=0)).ravel()
+    recent_users = np.asarray((window.last_days > 0).sum(axis=0)).ravel()
+    user_items = np.diff(h.indptr)
+    user_weight = np.asarray(h.sum(axis=1)).ravel()
+    f = cands.copy()
+    f["item_users"], f["item_recent_users"] = item_users[i], recent_users[i]
+    f["price"] = items["price"].to_numpy()[i]
+    f["item_age_days"] = ((window.cutoff - pd.to_datetime(items["released_at"])).dt.days.to_numpy())[i]
+    f["category_code"] = pd.Categorical(items["category"]).codes[i]
+    f["user_items"], f["user_weight"] = user_items[u], np.log1p(user_weight[u])
+    f["segment_code"] = pd.Categorical(users["segment"]).codes[u]
+    f["age_band_code"] = pd.Categorical(users["age_band"]).codes[u]
+    codes = pd.Categorical(items["category"]).codes
+    onehot = sp.csr_matrix((np.ones(len(items)), (np.arange(len(items)), codes)))
+    per_cat = np.asarray((h @ onehot).todense())
+    share = per_cat / np.maximum(per_cat.sum(axis=1, keepdims=True), 1e-12)
+    f["user_category_share"] = share[u, codes[i]]
+    price = items["price"].to_numpy()
+    avg_price = np.asarray((h > 0) @ price).ravel() / np.maximum(user_items, 1)
+    f["user_price_ratio"] = np.where(user_items[u] > 0, avg_price[u] / price[i], np.nan)
+    return f
+
+
+def graded_labels(cands: pd.DataFrame, labels: sp.csr_matrix) -> np.ndarray:
+    """Relevance 0..4 from the label-window weight (view 1 ... purchase 5, summed): round(1.5 * log1p(w))."""
+    w = np.asarray(labels[cands["user"].to_numpy(), cands["item"].to_numpy()]).ravel()
+    return np.clip(np.round(1.5 * np.log1p(w)), 0, 4).astype(int)
+
+
+def ranking_frame(window: Window, users: pd.DataFrame, items: pd.DataFrame, n: int,
+                  generators: dict[str, Recommender] | None = None) -> tuple[pd.DataFrame, dict[str, Recommender]]:
+    """Candidates (for users with history and at least one label) with features and labels."""
+    generators = generators or fit_generators(window.history)
+    has_hist = np.diff(window.history.indptr) > 0
+    has_label = np.diff(window.labels.indptr) > 0
+    target = np.flatnonzero(has_hist & has_label)
+    cands = candidates(generators, window.history, target, n)
+    frame = add_features(cands, window, users, items)
+    frame["label"] = graded_labels(cands, window.labels)
+    return frame, generators
+
+
+def group_sizes(frame: pd.DataFrame) -> np.ndarray:
+    key = "query" if "query" in frame.columns else "user"
+    return frame.groupby(key, sort=False).size().to_numpy()
+
+
+def train_ranker(train: pd.DataFrame, validation: pd.DataFrame, features: list[str] = FEATURES, seed: int = 42,
+                 n_estimators: int = 400, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 100) -> lgb.LGBMRanker:
+    model = lgb.LGBMRanker(objective="lambdarank", n_estimators=n_estimators, learning_rate=learning_rate,
+                           num_leaves=num_leaves, min_child_samples=min_child_samples, subsample=0.8, subsample_freq=1,
+                           colsample_bytree=0.8, random_state=seed, n_jobs=2, deterministic=True,
+                           force_row_wise=True, verbose=-1)
+    model.fit(train[features], train["label"], group=group_sizes(train),
+              eval_set=[(validation[features], validation["label"])], eval_group=[group_sizes(validation)],
+              eval_at=[10], callbacks=[lgb.early_stopping(30, verbose=False)])
+    return model
+
+
+class TwoStageRecommender(Recommender):
+    """Scores a user's candidates (the generators' union) with the LightGBM ranker; everything else -inf."""
+
+    name = "two_stage"
+
+    def __init__(self, generators: dict[str, Recommender], ranker: lgb.LGBMRanker, window: Window,
+                 users: pd.DataFrame, items: pd.DataFrame, n_candidates: int, features: list[str] = FEATURES) -> None:
+        super().__init__(n_candidates=n_candidates)
+        self.generators, self.ranker, self.window = generators, ranker, window
+        self.users, self.items, self.features = users, items, features
+        self.n_users, self.n_items = window.history.shape
+
+    def fit(self, interactions, **side):
+        raise UnsupportedOperation("train the generators and the ranker with ml.ranking.train_ranker")
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        cands = candidates(self.generators, self.window.history, np.asarray(user_indices), self.params["n_candidates"])
+        frame = add_features(cands, self.window, self.users, self.items)
+        scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
+        row = pd.Index(np.asarray(user_indices)).get_indexer(frame["user"])
+        scores[row, frame["item"].to_numpy()] = self.ranker.predict(frame[self.features])
+        return scores
+
+    def _arrays(self):
+        raise UnsupportedOperation("the two-stage pipeline is saved as generators + ranker.txt by its asset")
+
+    def _restore(self, arrays):
+        raise UnsupportedOperation("the two-stage pipeline is saved as generators + ranker.txt by its asset")
+
+
+def candidate_recall(generators: dict[str, Recommender], history: sp.csr_matrix, relevant: sp.csr_matrix,
+                     n: int) -> float:
+    """Share of the test positives (of users with history) present in the candidate union of size <= 3n."""
+    users = np.flatnonzero((np.diff(relevant.indptr) > 0) & (np.diff(history.indptr) > 0))
+    cands = candidates(generators, history, users, n)
+    hit = np.asarray(relevant[cands["user"].to_numpy(), cands["item"].to_numpy()]).ravel() > 0
+    return float(hit.sum() / relevant[users].nnz)

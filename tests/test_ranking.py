@@ -1,0 +1,112 @@
+"""Two-stage ranking: candidate union, leak-free windows, ranker training; content and hybrid models."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from ml import ranking as R
+from ml.models import ContentRecommender, HybridRecommender, PopularityRecommender, load_model
+from ml.models.base import Recommender
+
+
+class Fixed(Recommender):
+    name = "fixed"
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = np.asarray(scores, dtype=np.float32)
+        self.n_users, self.n_items = self.scores.shape
+
+    def fit(self, interactions, **side):
+        return self
+
+    def score_users(self, user_indices):
+        return self.scores[user_indices]
+
+    def _arrays(self):
+        return {}
+
+    def _restore(self, arrays):
+        pass
+
+
+def test_candidates_are_the_union_with_every_generators_rank():
+    history = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, 5))
+    gens = {"a": Fixed([[9, 5, 4, 1, 0]]), "b": Fixed([[9, 0, 1, 7, 8]])}
+    cands = R.candidates(gens, history, np.array([0]), 2)
+    # item 0 is seen (excluded); a proposes 1, 2; b proposes 4, 3
+    assert cands["item"].tolist() == [1, 2, 3, 4]
+    assert cands.set_index("item")["a_rank"].to_dict() == {1: 1, 2: 2, 3: 3, 4: 3}  # n + 1 when not proposed
+    assert cands.set_index("item")["b_rank"].to_dict() == {1: 3, 2: 3, 3: 2, 4: 1}
+    assert cands["n_generators"].tolist() == [1, 1, 1, 1]
+    assert np.isnan(cands.set_index("item").loc[3, "a_score"])
+
+
+def daily_frame():
+    days = pd.date_range("2026-01-01", periods=40, freq="D")
+    rows = [(u, (u + d) % 6, day, "train" if d < 33 else "test", 1.0)
+            for d, day in enumerate(days) for u in range(4)]
+    return pd.DataFrame(rows, columns=["user_idx", "item_idx", "event_day", "split", "weight"])
+
+
+def test_label_windows_follow_their_feature_windows_and_never_touch_the_test():
+    daily = daily_frame()
+    split = pd.Timestamp("2026-02-03")  # day 33
+    train, val, test = R.make_windows(daily, 4, 6, split, label_days=7, n_train_windows=2)
+    day_of = pd.to_datetime(daily["event_day"])
+    for w, label_start, label_end in ((train[0], split - pd.Timedelta(days=14), split - pd.Timedelta(days=7)),
+                                      (train[1], split - pd.Timedelta(days=21), split - pd.Timedelta(days=14)),
+                                      (val, split - pd.Timedelta(days=7), split)):
+        assert w.cutoff == label_start
+        assert w.history.sum() == ((day_of < label_start).sum())  # features strictly before the labels
+        assert w.labels.sum() == ((day_of >= label_start) & (day_of < label_end)).sum()
+        assert label_end <= split  # no label from the test window
+    assert test.labels.sum() == (daily["split"] == "test").sum() and test.cutoff == split
+
+
+def test_ranker_learns_a_signal_and_ranks_by_it():
+    rng = np.random.default_rng(0)
+    n_users, per_user = 120, 20
+    frame = pd.DataFrame({f: rng.random(n_users * per_user) for f in R.FEATURES})
+    frame["user"] = np.repeat(np.arange(n_users), per_user)
+    frame["label"] = (frame["user_category_share"] > 0.8).astype(int) * 2  # relevance follows one feature
+    train, val = frame[frame.user < 90], frame[frame.user >= 90]
+    model = R.train_ranker(train, val, seed=1)
+    pred = model.predict(val[R.FEATURES])
+    assert np.corrcoef(pred, val["user_category_share"])[0, 1] > 0.5
+    np.testing.assert_array_equal(pred, R.train_ranker(train, val, seed=1).predict(val[R.FEATURES]))
+
+
+def test_graded_labels():
+    labels = sp.csr_matrix(([1.0, 5.0, 12.0], ([0, 0, 0], [0, 1, 2])), shape=(1, 4))
+    cands = pd.DataFrame({"user": [0, 0, 0, 0], "item": [0, 1, 2, 3]})
+    assert R.graded_labels(cands, labels).tolist() == [1, 3, 4, 0]
+
+
+def items_frame(n=6):
+    return pd.DataFrame({"category": ["a", "a", "b", "b", "c", "c"][:n], "brand": ["x", "y", "x", "y", "x", "y"][:n],
+                         "price": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0][:n]})
+
+
+def test_content_recommends_items_like_the_history(tmp_path):
+    X = sp.csr_matrix(([1.0], ([0], [0])), shape=(2, 6))  # user 0 saw item 0 (category a, brand x, cheap)
+    model = ContentRecommender().fit(X, item_features=items_frame())
+    items, _ = model.recommend([0], 2, exclude=X)
+    assert items[0, 0] == 1  # the other category-a item (nearest price band) comes first
+    loaded = load_model(model.save(tmp_path / "content"))
+    np.testing.assert_array_equal(loaded.recommend([0], 2, exclude=X)[0], items)
+    with pytest.raises(ValueError):
+        ContentRecommender().fit(X)
+
+
+def test_hybrid_blends_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    X = sp.random(30, 6, density=0.3, random_state=rng, format="csr", dtype=np.float32)
+    hyb = HybridRecommender(alpha=1.0, factors=4, iterations=3).fit(X, item_features=items_frame())
+    np.testing.assert_allclose(hyb.score_users(np.arange(3)),
+                               (lambda s: (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True))(
+                                   hyb.cf.score_users(np.arange(3))), rtol=1e-5)
+    loaded = load_model(hyb.save(tmp_path / "hybrid"))
+    np.testing.assert_allclose(loaded.score_users(np.arange(3)), hyb.score_users(np.arange(3)), rtol=1e-6)
+    assert PopularityRecommender().fit(X).recommend([0], 3)[0].shape == (1, 3)
