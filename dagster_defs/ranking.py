@@ -19,7 +19,6 @@ from ml.models import load_model
 from ml.models.ctr import CTR_FEATURE_GROUPS, CTRModel, LightGBMCTR, ctr_report, split_examples
 
 DAILY_KEY = dg.AssetKey(["marts", "interactions_daily"])
-SPLIT_SQL = "select split_at from intermediate.int_split_defined"
 
 
 class TwoStageConfig(dg.Config):
@@ -34,12 +33,7 @@ class TwoStageConfig(dg.Config):
 
 
 def ranking_inputs(recsys: RecsysResource, config: TwoStageConfig):
-    data = load_interactions(recsys.warehouse_path)
-    with warehouse.connect(recsys.warehouse_path) as con:
-        daily = con.execute("select * from marts.interactions_daily").df()
-        split_at = pd.Timestamp(warehouse.scalar(con, SPLIT_SQL))
-    windows = R.make_windows(daily, data.n_users, data.n_items, split_at, config.label_days, config.n_train_windows)
-    return data, windows
+    return R.load_windows(recsys.warehouse_path, config.label_days, config.n_train_windows)
 
 
 def ranker_frames(data, windows, config: TwoStageConfig) -> tuple[pd.DataFrame, pd.DataFrame]:

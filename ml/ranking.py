@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.data import to_csr
+from ml import warehouse
+from ml.data import InteractionData, load_interactions, to_csr
 from ml.models import ALSRecommender, ItemItemRecommender, PopularityRecommender, Recommender
 from ml.models.base import UnsupportedOperation
 
@@ -62,6 +63,15 @@ def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.T
         raise ValueError("the train period is too short for a ranker label window; lower label_days")
     return (train, window(split_at - gap, (day >= split_at - gap) & (day < split_at)),
             window(split_at, daily["split"].to_numpy() == "test"))
+
+
+def load_windows(path, label_days: int, n_train_windows: int) -> tuple[InteractionData, tuple]:
+    """The marts of the warehouse at ``path`` and the ranker's (train windows, validation, test) windows."""
+    data = load_interactions(path)
+    with warehouse.connect(path) as con:
+        daily = con.execute("select * from marts.interactions_daily").df()
+        split_at = pd.Timestamp(warehouse.scalar(con, "select split_at from intermediate.int_split_defined"))
+    return data, make_windows(daily, data.n_users, data.n_items, split_at, label_days, n_train_windows)
 
 
 def stacked_frames(windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int) -> pd.DataFrame:

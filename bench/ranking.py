@@ -1,0 +1,82 @@
+"""Two-stage ranking benchmarks.
+
+    python bench/ranking.py [--skip-large]
+
+Sample (data/warehouse.duckdb, built by the pipeline if missing): LightGBM ranker training time
+(target <= 30 s), two-stage NDCG@10 vs the best single generator, candidate recall@N for N in
+{50, 100, 200}. Large: the same training on the 10M-event warehouse (data/bench_large.duckdb, made by
+bench/neural.py), time and peak memory in a separate process.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from dagster_defs.ranking import TwoStageConfig, fit_ranker, ranker_frames  # noqa: E402
+from ml import ranking as R  # noqa: E402
+from ml import settings  # noqa: E402
+from ml.evaluation import evaluate, relevant_items  # noqa: E402
+
+LARGE = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from dagster_defs.ranking import TwoStageConfig, fit_ranker, ranker_frames
+from ml import ranking as R
+config = TwoStageConfig()
+data, windows = R.load_windows(sys.argv[1], config.label_days, config.n_train_windows)
+t0 = time.perf_counter()
+train, val = ranker_frames(data, windows, config)
+t1 = time.perf_counter()
+fit_ranker(train, val, config)
+t2 = time.perf_counter()
+print(json.dumps({{"rows": len(train), "frames_s": t1 - t0, "fit_s": t2 - t1,
+                   "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+"""
+
+
+def ndcg(frame):
+    return float(frame[(frame.metric == "ndcg") & (frame.k == 10) & (frame.slice == "all")].value.iloc[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    path = settings.warehouse_path()
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "dagster_defs.pipeline"], check=True)
+    config = TwoStageConfig()
+    data, windows = R.load_windows(path, config.label_days, config.n_train_windows)
+    t0 = time.perf_counter()
+    train, val = ranker_frames(data, windows, config)
+    t1 = time.perf_counter()
+    ranker = fit_ranker(train, val, config)
+    t2 = time.perf_counter()
+    print(f"sample: candidates + features {t1 - t0:.1f}s, LightGBM fit {t2 - t1:.1f}s ({len(train):,} rows, best "
+          f"iteration {ranker.best_iteration_})  [target: training <= 30 s]")
+    generators = R.fit_generators(windows[2].history)
+    pop = generators["popularity"]
+    scores = {name: ndcg(evaluate(model, data, fallback=pop)) for name, model in generators.items()}
+    two = R.TwoStageRecommender(generators, ranker, windows[2], data.users, data.items, config.n_candidates)
+    scores["two_stage"] = ndcg(evaluate(two, data, fallback=pop))
+    print("NDCG@10 on the test window: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+          + "  [target: two_stage >= best generator]")
+    rel = relevant_items(data)
+    print("candidate recall: " + ", ".join(f"@{n} {R.candidate_recall(generators, data.train, rel, n):.3f}"
+                                           for n in (50, 100, 200)))
+    large = settings.data_dir() / "bench_large.duckdb"
+    if not args.skip_large and large.exists():
+        proc = subprocess.run([sys.executable, "-c", LARGE.format(root=str(ROOT)), str(large)],
+                              capture_output=True, text=True, check=True)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"10M-event dataset: candidates + features {r['frames_s']:.1f}s, LightGBM fit {r['fit_s']:.1f}s "
+              f"({r['rows']:,} rows), peak RSS {r['peak_gib']:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
