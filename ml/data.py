@@ -93,3 +93,15 @@ class ServingIndex:
             seen = sp.csr_matrix((f["seen_data"], f["seen_indices"], f["seen_indptr"]), shape=tuple(f["seen_shape"]))
             return cls(user_ids=f["user_ids"], item_ids=f["item_ids"], seen=seen,
                        items=pd.read_parquet(directory / "items.parquet"))
+
+
+def user_category_share(interactions: sp.csr_matrix, categories: pd.Series, user_idx: np.ndarray,
+                        item_idx: np.ndarray) -> np.ndarray:
+    """For each (user, item) pair: the user's share of interaction weight in the item's category
+    (as int_user_categories_snapshotted computes it in SQL). Only the requested users' rows are read."""
+    codes = pd.Categorical(categories).codes
+    users, inverse = np.unique(np.asarray(user_idx), return_inverse=True)
+    onehot = sp.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), codes.max() + 1))
+    per_cat = (interactions[users] @ onehot).toarray()
+    share = per_cat / np.maximum(per_cat.sum(axis=1, keepdims=True), 1e-12)
+    return share[inverse, codes[np.asarray(item_idx)]]

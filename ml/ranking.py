@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml import warehouse
-from ml.data import InteractionData, load_interactions, to_csr
+from ml.data import InteractionData, load_interactions, to_csr, user_category_share
 from ml.models import ALSRecommender, ItemItemRecommender, PopularityRecommender, Recommender
 from ml.models.base import UnsupportedOperation
 
@@ -123,11 +123,7 @@ def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items
     f["user_items"], f["user_weight"] = user_items[u], np.log1p(user_weight[u])
     f["segment_code"] = pd.Categorical(users["segment"]).codes[u]
     f["age_band_code"] = pd.Categorical(users["age_band"]).codes[u]
-    codes = pd.Categorical(items["category"]).codes
-    onehot = sp.csr_matrix((np.ones(len(items)), (np.arange(len(items)), codes)))
-    per_cat = np.asarray((h @ onehot).todense())
-    share = per_cat / np.maximum(per_cat.sum(axis=1, keepdims=True), 1e-12)
-    f["user_category_share"] = share[u, codes[i]]
+    f["user_category_share"] = user_category_share(h, items["category"], u, i)
     price = items["price"].to_numpy()
     avg_price = np.asarray((h > 0) @ price).ravel() / np.maximum(user_items, 1)
     f["user_price_ratio"] = np.where(user_items[u] > 0, avg_price[u] / price[i], np.nan)

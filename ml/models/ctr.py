@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ml import metrics as M
+from ml.data import user_category_share
 from ml.models.base import Recommender, UnsupportedOperation
 from ml.models.neural import TabularEncoder, arrays_to_state, mlp, seed_everything, state_to_arrays
 
@@ -204,11 +205,7 @@ def pair_features(users: pd.DataFrame, items: pd.DataFrame, train: sp.csr_matrix
                 "days_since_last_event"):
         frame[f"item_{col}"] = it[col]
     # the user's share of train weight in the item's category (as in int_user_categories_snapshotted)
-    codes = pd.Categorical(items["category"])
-    onehot = sp.csr_matrix((np.ones(len(items)), (np.arange(len(items)), codes.codes)))
-    per_cat = np.asarray((train @ onehot).todense())
-    share = per_cat / np.maximum(per_cat.sum(axis=1, keepdims=True), 1e-12)
-    frame["user_category_share"] = share[user_idx, codes.codes[item_idx]]
+    frame["user_category_share"] = user_category_share(train, items["category"], user_idx, item_idx)
     frame["user_price_ratio"] = frame["user_avg_engaged_price"].fillna(frame["price"]) / frame["price"]
     return frame
 
