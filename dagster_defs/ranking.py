@@ -25,10 +25,12 @@ class TwoStageConfig(dg.Config):
     n_candidates: int = Field(50, description="top-N taken from each generator (popularity, item_item, als)")
     label_days: int = Field(7, description="length of each label window inside the train period")
     n_train_windows: int = Field(5, description="weekly label windows stacked for ranker training")
+    max_users_per_window: int = Field(5_000, description="users sampled (seeded) per training window; bounds the "
+                                                          "candidate frames on large data")
     num_leaves: int = Field(15, description="LightGBM leaves per tree")
-    min_child_samples: int = Field(100, description="LightGBM minimum examples per leaf")
-    n_estimators: int = Field(400, description="maximum boosting rounds (early stopping on the validation window)")
-    learning_rate: float = Field(0.05, description="LightGBM learning rate")
+    min_child_samples: int = Field(300, description="LightGBM minimum examples per leaf")
+    n_estimators: int = Field(600, description="maximum boosting rounds (early stopping on the validation window)")
+    learning_rate: float = Field(0.03, description="LightGBM learning rate")
     seed: int = Field(42, description="LightGBM seed")
 
 
@@ -38,8 +40,10 @@ def ranking_inputs(recsys: RecsysResource, config: TwoStageConfig):
 
 def ranker_frames(data, windows, config: TwoStageConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     train_windows, val_window, _ = windows
-    train = R.stacked_frames(train_windows, data.users, data.items, config.n_candidates)
-    val, _ = R.ranking_frame(val_window, data.users, data.items, config.n_candidates)
+    train = R.stacked_frames(train_windows, data.users, data.items, config.n_candidates,
+                             max_users=config.max_users_per_window, seed=config.seed)
+    val, _ = R.ranking_frame(val_window, data.users, data.items, config.n_candidates,
+                             max_users=config.max_users_per_window, seed=config.seed)
     return train, val
 
 
@@ -55,8 +59,8 @@ def version_of(context) -> str:
 
 @dg.asset(key=["models", "two_stage"], group_name="models", deps=[DAILY_KEY, *MART_KEYS], kinds={"python", "lightgbm"},
           code_version=code_version("ranking.py"),
-          description="LightGBM LambdaRank over the union of popularity, item-item and ALS candidates, trained on "
-                      "label windows inside the train period, early-stopped on the last one.")
+          description="LightGBM LambdaRank over the union of popularity, item-item and ALS candidates, boosted from "
+                      "the ALS ranking, trained on label windows inside the train period, early-stopped on the last one.")
 def two_stage_model(context: dg.AssetExecutionContext, config: TwoStageConfig, recsys: RecsysResource) -> ModelArtifact:
     data, windows = ranking_inputs(recsys, config)
     t0 = time.perf_counter()

@@ -9,7 +9,15 @@ Windows inside the train period keep it leak-free (L = label_days, S = the split
 
 Candidates per user are the union of each generator's top-N (popularity, item-item, ALS) with each
 generator's score and rank as features, plus item, user and user x item features computed from the
-same history. Labels are graded relevance from the label window's interaction weight.
+same history. Counts that grow with the length of the history (popularity, item users, impressions,
+user activity) are divided by it, and generator scores are divided by the user's best score, so
+a ranker trained on shorter histories sees the same scale on the full train window. Exposure
+features count how often an item was shown to the user (impressions without interaction).
+
+Labels are binary (any interaction in the label window), the relevance the evaluation uses. The
+ranker is boosted from the ALS ranking: ``init_score = -log2(1 + ALS rank)`` (LightGBM's init
+score), so its trees learn corrections to the strongest generator instead of re-learning it from a
+few thousand positives, and the same base is added at prediction time.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ml import columns as C
 from ml import warehouse
 from ml.data import InteractionData, load_interactions, to_csr, user_category_share
 from ml.models import ALSRecommender, ItemItemRecommender, PopularityRecommender, Recommender
@@ -32,6 +41,7 @@ FEATURE_GROUPS = {
     "item": ["item_users", "item_recent_users", "price", "item_age_days", "category_code"],
     "user": ["user_items", "user_weight", "segment_code", "age_band_code"],
     "pair": ["user_category_share", "user_price_ratio"],
+    "exposure": ["pair_impressions", "pair_recent_impressions", "item_impressions"],
 }
 FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
 
@@ -42,20 +52,32 @@ class Window:
     labels: sp.csr_matrix
     cutoff: pd.Timestamp
     last_days: sp.csr_matrix  # interactions in the 7 days before the cutoff (recent popularity)
+    impressions: sp.csr_matrix  # impression counts before the cutoff
+    recent_impressions: sp.csr_matrix  # impression counts in the 7 days before the cutoff
+    history_days: int  # days from the first event to the cutoff
 
 
 def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int,
                  n_train_windows: int = 5) -> tuple[list[Window], Window, Window]:
     """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
-    day = pd.to_datetime(daily["event_day"])
-    gap = pd.Timedelta(days=label_days)
+    day = pd.to_datetime(daily["event_day"]).to_numpy()
+    engaged = daily[C.WEIGHT].to_numpy() > 0
+    shown = daily["n_impressions"].to_numpy() > 0
+    impressions = daily[[C.USER_IDX, C.ITEM_IDX]].assign(**{C.WEIGHT: daily["n_impressions"]})
+    first_day = day.min()
+    gap, week = np.timedelta64(label_days, "D"), np.timedelta64(7, "D")
 
     def window(cutoff, label_mask):
-        hist = daily[day < cutoff]
-        recent = daily[(day < cutoff) & (day >= cutoff - pd.Timedelta(days=7))]
-        return Window(to_csr(hist, n_users, n_items), to_csr(daily[label_mask], n_users, n_items), cutoff,
-                      to_csr(recent, n_users, n_items))
+        cutoff = np.datetime64(cutoff, "ns")
+        before, recent = day < cutoff, (day < cutoff) & (day >= cutoff - week)
+        return Window(to_csr(daily[before & engaged], n_users, n_items),
+                      to_csr(daily[label_mask & engaged], n_users, n_items), pd.Timestamp(cutoff),
+                      to_csr(daily[recent & engaged], n_users, n_items),
+                      to_csr(impressions[before & shown], n_users, n_items),
+                      to_csr(impressions[recent & shown], n_users, n_items),
+                      max(int((cutoff - first_day) / np.timedelta64(1, "D")), 1))
 
+    split_at = np.datetime64(split_at, "ns")
     train = [window(split_at - k * gap, (day >= split_at - k * gap) & (day < split_at - (k - 1) * gap))
              for k in range(2, n_train_windows + 2)]
     train = [w for w in train if w.history.nnz and w.labels.nnz]
@@ -74,11 +96,12 @@ def load_windows(path, label_days: int, n_train_windows: int) -> tuple[Interacti
     return data, make_windows(daily, data.n_users, data.n_items, split_at, label_days, n_train_windows)
 
 
-def stacked_frames(windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int) -> pd.DataFrame:
+def stacked_frames(windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int,
+                   max_users: int | None = None, seed: int = 42) -> pd.DataFrame:
     """Ranking frames of several windows, users of different windows kept in different query groups."""
     frames = []
     for k, w in enumerate(windows):
-        frame, _ = ranking_frame(w, users, items, n)
+        frame, _ = ranking_frame(w, users, items, n, max_users=max_users, seed=seed + k)
         frame["query"] = frame["user"] + k * len(users)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -109,43 +132,63 @@ def candidates(generators: dict[str, Recommender], history: sp.csr_matrix, users
 
 
 def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    h = window.history
+    """Item, user, pair and exposure features from the window's history, on scales that do not grow
+    with the history's length (see the module docstring)."""
+    h, days = window.history, window.history_days
     u, i = cands["user"].to_numpy(), cands["item"].to_numpy()
-    item_users = np.asarray((h > 0).sum(axis=0)).ravel()
-    recent_users = np.asarray((window.last_days > 0).sum(axis=0)).ravel()
     user_items = np.diff(h.indptr)
-    user_weight = np.asarray(h.sum(axis=1)).ravel()
+    active_users = max(int((user_items > 0).sum()), 1)
+    recent_active = max(int((np.diff(window.last_days.indptr) > 0).sum()), 1)
     f = cands.copy()
-    f["item_users"], f["item_recent_users"] = item_users[i], recent_users[i]
+    for name in ("item_item", "als"):  # share of the user's best candidate score
+        if f"{name}_score" in f:
+            best = f.groupby("user")[f"{name}_score"].transform("max").abs().clip(lower=1e-9)
+            f[f"{name}_score"] = f[f"{name}_score"] / best
+    if "popularity_score" in f:
+        f["popularity_score"] = f["popularity_score"] / active_users
+    f["item_users"] = np.asarray((h > 0).sum(axis=0)).ravel()[i] / active_users
+    f["item_recent_users"] = np.asarray((window.last_days > 0).sum(axis=0)).ravel()[i] / recent_active
     f["price"] = items["price"].to_numpy()[i]
     f["item_age_days"] = ((window.cutoff - pd.to_datetime(items["released_at"])).dt.days.to_numpy())[i]
     f["category_code"] = pd.Categorical(items["category"]).codes[i]
-    f["user_items"], f["user_weight"] = user_items[u], np.log1p(user_weight[u])
+    f["user_items"] = user_items[u] / days
+    f["user_weight"] = np.log1p(np.asarray(h.sum(axis=1)).ravel()[u] / days)
     f["segment_code"] = pd.Categorical(users["segment"]).codes[u]
     f["age_band_code"] = pd.Categorical(users["age_band"]).codes[u]
     f["user_category_share"] = user_category_share(h, items["category"], u, i)
     price = items["price"].to_numpy()
     avg_price = np.asarray((h > 0) @ price).ravel() / np.maximum(user_items, 1)
     f["user_price_ratio"] = np.where(user_items[u] > 0, avg_price[u] / price[i], np.nan)
+    f["pair_impressions"] = np.asarray(window.impressions[u, i]).ravel() / days
+    f["pair_recent_impressions"] = np.asarray(window.recent_impressions[u, i]).ravel()
+    f["item_impressions"] = np.asarray(window.impressions.sum(axis=0)).ravel()[i] / max(window.impressions.sum(), 1)
     return f
 
 
-def graded_labels(cands: pd.DataFrame, labels: sp.csr_matrix) -> np.ndarray:
-    """Relevance 0..4 from the label-window weight (view 1 ... purchase 5, summed): round(1.5 * log1p(w))."""
-    w = np.asarray(labels[cands["user"].to_numpy(), cands["item"].to_numpy()]).ravel()
-    return np.clip(np.round(1.5 * np.log1p(w)), 0, 4).astype(int)
+def binary_labels(cands: pd.DataFrame, labels: sp.csr_matrix) -> np.ndarray:
+    """1 where the user interacted with the item in the label window (the evaluation's relevance)."""
+    return (np.asarray(labels[cands["user"].to_numpy(), cands["item"].to_numpy()]).ravel() > 0).astype(int)
+
+
+def base_score(frame: pd.DataFrame) -> np.ndarray:
+    """The ALS ranking the ranker is boosted from: -log2(1 + ALS rank), rank n + 1 where ALS did not propose."""
+    return -np.log2(1.0 + frame["als_rank"].to_numpy(np.float64))
 
 
 def ranking_frame(window: Window, users: pd.DataFrame, items: pd.DataFrame, n: int,
-                  generators: dict[str, Recommender] | None = None) -> tuple[pd.DataFrame, dict[str, Recommender]]:
-    """Candidates (for users with history and at least one label) with features and labels."""
+                  generators: dict[str, Recommender] | None = None, max_users: int | None = None,
+                  seed: int = 42) -> tuple[pd.DataFrame, dict[str, Recommender]]:
+    """Candidates (for users with history and at least one label) with features and labels; at most
+    ``max_users`` users, drawn at random (seeded), bound the cost on large data."""
     generators = generators or fit_generators(window.history)
     has_hist = np.diff(window.history.indptr) > 0
     has_label = np.diff(window.labels.indptr) > 0
     target = np.flatnonzero(has_hist & has_label)
+    if max_users is not None and len(target) > max_users:
+        target = np.sort(np.random.default_rng(seed).choice(target, max_users, replace=False))
     cands = candidates(generators, window.history, target, n)
     frame = add_features(cands, window, users, items)
-    frame["label"] = graded_labels(cands, window.labels)
+    frame["label"] = binary_labels(cands, window.labels)
     return frame, generators
 
 
@@ -155,15 +198,17 @@ def group_sizes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def train_ranker(train: pd.DataFrame, validation: pd.DataFrame, features: list[str] = FEATURES, seed: int = 42,
-                 n_estimators: int = 400, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 100) -> lgb.LGBMRanker:
+                 n_estimators: int = 600, learning_rate: float = 0.03, num_leaves: int = 15,
+                 min_child_samples: int = 300) -> lgb.LGBMRanker:
+    """LambdaRank boosted from :func:`base_score`, early-stopped on the validation window's NDCG@10."""
     model = lgb.LGBMRanker(objective="lambdarank", n_estimators=n_estimators, learning_rate=learning_rate,
-                           num_leaves=num_leaves, min_child_samples=min_child_samples, subsample=0.8, subsample_freq=1,
-                           colsample_bytree=0.8, random_state=seed, n_jobs=2, deterministic=True,
+                           num_leaves=num_leaves, min_child_samples=min_child_samples, reg_lambda=1.0, subsample=0.8,
+                           subsample_freq=1, colsample_bytree=0.8, random_state=seed, n_jobs=2, deterministic=True,
                            force_row_wise=True, verbose=-1)
-    model.fit(train[features], train["label"], group=group_sizes(train),
-              eval_set=[(validation[features], validation["label"])], eval_group=[group_sizes(validation)],
-              eval_at=[10], callbacks=[lgb.early_stopping(30, verbose=False)])
+    model.fit(train[features], train["label"], group=group_sizes(train), init_score=base_score(train),
+              eval_X=(validation[features],), eval_y=(validation["label"],), eval_group=[group_sizes(validation)],
+              eval_init_score=[base_score(validation)], eval_at=[10],
+              callbacks=[lgb.early_stopping(50, verbose=False)])
     return model
 
 
@@ -187,7 +232,7 @@ class TwoStageRecommender(Recommender):
         frame = add_features(cands, self.window, self.users, self.items)
         scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
         row = pd.Index(np.asarray(user_indices)).get_indexer(frame["user"])
-        scores[row, frame["item"].to_numpy()] = self.ranker.predict(frame[self.features])
+        scores[row, frame["item"].to_numpy()] = self.ranker.predict(frame[self.features]) + base_score(frame)
         return scores
 
     def _arrays(self):

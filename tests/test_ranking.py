@@ -45,9 +45,11 @@ def test_candidates_are_the_union_with_every_generators_rank():
 
 def daily_frame():
     days = pd.date_range("2026-01-01", periods=40, freq="D")
-    rows = [(u, (u + d) % 6, day, "train" if d < 33 else "test", 1.0)
+    rows = [(u, (u + d) % 6, day, "train" if d < 33 else "test", 1.0, 1)
             for d, day in enumerate(days) for u in range(4)]
-    return pd.DataFrame(rows, columns=["user_idx", "item_idx", "event_day", "split", "weight"])
+    # impressions only (weight 0): exposure, never an interaction or a label
+    rows += [(0, 5, day, "train" if d < 33 else "test", 0.0, 2) for d, day in enumerate(days) if (d + 0) % 6 != 5]
+    return pd.DataFrame(rows, columns=["user_idx", "item_idx", "event_day", "split", "weight", "n_impressions"])
 
 
 def test_label_windows_follow_their_feature_windows_and_never_touch_the_test():
@@ -59,10 +61,13 @@ def test_label_windows_follow_their_feature_windows_and_never_touch_the_test():
                                       (train[1], split - pd.Timedelta(days=21), split - pd.Timedelta(days=14)),
                                       (val, split - pd.Timedelta(days=7), split)):
         assert w.cutoff == label_start
-        assert w.history.sum() == ((day_of < label_start).sum())  # features strictly before the labels
-        assert w.labels.sum() == ((day_of >= label_start) & (day_of < label_end)).sum()
+        engaged = daily["weight"] > 0
+        assert w.history.sum() == (engaged & (day_of < label_start)).sum()  # features strictly before the labels
+        assert w.labels.sum() == (engaged & (day_of >= label_start) & (day_of < label_end)).sum()
+        assert w.impressions.sum() == daily["n_impressions"][day_of < label_start].sum()
+        assert w.history_days == (label_start - pd.Timestamp("2026-01-01")).days
         assert label_end <= split  # no label from the test window
-    assert test.labels.sum() == (daily["split"] == "test").sum() and test.cutoff == split
+    assert test.labels.sum() == ((daily["split"] == "test") & (daily["weight"] > 0)).sum() and test.cutoff == split
 
 
 def test_ranker_learns_a_signal_and_ranks_by_it():
@@ -70,6 +75,7 @@ def test_ranker_learns_a_signal_and_ranks_by_it():
     n_users, per_user = 120, 20
     frame = pd.DataFrame({f: rng.random(n_users * per_user) for f in R.FEATURES})
     frame["user"] = np.repeat(np.arange(n_users), per_user)
+    frame["als_rank"] = rng.integers(1, 52, len(frame))
     frame["label"] = (frame["user_category_share"] > 0.8).astype(int) * 2  # relevance follows one feature
     train, val = frame[frame.user < 90], frame[frame.user >= 90]
     model = R.train_ranker(train, val, seed=1)
@@ -78,10 +84,27 @@ def test_ranker_learns_a_signal_and_ranks_by_it():
     np.testing.assert_array_equal(pred, R.train_ranker(train, val, seed=1).predict(val[R.FEATURES]))
 
 
-def test_graded_labels():
+def test_binary_labels_and_the_als_base():
     labels = sp.csr_matrix(([1.0, 5.0, 12.0], ([0, 0, 0], [0, 1, 2])), shape=(1, 4))
-    cands = pd.DataFrame({"user": [0, 0, 0, 0], "item": [0, 1, 2, 3]})
-    assert R.graded_labels(cands, labels).tolist() == [1, 3, 4, 0]
+    cands = pd.DataFrame({"user": [0, 0, 0, 0], "item": [0, 1, 2, 3], "als_rank": [1, 3, 7, 51]})
+    assert R.binary_labels(cands, labels).tolist() == [1, 1, 1, 0]
+    np.testing.assert_allclose(R.base_score(cands), [-1.0, -2.0, -3.0, -np.log2(52)])
+
+
+def test_features_do_not_grow_with_the_history_length():
+    """The same daily behaviour over 18 or 36 days gives the same features (the test window's history
+    is longer than every training window's)."""
+    daily = daily_frame()
+    users = pd.DataFrame({"segment": ["a", "b", "a", "b"], "age_band": ["x", "x", "y", "y"]})
+    items = items_frame().assign(released_at=pd.Timestamp("2025-01-01"))
+    cands = pd.DataFrame({"user": [0, 0, 1], "item": [1, 5, 2], "als_score": [2.0, 1.0, 0.5], "als_rank": [1, 2, 1]})
+    short, long_ = (R.make_windows(daily, 4, 6, pd.Timestamp(s), label_days=7, n_train_windows=1)[1]
+                    for s in ("2026-01-26", "2026-02-13"))  # histories of 18 and 36 days (whole 6-day cycles)
+    a, b = (R.add_features(cands, w, users, items) for w in (short, long_))
+    scale_free = ["als_score", "item_users", "user_weight", "pair_impressions", "item_impressions",
+                  "user_category_share"]
+    pd.testing.assert_frame_equal(a[scale_free], b[scale_free])
+    assert a["als_score"].tolist() == [1.0, 0.5, 1.0]  # share of the user's best candidate
 
 
 def items_frame(n=6):

@@ -269,7 +269,7 @@ class LightGBMCTR:
                                         num_leaves=p["num_leaves"], min_child_samples=p["min_child_samples"],
                                         random_state=p["seed"], n_jobs=2, deterministic=True, force_row_wise=True,
                                         verbose=-1)
-        self.model.fit(self._frame(train), train["clicked"], eval_set=[(self._frame(validation), validation["clicked"])],
+        self.model.fit(self._frame(train), train["clicked"], eval_X=(self._frame(validation),), eval_y=(validation["clicked"],),
                        eval_metric="auc", callbacks=[lgb.early_stopping(30, verbose=False)])
         return self
 
