@@ -193,7 +193,8 @@ def feature_ablation(context: dg.AssetExecutionContext, recsys: RecsysResource, 
     frame["delta"] = frame["value"] - frame["model"].map(full)
     frame = frame.assign(slice="drop:" + frame["dropped_group"], n_users=0, model_version="",
                          run_id=context.run_id, evaluated_at=datetime.now(UTC).replace(tzinfo=None))
-    warehouse.append_metrics("feature_ablation", frame, recsys.warehouse_path, schema="analysis")
+    warehouse.append_metrics("feature_ablation", frame, recsys.warehouse_path, schema="analysis",
+                             extra_columns={"dropped_group": "varchar", "delta": "double"})
     return dg.MaterializeResult(metadata={
         "ablation": dg.MetadataValue.md(frame[["model", "dropped_group", "metric", "value", "delta"]].round(4)
                                         .to_markdown(index=False)),

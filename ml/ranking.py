@@ -60,6 +60,9 @@ class Window:
 def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int,
                  n_train_windows: int = 5) -> tuple[list[Window], Window, Window]:
     """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
+    if "n_impressions" not in daily.columns:
+        raise ValueError("marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
+                         "(dbt build --select interactions_daily, or materialize marts/interactions_daily)")
     day = pd.to_datetime(daily["event_day"]).to_numpy()
     engaged = daily[C.WEIGHT].to_numpy() > 0
     shown = daily["n_impressions"].to_numpy() > 0

@@ -71,18 +71,23 @@ METRIC_COLUMNS = {
 }
 
 
-def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = None, schema: str = "evaluation") -> int:
-    """Append a long metrics frame (METRIC_COLUMNS) to ``<schema>.<table>``, creating it if needed."""
-    missing = set(METRIC_COLUMNS) - set(frame.columns)
+def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = None, schema: str = "evaluation",
+                   extra_columns: dict[str, str] | None = None) -> int:
+    """Append a long metrics frame (METRIC_COLUMNS, plus ``extra_columns`` name -> SQL type) to
+    ``<schema>.<table>``, creating the table, or adding extra columns it lacks, as needed."""
+    columns = {**METRIC_COLUMNS, **(extra_columns or {})}
+    missing = set(columns) - set(frame.columns)
     if missing:
         raise ValueError(f"metrics frame lacks columns {sorted(missing)}")
-    cols = ", ".join(f"{name} {kind}" for name, kind in METRIC_COLUMNS.items())
-    rows = frame[list(METRIC_COLUMNS)]
+    rows = frame[list(columns)]
     with connect(path, read_only=False) as con:
         con.execute(f"create schema if not exists {schema}")
-        con.execute(f"create table if not exists {schema}.{table} ({cols})")
+        con.execute(f"create table if not exists {schema}.{table} "
+                    f"({', '.join(f'{name} {kind}' for name, kind in METRIC_COLUMNS.items())})")
+        for name, kind in (extra_columns or {}).items():
+            con.execute(f"alter table {schema}.{table} add column if not exists {name} {kind}")
         con.register("metrics_frame", rows)
-        con.execute(f"insert into {schema}.{table} select * from metrics_frame")
+        con.execute(f"insert into {schema}.{table} by name select * from metrics_frame")
         con.unregister("metrics_frame")
     return len(rows)
 
