@@ -5,7 +5,8 @@
 Sample (data/warehouse.duckdb, built by the pipeline if missing): LightGBM ranker training time
 (target <= 30 s), two-stage NDCG@10 vs the best single generator, candidate recall@N for N in
 {50, 100, 200}. Large: the same training on the 10M-event warehouse (data/bench_large.duckdb, made by
-bench/neural.py), time and peak memory in a separate process.
+bench/neural.py), time and peak memory in a separate process, then the test NDCG@10 of the
+two-stage ranker and of ALS there.
 """
 
 import argparse
@@ -32,10 +33,19 @@ data, windows = R.load_windows(sys.argv[1], config.label_days, config.n_train_wi
 t0 = time.perf_counter()
 train, val = ranker_frames(data, windows, config)
 t1 = time.perf_counter()
-fit_ranker(train, val, config)
+ranker = fit_ranker(train, val, config)
 t2 = time.perf_counter()
-print(json.dumps({{"rows": len(train), "frames_s": t1 - t0, "fit_s": t2 - t1,
-                   "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+rows = len(train)
+del train, val
+from ml.evaluation import evaluate
+generators = R.fit_generators(windows[2].history)
+two = R.TwoStageRecommender(generators, ranker, windows[2], data.users, data.items, config.n_candidates)
+ndcg = {{name: evaluate(model, data, fallback=generators["popularity"], k_values=(10,))
+         for name, model in (("als", generators["als"]), ("two_stage", two))}}
+ndcg = {{k: float(v[(v.metric == "ndcg") & (v.slice == "all")].value.iloc[0]) for k, v in ndcg.items()}}
+print(json.dumps({{"rows": rows, "frames_s": t1 - t0, "fit_s": t2 - t1, "peak_gib": peak,
+                   "ndcg": ndcg}}))
 """
 
 
@@ -75,7 +85,8 @@ def main():
                               capture_output=True, text=True, check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"10M-event dataset: candidates + features {r['frames_s']:.1f}s, LightGBM fit {r['fit_s']:.1f}s "
-              f"({r['rows']:,} rows), peak RSS {r['peak_gib']:.2f} GiB")
+              f"({r['rows']:,} rows), peak RSS {r['peak_gib']:.2f} GiB; test NDCG@10 two_stage "
+              f"{r['ndcg']['two_stage']:.4f} vs als {r['ndcg']['als']:.4f}")
 
 
 if __name__ == "__main__":
