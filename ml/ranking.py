@@ -232,8 +232,10 @@ class TwoStageRecommender(Recommender):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         cands = candidates(self.generators, self.window.history, np.asarray(user_indices), self.params["n_candidates"])
-        frame = add_features(cands, self.window, self.users, self.items)
         scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
+        if cands.empty:  # every user has seen every item the generators could propose
+            return scores
+        frame = add_features(cands, self.window, self.users, self.items)
         row = pd.Index(np.asarray(user_indices)).get_indexer(frame["user"])
         scores[row, frame["item"].to_numpy()] = self.ranker.predict(frame[self.features]) + base_score(frame)
         return scores

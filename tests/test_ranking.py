@@ -133,3 +133,28 @@ def test_hybrid_blends_and_round_trips(tmp_path):
     loaded = load_model(hyb.save(tmp_path / "hybrid"))
     np.testing.assert_allclose(loaded.score_users(np.arange(3)), hyb.score_users(np.arange(3)), rtol=1e-6)
     assert PopularityRecommender().fit(X).recommend([0], 3)[0].shape == (1, 3)
+
+
+class NoCorrection:
+    """A ranker whose trees add nothing: the two-stage list must then be the ALS list."""
+
+    def predict(self, frame):
+        return np.zeros(len(frame))
+
+
+def test_two_stage_adds_the_als_base_at_prediction():
+    days = pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-07", "2026-01-09", "2026-01-10"])
+    daily = pd.DataFrame({"user_idx": [0, 1, 0, 2, 3], "item_idx": [0, 1, 4, 2, 3], "event_day": days,
+                          "split": ["train", "train", "train", "test", "test"], "weight": 1.0, "n_impressions": 1})
+    _, _, test = R.make_windows(daily, 4, 6, pd.Timestamp("2026-01-09"), label_days=1, n_train_windows=1)
+    users = pd.DataFrame({"segment": ["a", "b", "a", "b"], "age_band": ["x", "x", "y", "y"]})
+    items = items_frame().assign(released_at=pd.Timestamp("2025-01-01"))
+    rng = np.random.default_rng(3)
+    gens = {name: Fixed(rng.random((4, 6))) for name in R.GENERATORS}
+    two = R.TwoStageRecommender(gens, NoCorrection(), test, users, items, n_candidates=6)
+    users_with_history = np.array([0, 1])
+    np.testing.assert_array_equal(two.recommend(users_with_history, 5, exclude=test.history)[0],
+                                  gens["als"].recommend(users_with_history, 5, exclude=test.history)[0])
+    everything = sp.csr_matrix(np.ones((4, 6)))  # nothing left to propose: an empty list, not an error
+    assert (R.TwoStageRecommender(gens, NoCorrection(), R.Window(everything, *list(vars(test).values())[1:]), users,
+                                  items, 6).recommend(users_with_history, 3)[0] == -1).all()
