@@ -14,7 +14,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import orjson
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -25,6 +27,17 @@ MAX_BATCH = 1000
 MAX_K = 100
 DEFAULT_MODEL = os.environ.get("RECSYS_DEFAULT_MODEL", "als")
 ID_MAX = 2**62
+
+
+def json_safe(value):
+    """``value`` with non-finite floats replaced by their names ('nan', 'inf', '-inf')."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 class ScoredItem(BaseModel):
@@ -97,6 +110,12 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     app = FastAPI(title="recsys-platform", version="0.1.0", lifespan=lifespan,
                   description="Recommendations from the models the Dagster graph materialized.")
     app.state.registry = registry
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # a body may carry NaN/Infinity tokens (Python's JSON parser accepts them); echo them as
+        # strings so the 422 itself stays valid JSON instead of failing into a 500
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
     def get_model(snap: Snapshot, name: str) -> ServedModel:
         if name not in snap.models:

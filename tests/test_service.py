@@ -88,6 +88,9 @@ def test_similar_items_and_error_cases(server):
     for body in ({"user_ids": []}, {"user_ids": list(range(1001))}, {"user_ids": ["a"]}, {"user_ids": [1], "top_n": 0}, {}):
         assert httpx.post(f"{url}/recommendations", json=body).status_code == 422
     assert httpx.get(f"{url}/users/abc/recommendations").status_code == 422
+    for raw in ('{"user_ids": [1, NaN]}', '{"user_ids": [1], "top_n": Infinity}', "NaN"):  # non-standard JSON tokens
+        r = httpx.post(f"{url}/recommendations", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["detail"][0]["input"] in ("nan", "inf"), r.text
 
 
 def test_hot_reload_swaps_models_without_failing_requests(server):
