@@ -48,13 +48,14 @@ def affinity_terms(gt: GroundTruth, frame: pd.DataFrame) -> dict[str, np.ndarray
 def semi_oracle(gt: GroundTruth, train: pd.DataFrame, test: pd.DataFrame, c: float = 1.0) -> np.ndarray:
     item_vec = gt.item_vectors[pd.Index(gt.item_ids).get_indexer(train["item_id"])]
     test_vec = gt.item_vectors[pd.Index(gt.item_ids).get_indexer(test["item_id"])]
-    pred = np.full(len(test), float(train["clicked"].mean()))
+    clicked = train["clicked"].to_numpy()
+    pred = np.full(len(test), float(clicked.mean()))
     by_user = pd.Series(np.arange(len(train))).groupby(train["user_id"].to_numpy()).apply(np.asarray)
     for user, rows in pd.Series(np.arange(len(test))).groupby(test["user_id"].to_numpy()):
         own = by_user.get(user)
-        if own is None or train["clicked"].to_numpy()[own].min() == train["clicked"].to_numpy()[own].max():
+        if own is None or clicked[own].min() == clicked[own].max():
             continue  # no history or one class only: the global CTR
-        model = LogisticRegression(C=c, max_iter=500).fit(item_vec[own], train["clicked"].to_numpy()[own])
+        model = LogisticRegression(C=c, max_iter=500).fit(item_vec[own], clicked[own])
         pred[rows.to_numpy()] = model.decision_function(test_vec[rows.to_numpy()])
     return pred
 

@@ -23,6 +23,7 @@ few thousand positives, and the same base is added at prediction time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import lightgbm as lgb
 import numpy as np
@@ -55,6 +56,27 @@ class Window:
     impressions: sp.csr_matrix  # impression counts before the cutoff
     recent_impressions: sp.csr_matrix  # impression counts in the 7 days before the cutoff
     history_days: int  # days from the first event to the cutoff
+
+    @cached_property
+    def profile(self) -> dict[str, np.ndarray]:
+        """Per-item and per-user aggregates of the window, computed once (scoring runs in batches)."""
+        h = self.history
+        user_items = np.diff(h.indptr)
+        active = max(int((user_items > 0).sum()), 1)
+        recent_active = max(int((np.diff(self.last_days.indptr) > 0).sum()), 1)
+        return {
+            "user_items": user_items, "active_users": active, "user_weight": np.asarray(h.sum(axis=1)).ravel(),
+            "item_users": np.asarray((h > 0).sum(axis=0)).ravel() / active,
+            "item_recent_users": np.asarray((self.last_days > 0).sum(axis=0)).ravel() / recent_active,
+            "item_impressions": np.asarray(self.impressions.sum(axis=0)).ravel() / max(self.impressions.sum(), 1),
+        }
+
+
+def pair_values(matrix: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """``matrix[users[j], items[j]]`` for every j as a 1-D array (also for no pairs)."""
+    if len(users) == 0:
+        return np.zeros(0, dtype=matrix.dtype)
+    return np.asarray(matrix[users, items]).ravel()
 
 
 def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int,
@@ -137,40 +159,37 @@ def candidates(generators: dict[str, Recommender], history: sp.csr_matrix, users
 def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """Item, user, pair and exposure features from the window's history, on scales that do not grow
     with the history's length (see the module docstring)."""
-    h, days = window.history, window.history_days
+    h, days, prof = window.history, window.history_days, window.profile
     u, i = cands["user"].to_numpy(), cands["item"].to_numpy()
-    user_items = np.diff(h.indptr)
-    active_users = max(int((user_items > 0).sum()), 1)
-    recent_active = max(int((np.diff(window.last_days.indptr) > 0).sum()), 1)
+    user_items = prof["user_items"]
     f = cands.copy()
     for name in ("item_item", "als"):  # share of the user's best candidate score
         if f"{name}_score" in f:
             best = f.groupby("user")[f"{name}_score"].transform("max").abs().clip(lower=1e-9)
             f[f"{name}_score"] = f[f"{name}_score"] / best
     if "popularity_score" in f:
-        f["popularity_score"] = f["popularity_score"] / active_users
-    f["item_users"] = np.asarray((h > 0).sum(axis=0)).ravel()[i] / active_users
-    f["item_recent_users"] = np.asarray((window.last_days > 0).sum(axis=0)).ravel()[i] / recent_active
+        f["popularity_score"] = f["popularity_score"] / prof["active_users"]
+    f["item_users"], f["item_recent_users"] = prof["item_users"][i], prof["item_recent_users"][i]
     f["price"] = items["price"].to_numpy()[i]
     f["item_age_days"] = ((window.cutoff - pd.to_datetime(items["released_at"])).dt.days.to_numpy())[i]
     f["category_code"] = pd.Categorical(items["category"]).codes[i]
     f["user_items"] = user_items[u] / days
-    f["user_weight"] = np.log1p(np.asarray(h.sum(axis=1)).ravel()[u] / days)
+    f["user_weight"] = np.log1p(prof["user_weight"][u] / days)
     f["segment_code"] = pd.Categorical(users["segment"]).codes[u]
     f["age_band_code"] = pd.Categorical(users["age_band"]).codes[u]
     f["user_category_share"] = user_category_share(h, items["category"], u, i)
     price = items["price"].to_numpy()
     avg_price = np.asarray((h > 0) @ price).ravel() / np.maximum(user_items, 1)
     f["user_price_ratio"] = np.where(user_items[u] > 0, avg_price[u] / price[i], np.nan)
-    f["pair_impressions"] = np.asarray(window.impressions[u, i]).ravel() / days
-    f["pair_recent_impressions"] = np.asarray(window.recent_impressions[u, i]).ravel()
-    f["item_impressions"] = np.asarray(window.impressions.sum(axis=0)).ravel()[i] / max(window.impressions.sum(), 1)
+    f["pair_impressions"] = pair_values(window.impressions, u, i) / days
+    f["pair_recent_impressions"] = pair_values(window.recent_impressions, u, i)
+    f["item_impressions"] = prof["item_impressions"][i]
     return f
 
 
 def binary_labels(cands: pd.DataFrame, labels: sp.csr_matrix) -> np.ndarray:
     """1 where the user interacted with the item in the label window (the evaluation's relevance)."""
-    return (np.asarray(labels[cands["user"].to_numpy(), cands["item"].to_numpy()]).ravel() > 0).astype(int)
+    return (pair_values(labels, cands["user"].to_numpy(), cands["item"].to_numpy()) > 0).astype(int)
 
 
 def base_score(frame: pd.DataFrame) -> np.ndarray:
@@ -233,7 +252,7 @@ class TwoStageRecommender(Recommender):
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         cands = candidates(self.generators, self.window.history, np.asarray(user_indices), self.params["n_candidates"])
         scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
-        if cands.empty:  # every user has seen every item the generators could propose
+        if cands.empty:  # every user has seen every item the generators could propose; LightGBM rejects 0 rows
             return scores
         frame = add_features(cands, self.window, self.users, self.items)
         row = pd.Index(np.asarray(user_indices)).get_indexer(frame["user"])
@@ -252,5 +271,5 @@ def candidate_recall(generators: dict[str, Recommender], history: sp.csr_matrix,
     """Share of the test positives (of users with history) present in the candidate union of size <= 3n."""
     users = np.flatnonzero((np.diff(relevant.indptr) > 0) & (np.diff(history.indptr) > 0))
     cands = candidates(generators, history, users, n)
-    hit = np.asarray(relevant[cands["user"].to_numpy(), cands["item"].to_numpy()]).ravel() > 0
+    hit = pair_values(relevant, cands["user"].to_numpy(), cands["item"].to_numpy()) > 0
     return float(hit.sum() / relevant[users].nnz)

@@ -1,5 +1,7 @@
 """Two-stage ranking: candidate union, leak-free windows, ranker training; content and hybrid models."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,6 +90,7 @@ def test_binary_labels_and_the_als_base():
     labels = sp.csr_matrix(([1.0, 5.0, 12.0], ([0, 0, 0], [0, 1, 2])), shape=(1, 4))
     cands = pd.DataFrame({"user": [0, 0, 0, 0], "item": [0, 1, 2, 3], "als_rank": [1, 3, 7, 51]})
     assert R.binary_labels(cands, labels).tolist() == [1, 1, 1, 0]
+    assert R.binary_labels(cands.iloc[:0], labels).tolist() == []  # no candidates: no labels, no error
     np.testing.assert_allclose(R.base_score(cands), [-1.0, -2.0, -3.0, -np.log2(52)])
 
 
@@ -156,5 +159,5 @@ def test_two_stage_adds_the_als_base_at_prediction():
     np.testing.assert_array_equal(two.recommend(users_with_history, 5, exclude=test.history)[0],
                                   gens["als"].recommend(users_with_history, 5, exclude=test.history)[0])
     everything = sp.csr_matrix(np.ones((4, 6)))  # nothing left to propose: an empty list, not an error
-    assert (R.TwoStageRecommender(gens, NoCorrection(), R.Window(everything, *list(vars(test).values())[1:]), users,
+    assert (R.TwoStageRecommender(gens, NoCorrection(), dataclasses.replace(test, history=everything), users,
                                   items, 6).recommend(users_with_history, 3)[0] == -1).all()
