@@ -1,34 +1,30 @@
 """The Definitions object Dagster loads (``[tool.dagster] module_name``).
 
-DuckDB allows one writing process per file. Three layers keep "materialize all" and concurrent runs
-from failing on the lock: steps of a run execute one at a time (in-process executor), runs are
-queued one at a time by the instance (data/dagster_home/dagster.yaml), and every warehouse
-connection (Python: ml.warehouse.connect, dbt: profiles.yml retries) waits for a held lock.
+DuckDB allows one writing process per file. Within a run, steps execute one at a time (in-process
+executor); runs launched from the UI are queued one at a time (``data/dagster_home/dagster.yaml``);
+and every warehouse connection, Python's (``ml.warehouse.connect``) and dbt's (``retries`` in
+profiles.yml), waits for a held lock, which is what lets two CLI runs (which bypass the queue)
+overlap without failing.
 """
 
 import dagster as dg
 
-from dagster_defs.dbt import dbt_resource, leaderboard_dbt_assets, recsys_dbt_assets
-from dagster_defs.models import evaluation_assets, evaluation_checks, training_assets
-from dagster_defs.ranking import ranking_assets
-from dagster_defs.resources import RecsysResource
-
-materialize_all = dg.define_asset_job(
-    "materialize_all", selection=dg.AssetSelection.all(),
-    description="Raw seeds -> dbt marts -> models -> evaluations -> leaderboard",
-)
-
-retrain_schedule = dg.ScheduleDefinition(
-    name="retrain_daily", job=materialize_all, cron_schedule="0 3 * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Rebuild features, retrain and re-evaluate every model daily at 03:00 (off by default)",
-)
+from dagster_defs.assets.analysis import analysis_assets
+from dagster_defs.assets.evaluation import evaluation_assets
+from dagster_defs.assets.features import feature_dbt_assets
+from dagster_defs.assets.leaderboard import leaderboard_dbt_assets
+from dagster_defs.assets.ranking import ranking_assets
+from dagster_defs.assets.training import training_assets
+from dagster_defs.checks import evaluation_checks, schema_checks
+from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
+from dagster_defs.resources import RecsysResource, dbt_resource
 
 defs = dg.Definitions(
-    assets=[recsys_dbt_assets, *training_assets, *evaluation_assets, *ranking_assets, leaderboard_dbt_assets],
-    asset_checks=evaluation_checks,
-    jobs=[materialize_all],
+    assets=[feature_dbt_assets, *training_assets, *ranking_assets, *evaluation_assets, leaderboard_dbt_assets,
+            *analysis_assets],
+    asset_checks=[*evaluation_checks, *schema_checks],
+    jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],
-    resources={"dbt": dbt_resource, "recsys": RecsysResource()},
+    resources={"dbt": dbt_resource(), "recsys": RecsysResource()},
     executor=dg.in_process_executor,
 )

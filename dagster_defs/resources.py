@@ -1,11 +1,14 @@
-"""Resources: where the warehouse, the artifacts and the ground truth live, and evaluation settings."""
+"""Resources: where the warehouse, the artifacts and the ground truth live, evaluation settings, and dbt."""
+
 
 import os
 from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 from pydantic import Field
 
+from dagster_defs.project import dbt_project
 from ml import settings, synthetic
 
 
@@ -25,3 +28,8 @@ class RecsysResource(dg.ConfigurableResource):
                                    description="generator ground truth for the oracle; missing = no oracle")
     ndcg_regression_tolerance: float = Field(
         0.02, description="largest allowed drop of a model's NDCG@10 below its previous evaluation")
+
+
+def dbt_resource() -> DbtCliResource:
+    """dbt of this Python environment (works without an activated venv)."""
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.DBT_EXECUTABLE)

@@ -10,7 +10,7 @@ interacted with in the train window. Users with no relevant item are not evaluat
 - ``new_items``: relevance restricted to items released in the test window.
 
 Beyond-accuracy metrics (coverage, intra-list diversity over item categories, novelty) are
-reported on ``all``. :class:`OracleRecommender` ranks by the generator's true affinity (upper bound).
+reported on ``all``. :class:`OracleScorer` ranks by the generator's true affinity (upper bound).
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ import scipy.sparse as sp
 
 from ml import metrics as M
 from ml.data import InteractionData
-from ml.models.base import Recommender
+from ml.recommenders.base import Scorer
 from ml.synthetic import GroundTruth
 
 K_VALUES = (10, 20)
 SLICES = ("all", "warm_users", "cold_users", "new_items")
+METRIC_COLUMNS = ["slice", "metric", "k", "value", "n_users"]
 
 
 def relevant_items(data: InteractionData) -> sp.csr_matrix:
@@ -38,7 +39,7 @@ def relevant_items(data: InteractionData) -> sp.csr_matrix:
     return sp.csr_matrix(rel)
 
 
-def recommend_with_fallback(model: Recommender, fallback: Recommender | None, users: np.ndarray, k: int,
+def recommend_with_fallback(model: Scorer, fallback: Scorer | None, users: np.ndarray, k: int,
                             train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-k for ``users`` excluding train items; users without train history get ``fallback``'s list.
 
@@ -56,15 +57,9 @@ def recommend_with_fallback(model: Recommender, fallback: Recommender | None, us
 
 
 def ranking_rows(h: np.ndarray, n_rel: np.ndarray, k_values: Sequence[int]) -> list[tuple[str, int, float]]:
-    rows = []
-    for k in k_values:
-        per_user = {
-            "precision": M.precision_at_k(h, k), "recall": M.recall_at_k(h, n_rel, k),
-            "ndcg": M.ndcg_at_k(h, n_rel, k), "map": M.map_at_k(h, n_rel, k),
-            "mrr": M.mrr_at_k(h, k), "hit_rate": M.hit_rate_at_k(h, k),
-        }
-        rows += [(name, k, M.mean_over_users(v, n_rel)) for name, v in per_user.items()]
-    return rows
+    """(metric, k, mean over users) for every ranking metric of the registry."""
+    return [(m.name, k, M.mean_over_users(m.per_user(h, n_rel, k), n_rel))  # type: ignore[misc]
+            for k in k_values for m in M.RANKING]
 
 
 def category_vectors(data: InteractionData) -> np.ndarray:
@@ -72,7 +67,7 @@ def category_vectors(data: InteractionData) -> np.ndarray:
     return np.eye(codes.max() + 1)[codes]
 
 
-def evaluate(model: Recommender, data: InteractionData, fallback: Recommender | None = None,
+def evaluate(model: Scorer, data: InteractionData, fallback: Scorer | None = None,
              k_values: Sequence[int] = K_VALUES) -> pd.DataFrame:
     """Long table (slice, metric, k, value, n_users) of ``model`` on the test window."""
     rel = relevant_items(data)
@@ -105,58 +100,41 @@ def evaluate(model: Recommender, data: InteractionData, fallback: Recommender | 
             ("all", "diversity", k, M.intra_list_diversity(recs[:, :k], cats), len(users)),
             ("all", "novelty", k, M.novelty(recs[:, :k], popularity, data.n_users), len(users)),
         ]
-    return pd.DataFrame(rows, columns=["slice", "metric", "k", "value", "n_users"])
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
-class OracleRecommender(Recommender):
+def ctr_rows(report: dict) -> pd.DataFrame:
+    """The CTR metrics of :func:`ml.metrics.ctr_report` as metric rows (slice ``ctr_test``)."""
+    return pd.DataFrame([("ctr_test", m.name, 0, report[m.name], 0) for m in M.CTR], columns=METRIC_COLUMNS)
+
+
+def evaluate_ctr(model, test: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Test-window CTR metrics of a click model (anything with ``predict_proba(frame)``)."""
+    report = M.ctr_report(test["clicked"].to_numpy(), model.predict_proba(test))
+    return ctr_rows(report), report
+
+
+class OracleScorer(Scorer):
     """Ranks items by the synthetic generator's true affinity: the upper bound of the benchmark."""
 
     name = "oracle"
 
-    def __init__(self, ground_truth: GroundTruth | None = None, **params) -> None:
-        super().__init__(**params)
+    def __init__(self, ground_truth: GroundTruth, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
         self.ground_truth = ground_truth
-
-    def fit(self, interactions: sp.csr_matrix, user_ids: np.ndarray = None, item_ids: np.ndarray = None,
-            **side) -> OracleRecommender:
-        gt = self.ground_truth
-        u_pos = pd.Index(gt.user_ids).get_indexer(user_ids)
-        i_pos = pd.Index(gt.item_ids).get_indexer(item_ids)
-        if (u_pos < 0).any() or (i_pos < 0).any():
+        self.user_rows = pd.Index(ground_truth.user_ids).get_indexer(user_ids)
+        self.item_rows = pd.Index(ground_truth.item_ids).get_indexer(item_ids)
+        if (self.user_rows < 0).any() or (self.item_rows < 0).any():
             raise ValueError("the ground truth does not describe these users/items: it belongs to another dataset")
-        self.user_rows, self.item_rows = u_pos, i_pos
-        self.n_users, self.n_items = interactions.shape
-        return self
+        self.n_users, self.n_items = len(user_ids), len(item_ids)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.ground_truth.affinity(self.user_rows[user_indices], self.item_rows)
 
-    def _arrays(self):
-        return {"user_rows": self.user_rows, "item_rows": self.item_rows}
 
-    def _restore(self, arrays):
-        self.user_rows, self.item_rows = arrays["user_rows"], arrays["item_rows"]
-
-
-def cold_start_metrics(model: Recommender, data: InteractionData, k: int = 10, few: int = 3) -> pd.DataFrame:
-    """NDCG and recall@k of the model's own lists (no fallback) for users with no train interactions,
-    users with 1..``few``, and relevance restricted to items new in the test window."""
-    rel = relevant_items(data)
-    n_rel_all = M.n_relevant(rel)
-    users = np.flatnonzero(n_rel_all > 0)
-    recs, _ = model.recommend(users, k, exclude=data.train)
-    n_train = np.diff(data.train.indptr)[users]
-    h = M.hits(recs, rel[users])
-    new_mask = data.items["is_new_item"].to_numpy() == 1
-    rel_new = sp.csr_matrix(rel[users].multiply(new_mask[None, :].astype(np.float32)))
-    slices = {
-        "cold_users": (h[n_train == 0], n_rel_all[users][n_train == 0]),
-        f"users_1_to_{few}_interactions": (h[(n_train >= 1) & (n_train <= few)],
-                                           n_rel_all[users][(n_train >= 1) & (n_train <= few)]),
-        "new_items": (M.hits(recs, rel_new), M.n_relevant(rel_new)),
-    }
-    rows = []
-    for name, (hs, nr) in slices.items():
-        rows.append((name, "ndcg", k, M.mean_over_users(M.ndcg_at_k(hs, nr, k), nr), int((nr > 0).sum())))
-        rows.append((name, "recall", k, M.mean_over_users(M.recall_at_k(hs, nr, k), nr), int((nr > 0).sum())))
-    return pd.DataFrame(rows, columns=["slice", "metric", "k", "value", "n_users"])
+def evaluate_oracle(ground_truth: GroundTruth, data: InteractionData, ctr_test: pd.DataFrame) -> pd.DataFrame:
+    """Ranking metrics of the true affinity, and the CTR metrics of the true click probabilities."""
+    oracle = OracleScorer(ground_truth, data.users["user_id"].to_numpy(), data.items["item_id"].to_numpy())
+    frame = evaluate(oracle, data, fallback=None)
+    truth = pd.Series(ground_truth.click_probability, index=ground_truth.impression_event_ids)
+    report = M.ctr_report(ctr_test["clicked"].to_numpy(), truth.reindex(ctr_test["event_id"]).to_numpy())
+    return pd.concat([frame, ctr_rows(report)], ignore_index=True)

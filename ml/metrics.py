@@ -4,9 +4,16 @@ Ranking metrics take ``recs`` (n_users x k item indices, best first, -1 = no rec
 ``relevant`` (a CSR matrix with the same n_users rows; non-zero = relevant item). They return one
 value per user; :func:`mean_over_users` averages over users with at least one relevant item (users
 without any are excluded, as in recommenders' python_evaluation). Relevance is binary.
+
+:data:`REGISTRY` names every metric the project reports, in display order, with its kind and
+description: the evaluation computes the ranking metrics from it, the Dagster metadata and the
+leaderboard columns follow it (the leaderboard reads it from ``evaluation.metric_definitions``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -123,3 +130,40 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
+def ctr_report(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    """AUC, log loss and a calibration summary (expected calibration error over quantile bins)."""
+    table = calibration_table(labels, probabilities)
+    ece = float(np.mean([abs(r["predicted"] - r["observed"]) for r in table]))
+    return {"auc": roc_auc(labels, probabilities), "log_loss": log_loss(labels, probabilities),
+            "calibration_error": ece, "mean_predicted": float(np.mean(probabilities)),
+            "observed_ctr": float(np.mean(labels)), "calibration": table}
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: str  # ranking (per user, averaged), beyond_accuracy (per list set), ctr (per impression)
+    description: str
+    per_user: Callable[[np.ndarray, np.ndarray, int], np.ndarray] | None = None  # (hits, n_relevant, k)
+    higher_is_better: bool = True
+
+
+REGISTRY: dict[str, Metric] = {m.name: m for m in [
+    Metric("ndcg", "ranking", "binary-relevance NDCG@k", lambda h, n, k: ndcg_at_k(h, n, k)),
+    Metric("recall", "ranking", "share of the user's relevant items in the top k", lambda h, n, k: recall_at_k(h, n, k)),
+    Metric("precision", "ranking", "share of the k slots holding a relevant item", lambda h, n, k: precision_at_k(h, k)),
+    Metric("map", "ranking", "average precision at k", lambda h, n, k: map_at_k(h, n, k)),
+    Metric("mrr", "ranking", "reciprocal rank of the first relevant item", lambda h, n, k: mrr_at_k(h, k)),
+    Metric("hit_rate", "ranking", "share of users with a relevant item in the top k", lambda h, n, k: hit_rate_at_k(h, k)),
+    Metric("coverage", "beyond_accuracy", "share of the catalogue recommended to anyone"),
+    Metric("novelty", "beyond_accuracy", "mean self-information -log2(share of users) of recommended items"),
+    Metric("diversity", "beyond_accuracy", "mean pairwise category distance within a list"),
+    Metric("auc", "ctr", "ROC AUC of click probabilities on the test impressions"),
+    Metric("log_loss", "ctr", "log loss of click probabilities on the test impressions", higher_is_better=False),
+    Metric("calibration_error", "ctr", "mean |predicted - observed| over quantile bins", higher_is_better=False),
+]}
+HEADLINE = "ndcg"  # the metric checks and comparisons decide on
+RANKING = [m for m in REGISTRY.values() if m.kind == "ranking"]
+CTR = [m for m in REGISTRY.values() if m.kind == "ctr"]

@@ -25,14 +25,5 @@ def warehouse_path() -> Path:
 
 
 def artifacts_dir() -> Path:
+    """Root of the versioned model artifacts: ``<data>/models``."""
     return data_dir() / "models"
-
-
-def export_dbt_env() -> None:
-    """Give the dbt subprocess an absolute warehouse path (profiles.yml reads RECSYS_DUCKDB_PATH)."""
-    path = warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["RECSYS_DUCKDB_PATH"] = str(path)
-    raw = os.environ.get("RECSYS_RAW_DIR")
-    if raw:
-        os.environ["RECSYS_RAW_DIR"] = str(Path(raw).resolve())

@@ -23,6 +23,10 @@ import pandas as pd
 
 from ml import columns as C
 
+# the event types the generator emits: the funnel every impression runs down (the dbt var event_weights
+# must name them, a test checks it)
+FUNNEL = ("impression", "view", "click", "add_to_cart", "purchase")
+
 CATEGORIES = (
     "electronics", "books", "fashion", "home", "sports", "beauty",
     "toys", "grocery", "garden", "music", "games", "auto",
@@ -226,7 +230,7 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
         ("impression", np.ones(len(aff), bool), imp_ts), ("view", viewed, t_view),
         ("click", clicked, t_click), ("add_to_cart", carted, t_cart), ("purchase", bought, t_buy),
     ):
-        types.append(np.full(mask.sum(), C.EVENT_TYPES.index(name), dtype=np.int8))
+        types.append(np.full(mask.sum(), FUNNEL.index(name), dtype=np.int8))
         users.append(imp_user[mask])
         items.append(imp_item[mask])
         ts.append(t[mask])
@@ -242,7 +246,7 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
         C.EVENT_ID: event_id,
         C.USER_ID: user_ids[e_user],
         C.ITEM_ID: item_ids[e_item],
-        C.EVENT_TYPE: pd.Categorical.from_codes(e_type, C.EVENT_TYPES),
+        C.EVENT_TYPE: pd.Categorical.from_codes(e_type, FUNNEL),
         C.EVENT_AT: start + e_ts.astype("timedelta64[s]"),
     })
     users = pd.DataFrame({

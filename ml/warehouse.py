@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ml import metrics as M
 from ml import settings
 
 LOCK_WAIT_S = 600.0
@@ -89,7 +90,20 @@ def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = No
         con.register("metrics_frame", rows)
         con.execute(f"insert into {schema}.{table} by name select * from metrics_frame")
         con.unregister("metrics_frame")
+        if schema == "evaluation":
+            write_metric_definitions(con)
     return len(rows)
+
+
+def write_metric_definitions(con: duckdb.DuckDBPyConnection) -> None:
+    """``evaluation.metric_definitions``: the metric registry (name, kind, position, description), from
+    which the leaderboard takes its columns."""
+    defs = pd.DataFrame([(m.name, m.kind, pos, m.description, m.higher_is_better)
+                         for pos, m in enumerate(M.REGISTRY.values())],
+                        columns=["metric", "kind", "position", "description", "higher_is_better"])
+    con.register("metric_defs", defs)
+    con.execute("create or replace table evaluation.metric_definitions as select * from metric_defs")
+    con.unregister("metric_defs")
 
 
 def metric_history(table: str, metric: str = "ndcg", k: int = 10, slice_: str = "all",

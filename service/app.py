@@ -159,12 +159,12 @@ def build_app(registry: Registry | None = None) -> FastAPI:
                       model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL) -> SimilarItemsResponse:
         """Items most similar to one item, with their attributes."""
         served = get_model(registry.snapshot, model)
-        if not served.model.supports_similar_items:
+        if served.similarity is None:
             raise HTTPException(400, f"model {model!r} has no item similarity; use item_item, als or two_tower")
         pos = served.item_rows([item_id])[0]
         if pos < 0:
             raise HTTPException(404, f"item {item_id} is not in the catalogue of {model} {served.version}")
-        items, scores = served.model.similar_items([pos], k)
+        items, scores = served.similarity.similar_items([pos], k)
         valid = items[0] >= 0
         rows = served.items.iloc[items[0][valid]]
         return SimilarItemsResponse(model=model, model_version=served.version, item_id=item_id, items=[
@@ -175,7 +175,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     def models() -> list[ModelInfo]:
         """Served models, their artifact version and their latest evaluation (marts.leaderboard)."""
         snap = registry.snapshot
-        return [ModelInfo(name=m.name, version=m.version, path=m.path, similar_items=m.model.supports_similar_items,
+        return [ModelInfo(name=m.name, version=m.version, path=m.path, similar_items=m.similarity is not None,
                           metrics=snap.metrics.get(m.name, {})) for m in snap.models.values()]
 
     @app.get("/health", response_model=Health)

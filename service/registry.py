@@ -20,10 +20,11 @@ import pandas as pd
 
 from ml import warehouse
 from ml.data import ServingIndex
-from ml.models import MODELS, Recommender, load_model
+from ml.catalog import FALLBACK, SERVED, load_model
+from ml.recommenders import ItemSimilarity, Scorer
 
 log = logging.getLogger("recsys.service")
-FALLBACK_MODEL = "popularity"
+FALLBACK_MODEL = FALLBACK
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ServedModel:
     name: str
     version: str
     path: str
-    model: Recommender
+    model: Scorer
     index: ServingIndex
     items: pd.DataFrame
 
@@ -42,6 +43,11 @@ class ServedModel:
 
     def item_rows(self, item_ids) -> np.ndarray:
         return _positions(self.index.item_ids, item_ids)
+
+    @property
+    def similarity(self) -> ItemSimilarity | None:
+        """The model's item similarity, or None when it ranks no items by similarity."""
+        return self.model if isinstance(self.model, ItemSimilarity) else None
 
 
 def _positions(sorted_ids: np.ndarray, ids) -> np.ndarray:
@@ -60,6 +66,8 @@ class Snapshot:
 
 def load_served(name: str, directory: Path) -> ServedModel:
     model = load_model(directory)
+    if not isinstance(model, Scorer):
+        raise ValueError(f"{directory} holds a {type(model).__name__}, not a ranking model")
     index = ServingIndex.load(directory)
     items = index.items.copy()
     items["released_at"] = items["released_at"].astype(str)
@@ -101,7 +109,7 @@ class Registry:
 
     def current_versions(self) -> dict[str, str]:
         versions = {}
-        for name in MODELS:
+        for name in SERVED:
             link = self.artifacts_dir / name / "latest"
             if link.exists():
                 versions[name] = link.resolve().name

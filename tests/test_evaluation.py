@@ -4,31 +4,8 @@ import scipy.sparse as sp
 
 from ml.data import InteractionData
 from ml.evaluation import evaluate, recommend_with_fallback, relevant_items
-from ml.models import PopularityRecommender
-from ml.models.base import Recommender
-
-
-class FixedScores(Recommender):
-    """A model whose scores are given: lets the protocol be checked by hand."""
-
-    name = "fixed"
-
-    def __init__(self, scores):
-        super().__init__()
-        self.scores = np.asarray(scores, dtype=np.float32)
-
-    def fit(self, interactions, **side):
-        self.n_users, self.n_items = interactions.shape
-        return self
-
-    def score_users(self, user_indices):
-        return self.scores[user_indices]
-
-    def _arrays(self):
-        return {"scores": self.scores}
-
-    def _restore(self, arrays):
-        self.scores = arrays["scores"]
+from ml.recommenders import PopularityRecommender
+from tests.conftest import FixedScorer
 
 
 def tiny_data():
@@ -48,7 +25,7 @@ def test_relevant_items_exclude_train_items():
 
 def test_cold_users_get_the_fallback_and_slices_are_split():
     data = tiny_data()
-    model = FixedScores([[9, 1, 5, 0], [0, 0, 0, 9], [0, 0, 0, 0]]).fit(data.train)
+    model = FixedScorer([[9, 1, 5, 0], [0, 0, 0, 9], [0, 0, 0, 0]])
     pop = PopularityRecommender().fit(data.train)
     items, _, cold = recommend_with_fallback(model, pop, np.array([0, 1]), 1, data.train)
     assert cold.tolist() == [False, True]

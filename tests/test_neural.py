@@ -8,10 +8,12 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from ml.models import load_model
-from ml.models.ctr import CTR_CATEGORICAL, CTR_NUMERIC, CTRModel, ctr_report, split_examples
-from ml.models.neural import TabularEncoder
-from ml.models.two_tower import (
+from ml.catalog import load_model
+from ml.ctr.deep import CTRModel
+from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC, split_examples
+from ml.metrics import ctr_report
+from ml.neural import TabularEncoder
+from ml.recommenders.two_tower import (
     ITEM_CATEGORICAL,
     ITEM_NUMERIC,
     USER_CATEGORICAL,
@@ -142,5 +144,5 @@ def test_ctr_models_learn_and_round_trip(arch, tmp_path):
     assert 1 <= model.best_epoch <= len(model.history)
     again = CTRModel(arch, epochs=8, batch_size=128, seed=3).fit(train, val).predict_proba(test)
     np.testing.assert_array_equal(p, again)
-    loaded = CTRModel.load(model.save(tmp_path / arch))
+    loaded = load_model(model.save(tmp_path / arch))
     np.testing.assert_allclose(loaded.predict_proba(test), p, rtol=1e-6)

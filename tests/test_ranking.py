@@ -8,29 +8,9 @@ import pytest
 import scipy.sparse as sp
 
 from ml import ranking as R
-from ml.models import ContentRecommender, HybridRecommender, PopularityRecommender, load_model
-from ml.models.base import Recommender
-
-
-class Fixed(Recommender):
-    name = "fixed"
-
-    def __init__(self, scores):
-        super().__init__()
-        self.scores = np.asarray(scores, dtype=np.float32)
-        self.n_users, self.n_items = self.scores.shape
-
-    def fit(self, interactions, **side):
-        return self
-
-    def score_users(self, user_indices):
-        return self.scores[user_indices]
-
-    def _arrays(self):
-        return {}
-
-    def _restore(self, arrays):
-        pass
+from ml.catalog import load_model
+from ml.recommenders import ContentRecommender, HybridRecommender, PopularityRecommender
+from tests.conftest import FixedScorer as Fixed
 
 
 def test_candidates_are_the_union_with_every_generators_rank():

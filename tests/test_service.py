@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ml import artifacts
 from ml.data import ServingIndex, load_interactions
-from ml.models import ALSRecommender, PopularityRecommender
+from ml.recommenders import ALSRecommender, PopularityRecommender
 from tests.conftest import running_service
 
 

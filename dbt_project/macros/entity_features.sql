@@ -5,7 +5,7 @@
 select
     e.{{ entity }}_id,
     e.event_day,
-    {%- for t in var('event_types') %}
+    {%- for t in var('event_weights') %}
     sum(case when e.event_type = '{{ t }}' then 1 else 0 end) as n_{{ t }},
     {%- endfor %}
     sum(case when e.weight > 0 then 1 else 0 end) as n_engaged,
@@ -24,7 +24,7 @@ with history as (
     select
         s.snapshot_at,
         d.{{ entity }}_id,
-        {%- for t in var('event_types') %}
+        {%- for t in var('event_weights') %}
         sum(d.n_{{ t }}) as n_{{ t }},
         {%- endfor %}
         sum(d.n_engaged) as n_engaged,

@@ -15,7 +15,7 @@ select
     i.released_at,
     {{ dbt.datediff('i.released_at', 's.split_at', 'day') }} as days_since_release,
     case when i.released_at >= s.split_at then 1 else 0 end as is_new_item,
-    {%- for t in var('event_types') %}
+    {%- for t in var('event_weights') %}
     coalesce(snap.n_{{ t }}, 0) as n_{{ t }},
     {%- endfor %}
     coalesce(snap.n_engaged, 0) as n_engaged,

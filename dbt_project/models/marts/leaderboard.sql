@@ -1,19 +1,18 @@
 -- one row per model: the headline metrics of its latest evaluation run (slice all, k = 10), the
 -- cold-start and new-item slices, NDCG@10 as a share of the oracle's (synthetic data only), and for
 -- CTR models the test AUC / log loss (the dcn row's ranking metrics are ALS's top-50 reranked by DCN).
--- Evaluation tables that do not exist yet (model never evaluated) are skipped.
-{%- set tables = [] %}
-{%- for name in var('leaderboard_models') %}
-    {%- set rel = source('evaluation', name) %}
-    {%- if execute and load_relation(rel) is not none %}{% do tables.append(rel) %}{% endif %}
-{%- endfor %}
+-- Reads every model's table in schema evaluation (written by the Dagster evaluation assets, which
+-- Dagster runs first: the asset graph names them as this model's upstream, from ml/catalog.py); the
+-- metric columns follow the registry the evaluations write (evaluation.metric_definitions).
+{%- set tables = evaluation_tables() %}
+{%- set metric_names = leaderboard_metrics() %}
 
 {% if tables | length == 0 %}
 select
     cast(null as {{ dbt.type_string() }}) as model,
     cast(null as {{ dbt.type_string() }}) as model_version,
     cast(null as {{ dbt.type_timestamp() }}) as evaluated_at,
-    {%- for m in ['ndcg', 'recall', 'precision', 'map', 'mrr', 'hit_rate', 'coverage', 'novelty', 'diversity'] %}
+    {%- for m in metric_names %}
     cast(null as {{ dbt.type_float() }}) as {{ m }}_at_10,
     {%- endfor %}
     cast(null as {{ dbt.type_float() }}) as cold_users_ndcg_at_10,
@@ -51,7 +50,7 @@ wide as (
         model,
         max(model_version) as model_version,
         max(evaluated_at) as evaluated_at,
-        {%- for m in ['ndcg', 'recall', 'precision', 'map', 'mrr', 'hit_rate', 'coverage', 'novelty', 'diversity'] %}
+        {%- for m in metric_names %}
         max(case when slice = 'all' and metric = '{{ m }}' and k = 10 then value end) as {{ m }}_at_10,
         {%- endfor %}
         max(case when slice = 'cold_users' and metric = 'ndcg' and k = 10 then value end) as cold_users_ndcg_at_10,
@@ -65,7 +64,7 @@ wide as (
 
 select
     w.model, w.model_version, w.evaluated_at,
-    {%- for m in ['ndcg', 'recall', 'precision', 'map', 'mrr', 'hit_rate', 'coverage', 'novelty', 'diversity'] %}
+    {%- for m in metric_names %}
     w.{{ m }}_at_10,
     {%- endfor %}
     w.cold_users_ndcg_at_10,

@@ -19,7 +19,7 @@ select
     u.age_band,
     u.signup_at,
     {{ dbt.datediff('u.signup_at', 's.split_at', 'day') }} as days_since_signup,
-    {%- for t in var('event_types') %}
+    {%- for t in var('event_weights') %}
     coalesce(snap.n_{{ t }}, 0) as n_{{ t }},
     {%- endfor %}
     coalesce(snap.n_engaged, 0) as n_engaged,

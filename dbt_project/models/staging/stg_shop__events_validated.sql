@@ -36,7 +36,7 @@ checked as (
         when r.user_id is null then 'missing_or_invalid_user_id'
         when r.item_id is null then 'missing_or_invalid_item_id'
         when r.event_type is null
-          or r.event_type not in ('{{ var("event_types") | join("', '") }}') then 'unknown_event_type'
+          or r.event_type not in ('{{ var("event_weights").keys() | join("', '") }}') then 'unknown_event_type'
         when r.event_at is null then 'invalid_event_at'
         when r.event_at < cast('{{ var("event_time_min") }}' as {{ dbt.type_timestamp() }})
           or r.event_at > {{ dbt.dateadd('day', 1, dbt.current_timestamp()) }} then 'event_at_out_of_range'

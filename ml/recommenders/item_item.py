@@ -14,14 +14,13 @@ import numpy as np
 import scipy.sparse as sp
 from numba import get_num_threads, njit, prange
 
-from ml.models.base import Recommender, sparse_from_arrays, sparse_to_arrays, top_k
+from ml.recommenders.base import ItemSimilarity, Recommender, sparse_from_arrays, sparse_to_arrays, top_k
 
 WEIGHTINGS = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
 
 
-class ItemItemRecommender(Recommender):
+class ItemItemRecommender(Recommender, ItemSimilarity):
     name = "item_item"
-    supports_similar_items = True
 
     def __init__(self, k_neighbors: int = 100, shrinkage: float = 50.0, weighting: str = "log", **params) -> None:
         if weighting not in WEIGHTINGS:

@@ -11,12 +11,11 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from ml.models.base import Recommender, top_k
+from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
 
-class ALSRecommender(Recommender):
+class ALSRecommender(Recommender, ItemSimilarity):
     name = "als"
-    supports_similar_items = True
 
     def __init__(self, factors: int = 16, regularization: float = 1.0, alpha: float = 1.0,
                  iterations: int = 15, seed: int = 42, **params) -> None:

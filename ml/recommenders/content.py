@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.models.als import ALSRecommender
-from ml.models.base import Recommender, top_k
+from ml.recommenders.als import ALSRecommender
+from ml.recommenders.base import ItemSimilarity, Recommender, sparse_from_arrays, sparse_to_arrays, top_k
 
 PRICE_BANDS = 5
 
@@ -28,9 +28,8 @@ def item_content_matrix(items: pd.DataFrame) -> sp.csr_matrix:
     return sp.csr_matrix(sp.hstack(blocks) / np.sqrt(len(blocks)), dtype=np.float32)
 
 
-class ContentRecommender(Recommender):
+class ContentRecommender(Recommender, ItemSimilarity):
     name = "content"
-    supports_similar_items = True
 
     def fit(self, interactions: sp.csr_matrix, item_features: pd.DataFrame | None = None, **side) -> ContentRecommender:
         if item_features is None:
@@ -55,17 +54,10 @@ class ContentRecommender(Recommender):
         return top_k(sims, k)
 
     def _arrays(self):
-        out = {}
-        for name, m in (("items", self.item_vectors), ("profiles", self.profiles)):
-            out.update({f"{name}_data": m.data, f"{name}_indices": m.indices, f"{name}_indptr": m.indptr,
-                        f"{name}_shape": np.asarray(m.shape)})
-        return out
+        return {**sparse_to_arrays("items", self.item_vectors), **sparse_to_arrays("profiles", self.profiles)}
 
     def _restore(self, arrays):
-        def csr(name):
-            return sp.csr_matrix((arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
-                                 shape=tuple(arrays[f"{name}_shape"]))
-        self.item_vectors, self.profiles = csr("items"), csr("profiles")
+        self.item_vectors, self.profiles = sparse_from_arrays("items", arrays), sparse_from_arrays("profiles", arrays)
 
 
 def _standardise(scores: np.ndarray) -> np.ndarray:
@@ -76,7 +68,6 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
 
 class HybridRecommender(Recommender):
     name = "hybrid"
-    supports_similar_items = False
 
     def __init__(self, alpha: float = 0.7, factors: int = 16, regularization: float = 1.0, als_alpha: float = 1.0,
                  iterations: int = 15, seed: int = 42, **params) -> None:

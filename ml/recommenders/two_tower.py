@@ -25,8 +25,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from ml.models.base import Recommender, top_k
-from ml.models.neural import TabularEncoder, mlp, seed_everything
+from ml.recommenders.base import ItemSimilarity, Recommender, top_k
+from ml.neural import TabularEncoder, mlp, seed_everything
 
 USER_NUMERIC = ["n_engaged", "n_click", "n_purchase", "active_days", "ctr_smoothed", "cvr_smoothed",
                 "days_since_last_event", "avg_engaged_price", "days_since_signup", "evening_share",
@@ -89,9 +89,8 @@ def seen_mask(train: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> np.
     return sub.toarray() > 0
 
 
-class TwoTowerRecommender(Recommender):
+class TwoTowerRecommender(Recommender, ItemSimilarity):
     name = "two_tower"
-    supports_similar_items = True
     cold_start_from_features = True
 
     def __init__(self, embedding_dim: int = 32, hidden: int = 64, epochs: int = 15, batch_size: int = 512,

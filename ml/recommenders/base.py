@@ -1,12 +1,18 @@
-"""The one protocol every recommender implements, and the top-k selection they share.
+"""The protocols every ranking model implements, and the top-k selection they share.
 
-- ``fit(interactions, **side)``: ``interactions`` is a users x items ``scipy.sparse.csr_matrix`` of
-  float weights (the interactions mart); optional side features where a model uses them.
-- ``recommend(user_indices, k, exclude=None) -> (items[n, k], scores[n, k])``: ``exclude`` is a CSR
+Two roles, so that no class implements a method by raising:
+
+- :class:`Scorer` (read-only): ``score_users(user_indices)`` -> dense scores and the shared
+  ``recommend(user_indices, k, exclude=None) -> (items[n, k], scores[n, k])``. ``exclude`` is a CSR
   matrix (users x items) whose non-zeros are never recommended (usually the train matrix). Rows with
   fewer than k candidates are padded with item -1 and score -inf. Ties go to the lower item index.
-- ``similar_items(item_indices, k) -> (items[n, k], scores[n, k])`` where ``supports_similar_items``.
-- ``save(directory)`` / ``load(directory)``: ``params.json`` + ``arrays.npz``; no pickles.
+  Composed pipelines (the two-stage ranker, a CTR reranker) and the oracle are scorers.
+- :class:`Recommender` (a scorer that is trainable and persistable): ``fit(interactions, **side)`` on
+  a users x items ``scipy.sparse.csr_matrix`` of float weights (the interactions mart), and
+  ``save(directory)`` / ``load(directory)`` as ``params.json`` + ``arrays.npz`` (no pickles).
+
+Models that can rank items by similarity also implement :class:`ItemSimilarity`. Every artifact the
+graph publishes loads back through :func:`ml.catalog.load_model`.
 """
 
 from __future__ import annotations
@@ -21,10 +27,6 @@ import scipy.sparse as sp
 
 # bound the dense score block of one batch (rows x items float32) to about 64 MB
 SCORE_BLOCK_ELEMENTS = 16_000_000
-
-
-class UnsupportedOperation(TypeError):
-    """A model was asked for something its method cannot give (e.g. similar items from popularity)."""
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,13 +86,66 @@ def batched_top_k(score_fn, user_indices: np.ndarray, n_items: int, k: int,
     return items, scores
 
 
-class Recommender(ABC):
-    """Base class of every model. Subclasses set ``name`` and implement the abstract methods."""
+def write_params(directory: str | Path, name: str, params: dict, **meta: Any) -> Path:
+    """``params.json`` of an artifact: the model name :func:`ml.catalog.load_model` dispatches on."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    doc = {"model": name, "params": params, **meta}
+    (directory / "params.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=str))
+    return directory
 
-    name: ClassVar[str]
-    supports_similar_items: ClassVar[bool] = False
+
+def read_params(directory: str | Path, expected: str | None = None) -> dict:
+    directory = Path(directory)
+    meta = json.loads((directory / "params.json").read_text())
+    if expected is not None and meta["model"] != expected:
+        raise ValueError(f"{directory} holds a {meta['model']} model, not {expected}")
+    return meta
+
+
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as f:
+        return {key: f[key] for key in f.files}
+
+
+class Scorer(ABC):
+    """Read-only ranking: dense scores for users, and top-k recommendations built on them."""
+
+    name: str
     # True when users without history get meaningful scores from their features (no fallback needed)
     cold_start_from_features: ClassVar[bool] = False
+    n_users: int = 0
+    n_items: int = 0
+
+    @abstractmethod
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        """Dense scores (len(user_indices) x n_items) for a batch of users."""
+
+    def recommend(self, user_indices, k: int, exclude: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        user_indices = np.asarray(user_indices, dtype=np.int64)
+        if len(user_indices) and (user_indices.min() < 0 or user_indices.max() >= self.n_users):
+            raise IndexError(f"user indices must be in [0, {self.n_users}); got {user_indices.min()}..{user_indices.max()}")
+        return batched_top_k(self.score_users, user_indices, self.n_items, k, exclude)
+
+    def _check_fitted(self) -> None:
+        if self.n_items == 0:
+            raise RuntimeError(f"{self.name} is not fitted: call fit() or load() first")
+
+
+class ItemSimilarity(ABC):
+    """Models that rank items by their similarity to an item (``/items/{id}/similar``)."""
+
+    @abstractmethod
+    def similar_items(self, item_indices, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k most similar items per item (the item itself excluded), best first."""
+
+
+class Recommender(Scorer):
+    """A trainable, persistable scorer. Subclasses set ``name`` and implement fit, score_users and
+    the array (de)serialisation."""
+
+    name: ClassVar[str]  # type: ignore[misc]
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -98,55 +153,27 @@ class Recommender(ABC):
         self.n_items = 0
 
     @abstractmethod
-    def fit(self, interactions: sp.csr_matrix, **side: Any) -> Recommender:
-        ...
+    def fit(self, interactions: sp.csr_matrix, **side: Any) -> Recommender: ...
 
     @abstractmethod
-    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        """Dense scores (len(user_indices) x n_items) for a batch of users."""
-
-    def recommend(self, user_indices, k: int, exclude: sp.csr_matrix | None = None):
-        self._check_fitted()
-        user_indices = np.asarray(user_indices, dtype=np.int64)
-        if len(user_indices) and (user_indices.min() < 0 or user_indices.max() >= self.n_users):
-            raise IndexError(f"user indices must be in [0, {self.n_users}); got {user_indices.min()}..{user_indices.max()}")
-        return batched_top_k(self.score_users, user_indices, self.n_items, k, exclude)
-
-    def similar_items(self, item_indices, k: int):
-        raise UnsupportedOperation(f"{self.name} has no item similarity; use item_item, als or two_tower")
-
-    # ---- persistence: params.json + arrays.npz
-    @abstractmethod
-    def _arrays(self) -> dict[str, np.ndarray]:
-        ...
+    def _arrays(self) -> dict[str, np.ndarray]: ...
 
     @abstractmethod
-    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
-        ...
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None: ...
 
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        meta = {"model": self.name, "params": self.params, "n_users": self.n_users, "n_items": self.n_items}
-        (directory / "params.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        directory = write_params(directory, self.name, self.params, n_users=self.n_users, n_items=self.n_items)
         np.savez(directory / "arrays.npz", **self._arrays())
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> Recommender:
         directory = Path(directory)
-        meta = json.loads((directory / "params.json").read_text())
-        if meta["model"] != cls.name:
-            raise ValueError(f"{directory} holds a {meta['model']} model, not {cls.name}")
+        meta = read_params(directory, cls.name)
         model = cls(**meta["params"])
         model.n_users, model.n_items = meta["n_users"], meta["n_items"]
-        with np.load(directory / "arrays.npz", allow_pickle=False) as f:
-            model._restore({key: f[key] for key in f.files})
+        model._restore(read_arrays(directory / "arrays.npz"))
         return model
-
-    def _check_fitted(self) -> None:
-        if self.n_items == 0:
-            raise RuntimeError(f"{self.name} is not fitted: call fit() or load() first")
 
 
 def sparse_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:

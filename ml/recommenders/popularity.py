@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ml.models.base import Recommender
+from ml.recommenders.base import Recommender
 
 
 class PopularityRecommender(Recommender):

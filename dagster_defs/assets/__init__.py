@@ -1,0 +1,2 @@
+"""The asset graph, one module per pipeline stage: features (dbt), training, ranking, evaluation,
+leaderboard (dbt) and analysis."""

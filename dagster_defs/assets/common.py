@@ -1,0 +1,82 @@
+"""What the stage modules share: the artifact handle a training asset passes to its evaluation, code
+versions, dbt asset keys, and the metadata formatting of metrics."""
+
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from dagster_dbt import get_asset_key_for_model
+
+import ml
+from dagster_defs.assets.features import feature_dbt_assets
+from dagster_defs.resources import RecsysResource
+from ml import columns as C
+from ml import metrics as M
+from ml import warehouse
+
+ML_DIR = Path(ml.__file__).parent
+
+
+def mart_key(name: str) -> dg.AssetKey:
+    """The asset key dagster-dbt gives a dbt model (follows its +schema; never spelled by hand)."""
+    return get_asset_key_for_model([feature_dbt_assets], name)
+
+
+INTERACTION_MARTS = [mart_key(n) for n in (C.INTERACTIONS, C.USER_FEATURES, C.ITEM_FEATURES)]
+DAILY_MART = mart_key(C.INTERACTIONS_DAILY)
+CTR_MART = mart_key(C.CTR_EXAMPLES)
+
+
+def code_version(*paths: str) -> str:
+    """Hash of the ml/ sources (files or packages) an asset runs, so the UI flags it when they change."""
+    digest = hashlib.sha1()
+    for name in ("data.py", "recommenders/base.py", *paths):
+        path = ML_DIR / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    """What a training asset hands to its evaluation: the exact artifact version it published."""
+
+    model: str
+    version: str
+    path: str
+
+
+def new_version(context: dg.AssetExecutionContext) -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run_id[:8]}"
+
+
+def md(frame: pd.DataFrame, index: bool = False) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame.round(4).to_markdown(index=index) if len(frame) else "(empty)")
+
+
+def metrics_metadata(frame: pd.DataFrame) -> dict:
+    """Headline metrics@10 (plotted across materializations, rounded) and a table in registry order."""
+    at10 = frame[frame["k"] == 10]
+    meta: dict = {f"{r.slice}/{r.metric}@10": dg.MetadataValue.float(round(float(np.nan_to_num(r.value)), 4))
+                  for r in at10.itertuples() if r.slice in ("all", "cold_users", "new_items")}
+    if len(at10):
+        order = [m for m in M.REGISTRY if m in set(at10["metric"])]
+        meta["metrics@10"] = md(at10.pivot_table(index="metric", columns="slice", values="value").reindex(order), index=True)
+    ctr = frame[frame["slice"] == "ctr_test"]
+    meta.update({f"test_{r.metric}": dg.MetadataValue.float(round(float(r.value), 4)) for r in ctr.itertuples()})
+    return meta
+
+
+def store_metrics(context: dg.AssetExecutionContext, frame: pd.DataFrame, name: str, version: str,
+                  recsys: RecsysResource, schema: str = C.EVALUATION_SCHEMA, **extra_columns: str) -> dict:
+    """Append ``frame`` to ``<schema>.<name>`` with the run's identity; returns the asset metadata."""
+    identity = {"model": name, "model_version": version}  # unless the frame names them per row
+    frame = frame.assign(**{k: v for k, v in identity.items() if k not in frame}, run_id=context.run_id,
+                         evaluated_at=datetime.now(UTC).replace(tzinfo=None))
+    n = warehouse.append_metrics(name, frame, recsys.warehouse_path, schema=schema, extra_columns=extra_columns)
+    return {"rows_written": n, "table": f"{schema}.{name}", **metrics_metadata(frame)}

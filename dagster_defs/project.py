@@ -1,0 +1,84 @@
+"""The dbt project as Dagster sees it: one ``DbtProject``, the translator that names and groups its
+assets, and the lineage groups of the whole graph.
+
+The manifest is prepared by ``prepare_if_dev()`` under ``dagster dev`` (with this environment's dbt,
+so an unactivated venv works) and by an explicit ``dbt parse`` in the pipeline CLI, tests and CI.
+"""
+
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+
+from ml import catalog, settings
+
+# the lineage reads left to right in this order; each group's meaning (shown in the README)
+GROUPS = {
+    "raw": "raw data contract: the sample seeds (or raw files) loaded into schema raw",
+    "staging": "typed, deduplicated rows; unusable raw rows quarantined with a reason",
+    "intermediate": "event weights, the time split, daily aggregates and point-in-time feature snapshots",
+    "marts": "the contracts Python reads: interactions, user/item features, CTR examples",
+    "models": "trained models, published as versioned artifacts under data/models",
+    "evaluation": "test-window metrics of every model, appended to schema evaluation",
+    "leaderboard": "the latest evaluation of every model side by side (dbt over the evaluation tables)",
+    "analysis": "cold-start and feature-ablation analyses (schema analysis)",
+}
+LEADERBOARD = "leaderboard"
+
+
+class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
+    """Parses the project with the dbt executable of this Python environment (not the one on PATH)."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        DbtCliResource(project_dir=project, dbt_executable=settings.DBT_EXECUTABLE).cli(
+            ["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+EnvironmentDbtPreparer().prepare_if_dev(dbt_project)  # DbtProject.prepare_if_dev, with this environment's dbt
+
+
+class Translator(DagsterDbtTranslator):
+    """Groups dbt assets by layer. When the seeds load the raw tables, staging's dependency on
+    source('shop', ...) is the seed asset itself, so no external copy of the raw tables appears.
+    The leaderboard depends on every model's evaluation asset."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not unique_id.startswith("model."):
+            return spec
+        if manifest["nodes"][unique_id]["name"] == LEADERBOARD:  # it reads every model's evaluation table
+            return spec.replace_attributes(deps=[*spec.deps, *(dg.AssetKey(["evaluation", m]) for m in catalog.MODELS)])
+        seeded = {f"source.{manifest['metadata'].get('project_name', 'recsys')}.shop.{s['name'].removeprefix('raw_')}"
+                  for s in manifest["nodes"].values() if s["resource_type"] == "seed"}
+        shadowed = {super(Translator, self).get_asset_spec(manifest, sid, project).key
+                    for sid in seeded if sid in manifest.get("sources", {})}
+        if not shadowed & {dep.asset_key for dep in spec.deps}:
+            return spec
+        return spec.replace_attributes(deps=[dep for dep in spec.deps if dep.asset_key not in shadowed])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        resource_type = dbt_resource_props["resource_type"]
+        if resource_type in ("seed", "source"):
+            return "raw"
+        if dbt_resource_props["name"] == LEADERBOARD:
+            return "leaderboard"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else None
+
+
+def release_adapter_connection() -> None:
+    """fetch_row_counts / fetch_column_metadata query through dbt's adapter in this process, and
+    dbt-duckdb keeps its database handle open for the process's lifetime: close it, so the next
+    step (a dbt subprocess or a Python reader) can open the single-writer warehouse."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held in this process
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None

@@ -1,0 +1,66 @@
+"""Every model the graph trains, evaluates or serves, by name: the one list that the Dagster assets,
+the service, the evaluation tables and the tests read, and :func:`load_model`, which loads any
+published artifact back (recommenders, the two-stage ranker, CTR models, rerankers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ml.ctr.deep import ARCHITECTURES, CTRModel
+from ml.ctr.gbdt import LightGBMCTR
+from ml.ctr.rerank import RerankRecommender
+from ml.ranking.ranker import TwoStageRecommender
+from ml.recommenders import RECOMMENDERS
+from ml.recommenders.base import read_params
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: str  # recommender (interaction matrix), ranker (two-stage), ctr (click model), reference (oracle)
+    description: str
+
+
+_SPECS = [
+    ModelSpec("popularity", "recommender", "Popularity baseline: the items with the most train users, the same for "
+              "everyone (weight breaks ties); also the fallback for users without history."),
+    ModelSpec("item_item", "recommender", "Item-item collaborative filtering: shrunk cosine similarity between item "
+              "columns, top-k neighbours per item, users scored through the items they interacted with."),
+    ModelSpec("als", "recommender", "Implicit-feedback ALS (implicit library): latent factors fit with confidence "
+              "1 + alpha * weight."),
+    ModelSpec("two_tower", "recommender", "Two-tower retrieval (torch): ID + feature towers, sampled softmax with "
+              "logQ-corrected negatives; users without history embedded from their features."),
+    ModelSpec("content", "recommender", "Content-based: item vectors of category, brand and price band; a user's "
+              "profile is the weighted mean of the items they interacted with."),
+    ModelSpec("hybrid", "recommender", "Hybrid: per-user standardised blend of ALS and content scores."),
+    ModelSpec("two_stage", "ranker", "Two-stage: LightGBM LambdaRank over the union of popularity, item-item and ALS "
+              "candidates, boosted from the ALS ranking."),
+    ModelSpec("dcn", "ctr", "Deep & Cross Network v2 click model on the impression-level CTR examples; its "
+              "evaluation also reranks ALS's top-50 by predicted click probability."),
+    ModelSpec("ctr_mlp", "ctr", "Embedding + MLP click model: the DCN's baseline."),
+    ModelSpec("lgbm_ctr", "ctr", "LightGBM binary click model on the CTR examples."),
+    ModelSpec("oracle", "reference", "Upper bound: ranks by the synthetic generator's true affinity (synthetic data "
+              "only)."),
+]
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+RECOMMENDER_NAMES = [s.name for s in _SPECS if s.kind == "recommender"]
+CTR_NETWORKS = {"dcn": "dcn", "ctr_mlp": "mlp"}  # asset name -> CTRModel architecture
+SERVED = [s.name for s in _SPECS if s.kind in ("recommender", "ranker")]
+FALLBACK = "popularity"
+
+# params.json "model" -> the class that loads it
+_LOADERS: dict[str, Any] = {**RECOMMENDERS, **{arch: CTRModel for arch in ARCHITECTURES},
+                            LightGBMCTR.name: LightGBMCTR, TwoStageRecommender.name: TwoStageRecommender,
+                            "rerank": RerankRecommender}
+assert set(RECOMMENDERS) == set(RECOMMENDER_NAMES), "ml.recommenders and the catalog disagree"
+assert set(CTR_NETWORKS.values()) == set(ARCHITECTURES)
+
+
+def load_model(directory: str | Path) -> Any:
+    """Load any published artifact, dispatching on the ``model`` named in its params.json."""
+    name = read_params(directory)["model"]
+    if name not in _LOADERS:
+        raise ValueError(f"unknown model {name!r} in {directory}; known: {sorted(_LOADERS)}")
+    return _LOADERS[name].load(directory)

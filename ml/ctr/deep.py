@@ -1,0 +1,145 @@
+"""CTR rankers on the impression-level ``ctr_examples`` mart: Deep & Cross Network v2 and an
+embedding + MLP baseline. BCE with logits, AdamW, early stopping on a validation AUC where the
+validation set is the latest train block (carved from the train window by time, never the test
+window).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ml import metrics as M
+from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
+from ml.neural import TabularEncoder, arrays_to_state, mlp, seed_everything, state_to_arrays
+from ml.recommenders.base import read_arrays, read_params, write_params
+
+ARCHITECTURES = ("dcn", "mlp")
+
+
+class CTRNet(torch.nn.Module):
+    """``dcn``: DCN-v2, x_{l+1} = x0 * (W_l x_l + b_l) + x_l (full-rank cross layers) in parallel with a
+    deep MLP, concatenated into the logit. ``mlp``: embeddings + numeric features -> MLP -> logit."""
+
+    def __init__(self, architecture: str, cardinalities: list[int], n_numeric: int, emb_dim: int,
+                 cross_layers: int, hidden: list[int], dropout: float) -> None:
+        super().__init__()
+        self.architecture = architecture
+        self.embs = torch.nn.ModuleList(torch.nn.Embedding(c, emb_dim) for c in cardinalities)
+        width = emb_dim * len(cardinalities) + n_numeric
+        self.deep = mlp([width, *hidden], dropout)
+        if architecture == "dcn":
+            self.cross = torch.nn.ModuleList(torch.nn.Linear(width, width) for _ in range(cross_layers))
+            self.head = torch.nn.Linear(width + hidden[-1], 1)
+        else:
+            self.cross = torch.nn.ModuleList()
+            self.head = torch.nn.Linear(hidden[-1], 1)
+
+    def forward(self, cats: torch.Tensor, nums: torch.Tensor) -> torch.Tensor:
+        x0 = torch.cat([emb(cats[:, j]) for j, emb in enumerate(self.embs)] + [nums], dim=1)
+        deep = self.deep(x0)
+        if self.architecture == "dcn":
+            x = x0
+            for layer in self.cross:
+                x = x0 * layer(x) + x
+            deep = torch.cat([x, deep], dim=1)
+        return self.head(deep).squeeze(1)
+
+
+class CTRModel:
+    """Click-probability model over ctr_examples rows (any frame with CTR_NUMERIC + CTR_CATEGORICAL)."""
+
+    def __init__(self, architecture: str = "dcn", embedding_dim: int = 4, cross_layers: int = 2,
+                 hidden: tuple[int, ...] = (128, 64), dropout: float = 0.1, epochs: int = 20, batch_size: int = 512,
+                 learning_rate: float = 2e-3, weight_decay: float = 1e-4, patience: int = 3, seed: int = 42,
+                 drop_features: tuple[str, ...] = ()) -> None:
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+        self.params = dict(architecture=architecture, embedding_dim=embedding_dim, cross_layers=cross_layers,
+                           hidden=list(hidden), dropout=dropout, epochs=epochs, batch_size=batch_size,
+                           learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, seed=seed,
+                           drop_features=list(drop_features))
+        self.history: list[dict] = []
+
+    @property
+    def name(self) -> str:
+        return self.params["architecture"]
+
+    def _net(self) -> CTRNet:
+        p = self.params
+        return CTRNet(p["architecture"], self.encoder.cardinalities, len(self.encoder.numeric), p["embedding_dim"],
+                      p["cross_layers"], p["hidden"], p["dropout"])
+
+    def fit(self, train: pd.DataFrame, validation: pd.DataFrame, log: Callable[[str], None] | None = None) -> CTRModel:
+        p = self.params
+        gen = seed_everything(p["seed"])
+        drop = set(p["drop_features"])
+        self.encoder = TabularEncoder([c for c in CTR_NUMERIC if c not in drop],
+                                      [c for c in CTR_CATEGORICAL if c not in drop]).fit(train)
+        num, cat = (torch.from_numpy(a) for a in self.encoder.transform(train))
+        y = torch.from_numpy(train["clicked"].to_numpy(np.float32))
+        self.net = self._net()
+        opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+        best_auc, best_state, stale = -1.0, None, 0
+        self.history = []
+        for epoch in range(p["epochs"]):
+            t0 = time.perf_counter()
+            self.net.train()
+            order = torch.randperm(len(y), generator=gen)
+            total = 0.0
+            for lo in range(0, len(order), p["batch_size"]):
+                b = order[lo:lo + p["batch_size"]]
+                loss = F.binary_cross_entropy_with_logits(self.net(cat[b], num[b]), y[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+            val_auc = M.roc_auc(validation["clicked"].to_numpy(), self.predict_proba(validation))
+            record = {"epoch": epoch + 1, "train_loss": total / len(y), "val_auc": val_auc,
+                      "seconds": time.perf_counter() - t0}
+            self.history.append(record)
+            if log:
+                log(f"{self.name} epoch {epoch + 1}: train loss {record['train_loss']:.4f}, validation AUC {val_auc:.4f}")
+            if val_auc > best_auc:
+                best_auc, stale = val_auc, 0
+                best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= p["patience"]:
+                    break
+        self.net.load_state_dict(best_state)
+        self.best_epoch = int(np.argmax([h["val_auc"] for h in self.history])) + 1
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame, batch: int = 65536) -> np.ndarray:
+        num, cat = (torch.from_numpy(a) for a in self.encoder.transform(frame))
+        self.net.eval()
+        out = []
+        with torch.no_grad():
+            for lo in range(0, len(num), batch):
+                out.append(torch.sigmoid(self.net(cat[lo:lo + batch], num[lo:lo + batch])).numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = write_params(directory, self.name, self.params, encoder=self.encoder.to_dict(), history=self.history)
+        np.savez(directory / "arrays.npz", **state_to_arrays(self.net))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> CTRModel:
+        meta = read_params(directory)
+        if meta["model"] not in ARCHITECTURES:
+            raise ValueError(f"{directory} holds a {meta['model']} model, not a CTR network {ARCHITECTURES}")
+        model = cls(**meta["params"])
+        model.encoder = TabularEncoder.from_dict(meta["encoder"])
+        model.history = meta["history"]
+        model.best_epoch = int(np.argmax([h["val_auc"] for h in model.history])) + 1 if model.history else 0
+        model.net = model._net()
+        arrays_to_state(model.net, read_arrays(Path(directory) / "arrays.npz"))
+        return model

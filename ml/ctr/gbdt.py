@@ -1,0 +1,58 @@
+"""LightGBM binary CTR model on the ctr_examples features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ml.ctr.features import CTR_ATTRIBUTES, CTR_NUMERIC
+from ml.recommenders.base import read_params, write_params
+
+
+class LightGBMCTR:
+    """Gradient-boosted binary CTR model on the same ctr_examples features (categoricals as LightGBM
+    categories), early stopping on the validation block's AUC."""
+
+    name = "lgbm_ctr"
+
+    def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 31,
+                 min_child_samples: int = 50, seed: int = 42) -> None:
+        self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
+                           min_child_samples=min_child_samples, seed=seed)
+
+    def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[CTR_NUMERIC].astype(float).copy()
+        for col in CTR_ATTRIBUTES:
+            out[col] = pd.Categorical(frame[col].astype(str), categories=self.categories[col])
+        return out
+
+    def fit(self, train: pd.DataFrame, validation: pd.DataFrame) -> LightGBMCTR:
+        p = self.params
+        self.categories = {c: sorted(train[c].astype(str).unique()) for c in CTR_ATTRIBUTES}
+        self.model = lgb.LGBMClassifier(n_estimators=p["n_estimators"], learning_rate=p["learning_rate"],
+                                        num_leaves=p["num_leaves"], min_child_samples=p["min_child_samples"],
+                                        random_state=p["seed"], n_jobs=2, deterministic=True, force_row_wise=True,
+                                        verbose=-1)
+        self.model.fit(self._frame(train), train["clicked"], eval_X=(self._frame(validation),), eval_y=(validation["clicked"],),
+                       eval_metric="auc", callbacks=[lgb.early_stopping(30, verbose=False)])
+        self.booster = self.model.booster_
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.booster.predict(self._frame(frame)), dtype=np.float64)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = write_params(directory, self.name, self.params, categories=self.categories)
+        self.booster.save_model(str(directory / "model.txt"))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LightGBMCTR:
+        meta = read_params(directory, cls.name)
+        model = cls(**meta["params"])
+        model.categories = meta["categories"]
+        model.booster = lgb.Booster(model_file=str(Path(directory) / "model.txt"))
+        return model

@@ -1,0 +1,18 @@
+"""Recommenders implementing the shared protocol (``ml.recommenders.base``); load any artifact with
+``ml.catalog.load_model``."""
+
+from ml.recommenders.als import ALSRecommender
+from ml.recommenders.base import ItemSimilarity, Recommender, Scorer
+from ml.recommenders.content import ContentRecommender, HybridRecommender
+from ml.recommenders.item_item import ItemItemRecommender
+from ml.recommenders.popularity import PopularityRecommender
+from ml.recommenders.two_tower import TwoTowerRecommender
+
+RECOMMENDERS: dict[str, type[Recommender]] = {
+    cls.name: cls
+    for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender, TwoTowerRecommender, ContentRecommender,
+                HybridRecommender)
+}
+
+__all__ = ["RECOMMENDERS", "ALSRecommender", "ContentRecommender", "HybridRecommender", "ItemItemRecommender",
+           "ItemSimilarity", "PopularityRecommender", "Recommender", "Scorer", "TwoTowerRecommender"]

@@ -1,0 +1,45 @@
+"""Training entry points the Dagster assets call: fit a model from the marts, and publish it as a
+versioned artifact that carries everything the service needs to serve it on its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml import artifacts
+from ml.data import InteractionData, ServingIndex
+from ml.recommenders import RECOMMENDERS, Recommender, Scorer
+
+
+def train_recommender(name: str, params: dict[str, Any], data: InteractionData,
+                      log: Callable[[str], None] | None = None) -> tuple[Recommender, float]:
+    """Fit recommender ``name`` with ``params`` on the train window; returns it and the seconds it took."""
+    model = RECOMMENDERS[name](**params)
+    t0 = time.perf_counter()
+    model.fit(data.train, user_features=data.users, item_features=data.items, log=log)
+    return model, time.perf_counter() - t0
+
+
+def publish(root: str | Path, name: str, version: str, model: Any, data: InteractionData | None = None) -> Path:
+    """Publish ``model`` (anything with ``save(directory)``) as ``<root>/<name>/<version>``; with
+    ``data``, the serving index (id mapping, train items to exclude, item attributes) goes with it."""
+
+    def write(directory: Path) -> None:
+        model.save(directory)
+        if data is not None:
+            ServingIndex.from_data(data).save(directory)
+
+    return artifacts.publish(root, name, version, write)
+
+
+def sample_recommendations(model: Scorer, data: InteractionData, n: int = 3, k: int = 5) -> pd.DataFrame:
+    """Top-k of the first ``n`` users with history: user_id and 'item_id (category)' cells."""
+    users = np.flatnonzero(np.diff(data.train.indptr) > 0)[:n]
+    items, _ = model.recommend(users, k, exclude=data.train)
+    cells = [", ".join(f"{data.items.item_id[i]} ({data.items.category[i]})" for i in row if i >= 0) for row in items]
+    return pd.DataFrame({"user_id": data.users.user_id.to_numpy()[users], "recommended item_id (category)": cells})
