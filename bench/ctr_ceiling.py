@@ -22,9 +22,10 @@ from sklearn.linear_model import LogisticRegression
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from ml.models.ctr import CTRModel, LightGBMCTR, split_examples  # noqa: E402
+
 from ml import metrics as M  # noqa: E402
 from ml import settings, warehouse  # noqa: E402
-from ml.models.ctr import CTRModel, LightGBMCTR, split_examples  # noqa: E402
 from ml.synthetic import GroundTruth, SyntheticConfig  # noqa: E402
 
 N_FACTORS = SyntheticConfig().n_factors
@@ -40,8 +41,12 @@ def affinity_terms(gt: GroundTruth, frame: pd.DataFrame) -> dict[str, np.ndarray
     u = gt.user_vectors[pd.Index(gt.user_ids).get_indexer(frame["user_id"])]
     i = gt.item_vectors[pd.Index(gt.item_ids).get_indexer(frame["item_id"])]
     width = u.shape[1]
-    parts = {"latent U.V": slice(0, N_FACTORS), "category": slice(N_FACTORS, width - 2),
-             "quality": slice(width - 2, width - 1), "price": slice(width - 1, width)}
+    parts = {
+        "latent U.V": slice(0, N_FACTORS),
+        "category": slice(N_FACTORS, width - 2),
+        "quality": slice(width - 2, width - 1),
+        "price": slice(width - 1, width),
+    }
     return {name: np.einsum("ij,ij->i", u[:, s], i[:, s]) for name, s in parts.items()}
 
 
@@ -69,8 +74,10 @@ def sample_figures() -> None:
     for name, values in terms.items():
         print(f"  without {name:<10}: {M.roc_auc(y, full - values):.4f}")
     history = pd.concat([train, val])
-    print(f"semi-oracle (true item vectors, each user's vector fit on their own {len(history):,} train-block "
-          f"impressions): {M.roc_auc(y, semi_oracle(gt, history, test)):.4f}")
+    print(
+        f"semi-oracle (true item vectors, each user's vector fit on their own {len(history):,} train-block "
+        f"impressions): {M.roc_auc(y, semi_oracle(gt, history, test)):.4f}"
+    )
 
 
 def large_figures(epochs: int) -> None:
@@ -83,8 +90,11 @@ def large_figures(epochs: int) -> None:
     truth = pd.Series(gt.click_probability, index=gt.impression_event_ids).reindex(test["event_id"]).to_numpy()
     oracle = M.roc_auc(y, truth)
     print(f"10M-event dataset: {len(train):,} train examples, oracle AUC {oracle:.4f}")
-    for name, make in (("dcn", lambda: CTRModel("dcn", epochs=epochs)), ("mlp", lambda: CTRModel("mlp", epochs=epochs)),
-                       ("lgbm_ctr", LightGBMCTR)):
+    for name, make in (
+        ("dcn", lambda: CTRModel("dcn", epochs=epochs)),
+        ("mlp", lambda: CTRModel("mlp", epochs=epochs)),
+        ("lgbm_ctr", LightGBMCTR),
+    ):
         t0 = time.perf_counter()
         auc = M.roc_auc(y, make().fit(train, val).predict_proba(test))
         print(f"  {name:<8} AUC {auc:.4f} = {auc / oracle:.3f} x oracle ({time.perf_counter() - t0:.0f} s)")

@@ -30,9 +30,21 @@ def run_dbt(args, warehouse: Path, target: Path, raw_dir: Path | None = None) ->
     if raw_dir:
         env["RECSYS_RAW_DIR"] = str(raw_dir)
     t0 = time.perf_counter()
-    subprocess.run([settings.DBT_EXECUTABLE, *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
-                    "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target), "--quiet"],
-                   env=env, check=True)
+    subprocess.run(
+        [
+            settings.DBT_EXECUTABLE,
+            *args,
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--quiet",
+        ],
+        env=env,
+        check=True,
+    )
     return time.perf_counter() - t0
 
 
@@ -82,8 +94,10 @@ def main():
     run_dbt(["parse"], tmp / "large.duckdb", tmp / "target_large", raw)
     secs = run_dbt(["run"], tmp / "large.duckdb", tmp / "target_large", raw)
     peak_gib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 2**20
-    print(f"{n_events:,} events: dbt run (staging + intermediate + marts) {secs:.1f}s  [target <= 60s], "
-          f"{n_events / secs:,.0f} events/s, peak RSS of dbt {peak_gib:.2f} GiB  [target <= 4 GiB]")
+    print(
+        f"{n_events:,} events: dbt run (staging + intermediate + marts) {secs:.1f}s  [target <= 60s], "
+        f"{n_events / secs:,.0f} events/s, peak RSS of dbt {peak_gib:.2f} GiB  [target <= 4 GiB]"
+    )
     (tmp / "direct").mkdir()  # same file name: compiled SQL names the database "large"
     t_direct = direct_duckdb(tmp / "target_large", raw, tmp / "direct" / "large.duckdb")
     print(f"same compiled SQL directly in DuckDB: {t_direct:.1f}s -> ratio dbt/direct {secs / t_direct:.2f}")

@@ -24,9 +24,10 @@ from implicit.nearest_neighbours import CosineRecommender
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ml.models import ALSRecommender, ItemItemRecommender  # noqa: E402
+
 from ml import metrics as M  # noqa: E402
 from ml import settings, synthetic  # noqa: E402
-from ml.models import ALSRecommender, ItemItemRecommender  # noqa: E402
 
 WEIGHTS = "case event_type when 'view' then 1 when 'click' then 2 when 'add_to_cart' then 3 when 'purchase' then 5 else 0 end"
 
@@ -62,8 +63,9 @@ def main():
 
     def bare_als():
         with threadpool_limits(1, "blas"):
-            m = AlternatingLeastSquares(factors=16, regularization=1.0, alpha=1.0, iterations=15, random_state=42,
-                                        calculate_training_loss=False)
+            m = AlternatingLeastSquares(
+                factors=16, regularization=1.0, alpha=1.0, iterations=15, random_state=42, calculate_training_loss=False
+            )
             m.fit(X, show_progress=False)
 
     t_bare, t_mine = np.inf, np.inf
@@ -82,10 +84,12 @@ def main():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     dense_items_sq = X.shape[1] ** 2 * 4
-    print(f"item-item top-100 neighbours: {t_ii:.2f}s vs implicit CosineRecommender {t_ref:.2f}s -> ratio "
-          f"{t_ii / t_ref:.2f}  [target <= 1.0]; peak traced memory {peak / 2**20:.0f} MiB "
-          f"(a dense items x items matrix would be "
-          f"{dense_items_sq / 2**20:.0f} MiB)")
+    print(
+        f"item-item top-100 neighbours: {t_ii:.2f}s vs implicit CosineRecommender {t_ref:.2f}s -> ratio "
+        f"{t_ii / t_ref:.2f}  [target <= 1.0]; peak traced memory {peak / 2**20:.0f} MiB "
+        f"(a dense items x items matrix would be "
+        f"{dense_items_sq / 2**20:.0f} MiB)"
+    )
 
     rng = np.random.default_rng(0)
     n_users, n_items, k = 100_000, 20_000, 10
@@ -95,14 +99,22 @@ def main():
     def all_metrics():
         h = M.hits(recs, rel)
         n_rel = M.n_relevant(rel)
-        for values in (M.precision_at_k(h, k), M.recall_at_k(h, n_rel, k), M.ndcg_at_k(h, n_rel, k),
-                       M.map_at_k(h, n_rel, k), M.mrr_at_k(h, k), M.hit_rate_at_k(h, k)):
+        for values in (
+            M.precision_at_k(h, k),
+            M.recall_at_k(h, n_rel, k),
+            M.ndcg_at_k(h, n_rel, k),
+            M.map_at_k(h, n_rel, k),
+            M.mrr_at_k(h, k),
+            M.hit_rate_at_k(h, k),
+        ):
             M.mean_over_users(values, n_rel)
         M.catalog_coverage(recs, n_items)
         M.novelty(recs, np.asarray((rel > 0).sum(axis=0)).ravel(), n_users)
 
-    print(f"metrics (precision, recall, ndcg, map, mrr, hit rate, coverage, novelty) for 100k users at K=10: "
-          f"{best_of(all_metrics):.2f}s  [target <= 2s]")
+    print(
+        f"metrics (precision, recall, ndcg, map, mrr, hit rate, coverage, novelty) for 100k users at K=10: "
+        f"{best_of(all_metrics):.2f}s  [target <= 2s]"
+    )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from ml.models import PopularityRecommender, TwoTowerRecommender  # noqa: E402
+from ml.models.ctr import CTRModel, ctr_report, split_examples  # noqa: E402
+
 from ml import settings, warehouse  # noqa: E402
 from ml.data import load_interactions  # noqa: E402
 from ml.evaluation import evaluate  # noqa: E402
-from ml.models import PopularityRecommender, TwoTowerRecommender  # noqa: E402
-from ml.models.ctr import CTRModel, ctr_report, split_examples  # noqa: E402
 from ml.synthetic import GroundTruth  # noqa: E402
 
 ONE_EPOCH = """
@@ -70,8 +71,11 @@ def sample_figures(path: Path) -> None:
         res = evaluate(model, data, fallback=pop)
         rows.append((f"two_tower[{strategy}]", secs, ndcg10(res), ndcg10(res, "cold_users")))
     print("two-tower negatives (sample, default config otherwise):")
-    print(pd.DataFrame(rows, columns=["model", "train_s", "ndcg@10", "cold_users_ndcg@10"]).to_string(
-        index=False, float_format=lambda v: f"{v:.4f}"))
+    print(
+        pd.DataFrame(rows, columns=["model", "train_s", "ndcg@10", "cold_users_ndcg@10"]).to_string(
+            index=False, float_format=lambda v: f"{v:.4f}"
+        )
+    )
 
     examples = warehouse.query_df("select * from marts.ctr_examples order by event_id", path)
     train, val, test = split_examples(examples)
@@ -99,15 +103,30 @@ def large_figures(raw: Path) -> None:
     if not large.exists():
         env = {**os.environ, "RECSYS_DUCKDB_PATH": str(large), "RECSYS_RAW_DIR": str(raw)}
         target = settings.data_dir() / "bench_large_target"  # keep the project's own manifest untouched
-        subprocess.run([settings.DBT_EXECUTABLE, "run", "--project-dir", str(settings.DBT_PROJECT_DIR),
-                        "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target), "--quiet"],
-                       env=env, check=True)
+        subprocess.run(
+            [
+                settings.DBT_EXECUTABLE,
+                "run",
+                "--project-dir",
+                str(settings.DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(settings.DBT_PROJECT_DIR),
+                "--target-path",
+                str(target),
+                "--quiet",
+            ],
+            env=env,
+            check=True,
+        )
     for kind in ("two_tower", "dcn"):
-        proc = subprocess.run([sys.executable, "-c", ONE_EPOCH.format(root=str(ROOT)), kind, str(large)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", ONE_EPOCH.format(root=str(ROOT)), kind, str(large)], capture_output=True, text=True, check=True
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{kind} one epoch on the 10M-event dataset: {r['examples']:,} examples in {r['seconds']:.1f}s "
-              f"-> {r['examples'] / r['seconds']:,.0f} examples/s, peak RSS {r['peak_gib']:.2f} GiB")
+        print(
+            f"{kind} one epoch on the 10M-event dataset: {r['examples']:,} examples in {r['seconds']:.1f}s "
+            f"-> {r['examples'] / r['seconds']:,.0f} examples/s, peak RSS {r['peak_gib']:.2f} GiB"
+        )
 
 
 def main():
@@ -121,7 +140,6 @@ def main():
     sample_figures(wh)
     if not args.skip_large:
         large_figures(args.raw_dir.resolve())
-
 
 
 if __name__ == "__main__":

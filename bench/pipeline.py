@@ -24,14 +24,22 @@ def main():
     env.pop("RECSYS_DUCKDB_PATH", None)
     env.pop("RECSYS_RAW_DIR", None)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "dagster_defs.pipeline"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     secs = time.perf_counter() - t0
     print(f"whole graph (dbt build, training, evaluation, leaderboard) on the sample: {secs:.1f}s  [target <= 120s]")
     board = warehouse.query_df(
         "select model, ndcg_at_10, recall_at_10, ndcg_share_of_oracle, cold_users_ndcg_at_10, new_items_ndcg_at_10, "
         "ctr_auc, ctr_auc_share_of_oracle "
-        "from marts.leaderboard order by ndcg_at_10 desc", tmp / "data" / "warehouse.duckdb")
+        "from marts.leaderboard order by ndcg_at_10 desc",
+        tmp / "data" / "warehouse.duckdb",
+    )
     print(board.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 

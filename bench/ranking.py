@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from dagster_defs.ranking import TwoStageConfig, fit_ranker, ranker_frames  # noqa: E402
+
 from ml import ranking as R  # noqa: E402
 from ml import settings  # noqa: E402
 from ml.evaluation import evaluate, relevant_items  # noqa: E402
@@ -67,26 +68,35 @@ def main():
     t1 = time.perf_counter()
     ranker = fit_ranker(train, val, config)
     t2 = time.perf_counter()
-    print(f"sample: candidates + features {t1 - t0:.1f}s, LightGBM fit {t2 - t1:.1f}s ({len(train):,} rows, best "
-          f"iteration {ranker.best_iteration_})  [target: training <= 30 s]")
+    print(
+        f"sample: candidates + features {t1 - t0:.1f}s, LightGBM fit {t2 - t1:.1f}s ({len(train):,} rows, best "
+        f"iteration {ranker.best_iteration_})  [target: training <= 30 s]"
+    )
     generators = R.fit_generators(windows[2].history)
     pop = generators["popularity"]
     scores = {name: ndcg(evaluate(model, data, fallback=pop)) for name, model in generators.items()}
     two = R.TwoStageRecommender(generators, ranker, windows[2], data.users, data.items, config.n_candidates)
     scores["two_stage"] = ndcg(evaluate(two, data, fallback=pop))
-    print("NDCG@10 on the test window: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
-          + "  [target: two_stage >= best generator]")
+    print(
+        "NDCG@10 on the test window: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+        + "  [target: two_stage >= best generator]"
+    )
     rel = relevant_items(data)
-    print("candidate recall: " + ", ".join(f"@{n} {R.candidate_recall(generators, data.train, rel, n):.3f}"
-                                           for n in (50, 100, 200)))
+    print(
+        "candidate recall: " + ", ".join(f"@{n} {R.candidate_recall(generators, data.train, rel, n):.3f}" for n in (50, 100, 200))
+    )
     large = settings.data_dir() / "bench_large.duckdb"
     if not args.skip_large and large.exists():
-        proc = subprocess.run([sys.executable, "-c", LARGE.format(root=str(ROOT)), str(large)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", LARGE.format(root=str(ROOT)), str(large)], capture_output=True, text=True, check=True
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"10M-event dataset: candidates + features {r['frames_s']:.1f}s, LightGBM fit {r['fit_s']:.1f}s "
-              f"({r['rows']:,} rows), peak RSS {r['peak_gib']:.2f} GiB; test NDCG@10 two_stage "
-              f"{r['ndcg']['two_stage']:.4f} vs als {r['ndcg']['als']:.4f}")
+        print(
+            f"10M-event dataset: candidates + features {r['frames_s']:.1f}s, LightGBM fit {r['fit_s']:.1f}s "
+            f"({r['rows']:,} rows), peak RSS {r['peak_gib']:.2f} GiB; test NDCG@10 two_stage "
+            f"{r['ndcg']['two_stage']:.4f} vs als {r['ndcg']['als']:.4f}"
+        )
 
 
 if __name__ == "__main__":

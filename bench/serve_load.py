@@ -74,20 +74,47 @@ def main():
         data_dir = Path(tempfile.mkdtemp(prefix="bench_serve_")) / "data"
         env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir.parent / "dagster_home")}
         env.pop("RECSYS_DUCKDB_PATH", None)
-        subprocess.run([sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "dagster_defs.pipeline"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir)}
     env.pop("RECSYS_DUCKDB_PATH", None)
     with running_service(env) as url:
-        users = sorted({r["user_id"] for r in httpx.post(f"{url}/recommendations", json={
-            "user_ids": list(range(1, 1001)), "model": "als", "top_n": 1}).json()["results"]})
+        users = sorted(
+            {
+                r["user_id"]
+                for r in httpx.post(
+                    f"{url}/recommendations", json={"user_ids": list(range(1, 1001)), "model": "als", "top_n": 1}
+                ).json()["results"]
+            }
+        )
         if shutil.which("wrk"):
             wrk_single(url, users, args)
-        proc = subprocess.run([sys.executable, "-c", LOAD, url, str(args.seconds), str(args.concurrency),
-                               str(args.max_requests), json.dumps(users)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                LOAD,
+                url,
+                str(args.seconds),
+                str(args.concurrency),
+                str(args.max_requests),
+                json.dumps(users),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     r = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"single-user top-10 (ALS), python httpx client (the client is the bottleneck), {args.concurrency} concurrent, "
-          f"{r['requests']:,} requests: {r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
+    print(
+        f"single-user top-10 (ALS), python httpx client (the client is the bottleneck), {args.concurrency} concurrent, "
+        f"{r['requests']:,} requests: {r['rps']:,.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+    )
     print(f"batch of 100 users top-10 (ALS): p50 {r['batch_p50_ms']:.1f} ms, p99 {r['batch_p99_ms']:.1f} ms [target <= 50 ms]")
 
 
@@ -104,13 +131,19 @@ def wrk_single(url: str, users: list[int], args) -> None:
     """wrk (Debian package) as the load process: single-user top-10 with random known users."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT % ", ".join(map(str, users)))
-    out = subprocess.run(["wrk", "-t1", f"-c{args.concurrency}", f"-d{int(args.seconds)}s", "--latency", "-s", f.name, url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{args.concurrency}", f"-d{int(args.seconds)}s", "--latency", "-s", f.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     total = re.search(r"(\d+) requests in", out).group(1)
-    print(f"single-user top-10 (ALS), wrk, {args.concurrency} connections, {total} requests: {rps:,.0f} req/s "
-          f"[target >= 500], p50 {pct['50']}, p99 {pct['99']} [target <= 20 ms]")
+    print(
+        f"single-user top-10 (ALS), wrk, {args.concurrency} connections, {total} requests: {rps:,.0f} req/s "
+        f"[target >= 500], p50 {pct['50']}, p99 {pct['99']} [target <= 20 ms]"
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_sch
 from dagster_defs.resources import RecsysResource, dbt_resource
 
 defs = dg.Definitions(
-    assets=[feature_dbt_assets, *training_assets, *ranking_assets, *evaluation_assets, leaderboard_dbt_assets,
-            *analysis_assets],
+    assets=[feature_dbt_assets, *training_assets, *ranking_assets, *evaluation_assets, leaderboard_dbt_assets, *analysis_assets],
     asset_checks=[*evaluation_checks, *schema_checks],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],

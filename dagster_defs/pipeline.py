@@ -25,8 +25,14 @@ from typing import TextIO
 from ml import settings
 from ml.summary import warehouse_summary
 
-KEY_FIGURES = {"all/ndcg@10": "ndcg@10", "test_auc": "auc", "best_validation_auc": "validation auc",
-               "train_interactions": "train interactions", "dagster/row_count": "rows", "rows_written": "rows written"}
+KEY_FIGURES = {
+    "all/ndcg@10": "ndcg@10",
+    "test_auc": "auc",
+    "best_validation_auc": "validation auc",
+    "train_interactions": "train interactions",
+    "dagster/row_count": "rows",
+    "rows_written": "rows written",
+}
 
 
 def absolute_environment() -> None:
@@ -38,8 +44,18 @@ def absolute_environment() -> None:
 
 
 def prepare_dbt_manifest() -> None:
-    subprocess.run([settings.DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(settings.DBT_PROJECT_DIR),
-                    "--profiles-dir", str(settings.DBT_PROJECT_DIR)], check=True)
+    subprocess.run(
+        [
+            settings.DBT_EXECUTABLE,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+        ],
+        check=True,
+    )
 
 
 def dagster_home() -> str:
@@ -69,7 +85,8 @@ class Progress(threading.Thread):
     def __init__(self, instance, run_id: str, total: int, log_path: Path, out: TextIO) -> None:
         super().__init__(daemon=True)
         self.instance, self.run_id, self.total, self.log_path, self.out = instance, run_id, total, log_path, out
-        self.done, self.stop, self.failures = 0, threading.Event(), []
+        self.done, self.stop = 0, threading.Event()
+        self.failures: list[str] = []
         self.step_started: dict[str, float] = {}
 
     def run(self) -> None:
@@ -97,8 +114,10 @@ class Progress(threading.Thread):
 
     def handle(self, entry, log) -> None:
         stamp = datetime.fromtimestamp(entry.timestamp).strftime("%H:%M:%S")
-        log.write(f"{stamp} {entry.level if isinstance(entry.level, str) else entry.level} "
-                  f"{entry.step_key or '-'} {entry.message or entry.user_message}\n")
+        log.write(
+            f"{stamp} {entry.level if isinstance(entry.level, str) else entry.level} "
+            f"{entry.step_key or '-'} {entry.message or entry.user_message}\n"
+        )
         event = entry.dagster_event
         if event is None:
             return
@@ -109,10 +128,14 @@ class Progress(threading.Thread):
             metadata = dict(mat.metadata)
             self.done += 1
             # dbt models report their own execution time; a Python asset is its step
-            seconds = (metadata["Execution Duration"].value if "Execution Duration" in metadata
-                       else entry.timestamp - self.step_started.get(event.step_key, entry.timestamp))
-            self.say(f"[{self.done:>3}/{self.total}] {mat.asset_key.to_user_string():<46} {seconds:6.1f}s  "
-                     f"{key_figure(metadata)}")
+            seconds = (
+                metadata["Execution Duration"].value
+                if "Execution Duration" in metadata
+                else entry.timestamp - self.step_started.get(event.step_key, entry.timestamp)
+            )
+            self.say(
+                f"[{self.done:>3}/{self.total}] {mat.asset_key.to_user_string():<46} {seconds:6.1f}s  {key_figure(metadata)}"
+            )
         elif event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
             while error is not None and error.cause is not None:  # the root cause says what to fix
@@ -150,14 +173,19 @@ def run(select: str | None) -> int:
         t0 = time.perf_counter()
         try:
             result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-                instance=instance, asset_selection=keys, run_id=run_id, raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+                instance=instance,
+                asset_selection=keys,
+                run_id=run_id,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
             ok = result.success
         except KeyboardInterrupt:
             progress.stop.set()
             progress.join(timeout=5)
-            progress.say(f"\ninterrupted: run {run_id[:8]} stopped; published artifacts stay valid; run "
-                         "recsys-pipeline again to finish")
+            progress.say(
+                f"\ninterrupted: run {run_id[:8]} stopped; published artifacts stay valid; run recsys-pipeline again to finish"
+            )
             return 130
         progress.stop.set()
         progress.join()
@@ -190,11 +218,15 @@ def output_to(path: Path) -> Iterator[TextIO]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="recsys-pipeline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--select", default=None,
-                        help="Dagster asset selection, e.g. '*' (everything, the feature ablation included) or "
-                             "'+evaluation/als'; default: the main job materialize_all")
+    parser = argparse.ArgumentParser(
+        prog="recsys-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--select",
+        default=None,
+        help="Dagster asset selection, e.g. '*' (everything, the feature ablation included) or "
+        "'+evaluation/als'; default: the main job materialize_all",
+    )
     args = parser.parse_args(argv)
     # the run ends with os._exit (below); multiprocessing's tracker would then warn about a semaphore
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")

@@ -5,7 +5,6 @@ The manifest is prepared by ``prepare_if_dev()`` under ``dagster dev`` (with thi
 so an unactivated venv works) and by an explicit ``dbt parse`` in the pipeline CLI, tests and CI.
 """
 
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +33,8 @@ class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         DbtCliResource(project_dir=project, dbt_executable=settings.DBT_EXECUTABLE).cli(
-            ["parse", "--quiet"], target_path=project.target_path).wait()
+            ["parse", "--quiet"], target_path=project.target_path
+        ).wait()
 
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
@@ -52,10 +52,16 @@ class Translator(DagsterDbtTranslator):
             return spec
         if manifest["nodes"][unique_id]["name"] == LEADERBOARD:  # it reads every model's evaluation table
             return spec.replace_attributes(deps=[*spec.deps, *(dg.AssetKey(["evaluation", m]) for m in catalog.MODELS)])
-        seeded = {f"source.{manifest['metadata'].get('project_name', 'recsys')}.shop.{s['name'].removeprefix('raw_')}"
-                  for s in manifest["nodes"].values() if s["resource_type"] == "seed"}
-        shadowed = {super(Translator, self).get_asset_spec(manifest, sid, project).key
-                    for sid in seeded if sid in manifest.get("sources", {})}
+        seeded = {
+            f"source.{manifest['metadata'].get('project_name', 'recsys')}.shop.{s['name'].removeprefix('raw_')}"
+            for s in manifest["nodes"].values()
+            if s["resource_type"] == "seed"
+        }
+        shadowed = {
+            super(Translator, self).get_asset_spec(manifest, sid, project).key
+            for sid in seeded
+            if sid in manifest.get("sources", {})
+        }
         if not shadowed & {dep.asset_key for dep in spec.deps}:
             return spec
         return spec.replace_attributes(deps=[dep for dep in spec.deps if dep.asset_key not in shadowed])

@@ -1,6 +1,5 @@
 """Resources: where the warehouse, the artifacts and the ground truth live, evaluation settings, and dbt."""
 
-
 import os
 from pathlib import Path
 
@@ -20,14 +19,18 @@ def default_ground_truth() -> str:
 class RecsysResource(dg.ConfigurableResource):
     """Paths shared by the ML and evaluation assets (defaults follow the RECSYS_* environment)."""
 
-    warehouse_path: str = Field(default_factory=lambda: str(settings.warehouse_path()),
-                                description="DuckDB warehouse file (RECSYS_DUCKDB_PATH)")
-    artifacts_dir: str = Field(default_factory=lambda: str(settings.artifacts_dir()),
-                               description="root of the versioned model artifacts")
-    ground_truth_path: str = Field(default_factory=default_ground_truth,
-                                   description="generator ground truth for the oracle; missing = no oracle")
+    warehouse_path: str = Field(
+        default_factory=lambda: str(settings.warehouse_path()), description="DuckDB warehouse file (RECSYS_DUCKDB_PATH)"
+    )
+    artifacts_dir: str = Field(
+        default_factory=lambda: str(settings.artifacts_dir()), description="root of the versioned model artifacts"
+    )
+    ground_truth_path: str = Field(
+        default_factory=default_ground_truth, description="generator ground truth for the oracle; missing = no oracle"
+    )
     ndcg_regression_tolerance: float = Field(
-        0.02, description="largest allowed drop of a model's NDCG@10 below its previous evaluation")
+        default=0.02, description="largest allowed drop of a model's NDCG@10 below its previous evaluation"
+    )
 
 
 def dbt_resource() -> DbtCliResource:

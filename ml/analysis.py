@@ -32,8 +32,10 @@ def cold_start_metrics(model: Scorer, data: InteractionData, k: int = 10, few: i
     rel_new = sp.csr_matrix(rel[users].multiply(new_mask[None, :].astype(np.float32)))
     slices = {
         "cold_users": (h[n_train == 0], n_rel_all[users][n_train == 0]),
-        f"users_1_to_{few}_interactions": (h[(n_train >= 1) & (n_train <= few)],
-                                           n_rel_all[users][(n_train >= 1) & (n_train <= few)]),
+        f"users_1_to_{few}_interactions": (
+            h[(n_train >= 1) & (n_train <= few)],
+            n_rel_all[users][(n_train >= 1) & (n_train <= few)],
+        ),
         "new_items": (M.hits(recs, rel_new), M.n_relevant(rel_new)),
     }
     rows = []
@@ -43,9 +45,15 @@ def cold_start_metrics(model: Scorer, data: InteractionData, k: int = 10, few: i
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
-def feature_ablation(data: InteractionData, windows, generators: dict[str, Scorer],
-                     ctr_splits: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], params: TwoStageParams,
-                     ctr_epochs: int = 4, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+def feature_ablation(
+    data: InteractionData,
+    windows,
+    generators: dict[str, Scorer],
+    ctr_splits: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    params: TwoStageParams,
+    ctr_epochs: int = 4,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Per model and dropped feature group (``none`` = the full model): the two-stage ranker's test
     NDCG@10 and the DCN's test AUC, with ``delta`` against the full model. Candidates and features are
     built once; the DCN runs ``ctr_epochs`` epochs for every variant, the full model included."""
@@ -54,8 +62,7 @@ def feature_ablation(data: InteractionData, windows, generators: dict[str, Score
     for group in [None, *FEATURE_GROUPS]:
         features = [f for f in FEATURES if group is None or f not in FEATURE_GROUPS[group]]
         ranker = fit_ranker(train_frame, val_frame, params, features)
-        rec = TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, params.n_candidates,
-                                  features)
+        rec = TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, params.n_candidates, features)
         res = evaluate(rec, data, fallback=generators["popularity"], k_values=(10,))
         value = float(res[(res.metric == M.HEADLINE) & (res.slice == "all")]["value"].iloc[0])
         rows.append(("two_stage", group or "none", M.HEADLINE, 10, value))
@@ -63,7 +70,7 @@ def feature_ablation(data: InteractionData, windows, generators: dict[str, Score
             log(f"two_stage without {group}: ndcg@10 {value:.4f}")
     train, val, test = ctr_splits
     for group in [None, *CTR_FEATURE_GROUPS]:
-        model = CTRModel("dcn", epochs=ctr_epochs, drop_features=tuple(CTR_FEATURE_GROUPS.get(group, ()))).fit(train, val)
+        model = CTRModel("dcn", epochs=ctr_epochs, drop_features=tuple(CTR_FEATURE_GROUPS.get(group or "", ()))).fit(train, val)
         auc = M.roc_auc(test["clicked"].to_numpy(), model.predict_proba(test))
         rows.append(("dcn", group or "none", "auc", 0, auc))
         if log:

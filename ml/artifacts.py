@@ -48,8 +48,11 @@ def latest(root: str | Path, model_name: str) -> Path | None:
 
 def _prune(base: Path) -> None:
     current = (base / "latest").resolve().name
-    versions = sorted((p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
+    versions = sorted(
+        (p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for old in versions[KEEP_VERSIONS:]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)

@@ -24,25 +24,49 @@ class ModelSpec:
 
 
 _SPECS = [
-    ModelSpec("popularity", "recommender", "Popularity baseline: the items with the most train users, the same for "
-              "everyone (weight breaks ties); also the fallback for users without history."),
-    ModelSpec("item_item", "recommender", "Item-item collaborative filtering: shrunk cosine similarity between item "
-              "columns, top-k neighbours per item, users scored through the items they interacted with."),
-    ModelSpec("als", "recommender", "Implicit-feedback ALS (implicit library): latent factors fit with confidence "
-              "1 + alpha * weight."),
-    ModelSpec("two_tower", "recommender", "Two-tower retrieval (torch): ID + feature towers, sampled softmax with "
-              "logQ-corrected negatives; users without history embedded from their features."),
-    ModelSpec("content", "recommender", "Content-based: item vectors of category, brand and price band; a user's "
-              "profile is the weighted mean of the items they interacted with."),
+    ModelSpec(
+        "popularity",
+        "recommender",
+        "Popularity baseline: the items with the most train users, the same for "
+        "everyone (weight breaks ties); also the fallback for users without history.",
+    ),
+    ModelSpec(
+        "item_item",
+        "recommender",
+        "Item-item collaborative filtering: shrunk cosine similarity between item "
+        "columns, top-k neighbours per item, users scored through the items they interacted with.",
+    ),
+    ModelSpec(
+        "als", "recommender", "Implicit-feedback ALS (implicit library): latent factors fit with confidence 1 + alpha * weight."
+    ),
+    ModelSpec(
+        "two_tower",
+        "recommender",
+        "Two-tower retrieval (torch): ID + feature towers, sampled softmax with "
+        "logQ-corrected negatives; users without history embedded from their features.",
+    ),
+    ModelSpec(
+        "content",
+        "recommender",
+        "Content-based: item vectors of category, brand and price band; a user's "
+        "profile is the weighted mean of the items they interacted with.",
+    ),
     ModelSpec("hybrid", "recommender", "Hybrid: per-user standardised blend of ALS and content scores."),
-    ModelSpec("two_stage", "ranker", "Two-stage: LightGBM LambdaRank over the union of popularity, item-item and ALS "
-              "candidates, boosted from the ALS ranking."),
-    ModelSpec("dcn", "ctr", "Deep & Cross Network v2 click model on the impression-level CTR examples; its "
-              "evaluation also reranks ALS's top-50 by predicted click probability."),
+    ModelSpec(
+        "two_stage",
+        "ranker",
+        "Two-stage: LightGBM LambdaRank over the union of popularity, item-item and ALS "
+        "candidates, boosted from the ALS ranking.",
+    ),
+    ModelSpec(
+        "dcn",
+        "ctr",
+        "Deep & Cross Network v2 click model on the impression-level CTR examples; its "
+        "evaluation also reranks ALS's top-50 by predicted click probability.",
+    ),
     ModelSpec("ctr_mlp", "ctr", "Embedding + MLP click model: the DCN's baseline."),
     ModelSpec("lgbm_ctr", "ctr", "LightGBM binary click model on the CTR examples."),
-    ModelSpec("oracle", "reference", "Upper bound: ranks by the synthetic generator's true affinity (synthetic data "
-              "only)."),
+    ModelSpec("oracle", "reference", "Upper bound: ranks by the synthetic generator's true affinity (synthetic data only)."),
 ]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 RECOMMENDER_NAMES = [s.name for s in _SPECS if s.kind == "recommender"]
@@ -51,9 +75,13 @@ SERVED = [s.name for s in _SPECS if s.kind in ("recommender", "ranker")]
 FALLBACK = "popularity"
 
 # params.json "model" -> the class that loads it
-_LOADERS: dict[str, Any] = {**RECOMMENDERS, **{arch: CTRModel for arch in ARCHITECTURES},
-                            LightGBMCTR.name: LightGBMCTR, TwoStageRecommender.name: TwoStageRecommender,
-                            "rerank": RerankRecommender}
+_LOADERS: dict[str, Any] = {
+    **RECOMMENDERS,
+    **{arch: CTRModel for arch in ARCHITECTURES},
+    LightGBMCTR.name: LightGBMCTR,
+    TwoStageRecommender.name: TwoStageRecommender,
+    "rerank": RerankRecommender,
+}
 assert set(RECOMMENDERS) == set(RECOMMENDER_NAMES), "ml.recommenders and the catalog disagree"
 assert set(CTR_NETWORKS.values()) == set(ARCHITECTURES)
 

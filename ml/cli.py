@@ -1,7 +1,7 @@
 """``recsys-generate``: write the committed sample seeds or a larger Parquet dataset.
 
-    recsys-generate sample                      # dbt seeds + data/sample/ground_truth.npz
-    recsys-generate parquet --events 10000000   # data/raw/{users,items,events}.parquet + ground truth
+recsys-generate sample                      # dbt seeds + data/sample/ground_truth.npz
+recsys-generate parquet --events 10000000   # data/raw/{users,items,events}.parquet + ground truth
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from ml import synthetic
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="recsys-generate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="recsys-generate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="regenerate the committed sample (dbt seeds)")
     sample.add_argument("--seeds-dir", type=Path, default=synthetic.SEEDS_DIR)
@@ -38,8 +39,10 @@ def main(argv: list[str] | None = None) -> None:
         data = synthetic.generate(config)
         paths = synthetic.write_parquet(data, args.out)
         data.ground_truth.save(args.out / "ground_truth.npz")
-    print(f"{len(data.events):,} events, {len(data.users):,} users, {len(data.items):,} items "
-          f"in {time.perf_counter() - t0:.1f}s -> " + ", ".join(str(p) for p in paths.values()))
+    print(
+        f"{len(data.events):,} events, {len(data.users):,} users, {len(data.items):,} items "
+        f"in {time.perf_counter() - t0:.1f}s -> " + ", ".join(str(p) for p in paths.values())
+    )
 
 
 if __name__ == "__main__":

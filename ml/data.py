@@ -50,9 +50,7 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
     with warehouse.connect(path) as con:
         users = con.execute(f"select * from marts.{C.USER_FEATURES} order by {C.USER_IDX}").df()
         items = con.execute(f"select * from marts.{C.ITEM_FEATURES} order by {C.ITEM_IDX}").df()
-        inter = con.execute(
-            f"select {C.USER_IDX}, {C.ITEM_IDX}, {C.SPLIT}, {C.WEIGHT} from marts.{C.INTERACTIONS}"
-        ).df()
+        inter = con.execute(f"select {C.USER_IDX}, {C.ITEM_IDX}, {C.SPLIT}, {C.WEIGHT} from marts.{C.INTERACTIONS}").df()
     if not (users[C.USER_IDX].to_numpy() == np.arange(len(users))).all():
         raise ValueError("marts.user_features.user_idx must be dense 0..n-1; rebuild the dbt marts")
     if not (items[C.ITEM_IDX].to_numpy() == np.arange(len(items))).all():
@@ -77,13 +75,24 @@ class ServingIndex:
 
     @classmethod
     def from_data(cls, data: InteractionData) -> ServingIndex:
-        return cls(user_ids=data.users[C.USER_ID].to_numpy(np.int64), item_ids=data.items[C.ITEM_ID].to_numpy(np.int64),
-                   seen=data.train, items=data.items[ITEM_ATTRIBUTES].reset_index(drop=True))
+        return cls(
+            user_ids=data.users[C.USER_ID].to_numpy(np.int64),
+            item_ids=data.items[C.ITEM_ID].to_numpy(np.int64),
+            seen=data.train,
+            items=data.items[ITEM_ATTRIBUTES].reset_index(drop=True),
+        )
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
-        np.savez(directory / "index.npz", user_ids=self.user_ids, item_ids=self.item_ids, seen_data=self.seen.data,
-                 seen_indices=self.seen.indices, seen_indptr=self.seen.indptr, seen_shape=np.asarray(self.seen.shape))
+        np.savez(
+            directory / "index.npz",
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            seen_data=self.seen.data,
+            seen_indices=self.seen.indices,
+            seen_indptr=self.seen.indptr,
+            seen_shape=np.asarray(self.seen.shape),
+        )
         self.items.to_parquet(directory / "items.parquet", index=False)
 
     @classmethod
@@ -91,12 +100,14 @@ class ServingIndex:
         directory = Path(directory)
         with np.load(directory / "index.npz") as f:
             seen = sp.csr_matrix((f["seen_data"], f["seen_indices"], f["seen_indptr"]), shape=tuple(f["seen_shape"]))
-            return cls(user_ids=f["user_ids"], item_ids=f["item_ids"], seen=seen,
-                       items=pd.read_parquet(directory / "items.parquet"))
+            return cls(
+                user_ids=f["user_ids"], item_ids=f["item_ids"], seen=seen, items=pd.read_parquet(directory / "items.parquet")
+            )
 
 
-def user_category_share(interactions: sp.csr_matrix, categories: pd.Series, user_idx: np.ndarray,
-                        item_idx: np.ndarray) -> np.ndarray:
+def user_category_share(
+    interactions: sp.csr_matrix, categories: pd.Series, user_idx: np.ndarray, item_idx: np.ndarray
+) -> np.ndarray:
     """For each (user, item) pair: the user's share of interaction weight in the item's category
     (as int_user_categories_snapshotted computes it in SQL). Only the requested users' rows are read."""
     codes = pd.Categorical(categories).codes

@@ -39,8 +39,9 @@ def relevant_items(data: InteractionData) -> sp.csr_matrix:
     return sp.csr_matrix(rel)
 
 
-def recommend_with_fallback(model: Scorer, fallback: Scorer | None, users: np.ndarray, k: int,
-                            train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def recommend_with_fallback(
+    model: Scorer, fallback: Scorer | None, users: np.ndarray, k: int, train: sp.csr_matrix
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-k for ``users`` excluding train items; users without train history get ``fallback``'s list.
 
     Models that embed users from features (``cold_start_from_features``) serve cold users themselves.
@@ -52,14 +53,18 @@ def recommend_with_fallback(model: Scorer, fallback: Scorer | None, users: np.nd
     if (~use_fallback).any():
         items[~use_fallback], scores[~use_fallback] = model.recommend(users[~use_fallback], k, exclude=train)
     if use_fallback.any():
+        assert fallback is not None
         items[use_fallback], scores[use_fallback] = fallback.recommend(users[use_fallback], k, exclude=train)
     return items, scores, cold
 
 
 def ranking_rows(h: np.ndarray, n_rel: np.ndarray, k_values: Sequence[int]) -> list[tuple[str, int, float]]:
     """(metric, k, mean over users) for every ranking metric of the registry."""
-    return [(m.name, k, M.mean_over_users(m.per_user(h, n_rel, k), n_rel))  # type: ignore[misc]
-            for k in k_values for m in M.RANKING]
+    return [
+        (m.name, k, M.mean_over_users(m.per_user(h, n_rel, k), n_rel))  # type: ignore[misc]
+        for k in k_values
+        for m in M.RANKING
+    ]
 
 
 def category_vectors(data: InteractionData) -> np.ndarray:
@@ -67,8 +72,9 @@ def category_vectors(data: InteractionData) -> np.ndarray:
     return np.eye(codes.max() + 1)[codes]
 
 
-def evaluate(model: Scorer, data: InteractionData, fallback: Scorer | None = None,
-             k_values: Sequence[int] = K_VALUES) -> pd.DataFrame:
+def evaluate(
+    model: Scorer, data: InteractionData, fallback: Scorer | None = None, k_values: Sequence[int] = K_VALUES
+) -> pd.DataFrame:
     """Long table (slice, metric, k, value, n_users) of ``model`` on the test window."""
     rel = relevant_items(data)
     n_rel_all = M.n_relevant(rel)

@@ -136,9 +136,14 @@ def ctr_report(labels: np.ndarray, probabilities: np.ndarray) -> dict:
     """AUC, log loss and a calibration summary (expected calibration error over quantile bins)."""
     table = calibration_table(labels, probabilities)
     ece = float(np.mean([abs(r["predicted"] - r["observed"]) for r in table]))
-    return {"auc": roc_auc(labels, probabilities), "log_loss": log_loss(labels, probabilities),
-            "calibration_error": ece, "mean_predicted": float(np.mean(probabilities)),
-            "observed_ctr": float(np.mean(labels)), "calibration": table}
+    return {
+        "auc": roc_auc(labels, probabilities),
+        "log_loss": log_loss(labels, probabilities),
+        "calibration_error": ece,
+        "mean_predicted": float(np.mean(probabilities)),
+        "observed_ctr": float(np.mean(labels)),
+        "calibration": table,
+    }
 
 
 @dataclass(frozen=True)
@@ -150,20 +155,23 @@ class Metric:
     higher_is_better: bool = True
 
 
-REGISTRY: dict[str, Metric] = {m.name: m for m in [
-    Metric("ndcg", "ranking", "binary-relevance NDCG@k", lambda h, n, k: ndcg_at_k(h, n, k)),
-    Metric("recall", "ranking", "share of the user's relevant items in the top k", lambda h, n, k: recall_at_k(h, n, k)),
-    Metric("precision", "ranking", "share of the k slots holding a relevant item", lambda h, n, k: precision_at_k(h, k)),
-    Metric("map", "ranking", "average precision at k", lambda h, n, k: map_at_k(h, n, k)),
-    Metric("mrr", "ranking", "reciprocal rank of the first relevant item", lambda h, n, k: mrr_at_k(h, k)),
-    Metric("hit_rate", "ranking", "share of users with a relevant item in the top k", lambda h, n, k: hit_rate_at_k(h, k)),
-    Metric("coverage", "beyond_accuracy", "share of the catalogue recommended to anyone"),
-    Metric("novelty", "beyond_accuracy", "mean self-information -log2(share of users) of recommended items"),
-    Metric("diversity", "beyond_accuracy", "mean pairwise category distance within a list"),
-    Metric("auc", "ctr", "ROC AUC of click probabilities on the test impressions"),
-    Metric("log_loss", "ctr", "log loss of click probabilities on the test impressions", higher_is_better=False),
-    Metric("calibration_error", "ctr", "mean |predicted - observed| over quantile bins", higher_is_better=False),
-]}
+REGISTRY: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("ndcg", "ranking", "binary-relevance NDCG@k", lambda h, n, k: ndcg_at_k(h, n, k)),
+        Metric("recall", "ranking", "share of the user's relevant items in the top k", lambda h, n, k: recall_at_k(h, n, k)),
+        Metric("precision", "ranking", "share of the k slots holding a relevant item", lambda h, n, k: precision_at_k(h, k)),
+        Metric("map", "ranking", "average precision at k", lambda h, n, k: map_at_k(h, n, k)),
+        Metric("mrr", "ranking", "reciprocal rank of the first relevant item", lambda h, n, k: mrr_at_k(h, k)),
+        Metric("hit_rate", "ranking", "share of users with a relevant item in the top k", lambda h, n, k: hit_rate_at_k(h, k)),
+        Metric("coverage", "beyond_accuracy", "share of the catalogue recommended to anyone"),
+        Metric("novelty", "beyond_accuracy", "mean self-information -log2(share of users) of recommended items"),
+        Metric("diversity", "beyond_accuracy", "mean pairwise category distance within a list"),
+        Metric("auc", "ctr", "ROC AUC of click probabilities on the test impressions"),
+        Metric("log_loss", "ctr", "log loss of click probabilities on the test impressions", higher_is_better=False),
+        Metric("calibration_error", "ctr", "mean |predicted - observed| over quantile bins", higher_is_better=False),
+    ]
+}
 HEADLINE = "ndcg"  # the metric checks and comparisons decide on
 RANKING = [m for m in REGISTRY.values() if m.kind == "ranking"]
 CTR = [m for m in REGISTRY.values() if m.kind == "ctr"]

@@ -65,8 +65,13 @@ class TabularEncoder:
         return [len(self.vocab[c]) + 1 for c in self.categorical]
 
     def to_dict(self) -> dict:
-        return {"numeric": self.numeric, "categorical": self.categorical, "means": self.means,
-                "stds": self.stds, "vocab": self.vocab}
+        return {
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "means": self.means,
+            "stds": self.stds,
+            "vocab": self.vocab,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> TabularEncoder:
@@ -78,7 +83,7 @@ def state_to_arrays(module: torch.nn.Module, prefix: str = "state.") -> dict[str
 
 
 def arrays_to_state(module: torch.nn.Module, arrays: dict[str, np.ndarray], prefix: str = "state.") -> None:
-    state = {k[len(prefix):]: torch.from_numpy(np.asarray(v)) for k, v in arrays.items() if k.startswith(prefix)}
+    state = {k[len(prefix) :]: torch.from_numpy(np.asarray(v)) for k, v in arrays.items() if k.startswith(prefix)}
     module.load_state_dict(state)
 
 

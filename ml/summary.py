@@ -8,8 +8,17 @@ from pathlib import Path
 from ml import settings, warehouse
 
 MARTS = ("interactions", "user_features", "item_features", "ctr_examples")
-BOARD_COLUMNS = ["model", "ndcg_at_10", "recall_at_10", "hit_rate_at_10", "coverage_at_10", "cold_users_ndcg_at_10",
-                 "ndcg_share_of_oracle", "ctr_auc", "n_users"]
+BOARD_COLUMNS = [
+    "model",
+    "ndcg_at_10",
+    "recall_at_10",
+    "hit_rate_at_10",
+    "coverage_at_10",
+    "cold_users_ndcg_at_10",
+    "ndcg_share_of_oracle",
+    "ctr_auc",
+    "n_users",
+]
 
 
 def warehouse_summary(path: str | Path | None = None) -> str:
@@ -19,8 +28,10 @@ def warehouse_summary(path: str | Path | None = None) -> str:
     lines = [f"warehouse: {path}"]
     with warehouse.connect(path) as con:
         if warehouse.table_exists(con, "staging", "stg_shop__quarantine"):
-            rows = con.execute("select source_table, quarantine_reason, count(*) from staging.stg_shop__quarantine "
-                               "group by all order by 1, 3 desc").fetchall()
+            rows = con.execute(
+                "select source_table, quarantine_reason, count(*) from staging.stg_shop__quarantine "
+                "group by all order by 1, 3 desc"
+            ).fetchall()
             lines.append("quarantined rows: " + (", ".join(f"{t}/{r}={n:,}" for t, r, n in rows) or "none"))
         for mart in MARTS:
             if warehouse.table_exists(con, "marts", mart):

@@ -16,8 +16,9 @@ from ml.data import InteractionData, ServingIndex
 from ml.recommenders import RECOMMENDERS, Recommender, Scorer
 
 
-def train_recommender(name: str, params: dict[str, Any], data: InteractionData,
-                      log: Callable[[str], None] | None = None) -> tuple[Recommender, float]:
+def train_recommender(
+    name: str, params: dict[str, Any], data: InteractionData, log: Callable[[str], None] | None = None
+) -> tuple[Recommender, float]:
     """Fit recommender ``name`` with ``params`` on the train window; returns it and the seconds it took."""
     model = RECOMMENDERS[name](**params)
     t0 = time.perf_counter()

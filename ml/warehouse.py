@@ -28,8 +28,9 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def connect(path: str | Path | None = None, read_only: bool = True,
-            wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: str | Path | None = None, read_only: bool = True, wait_s: float = LOCK_WAIT_S
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse that waits (up to ``wait_s``) for another process's lock."""
     path = str(path or settings.warehouse_path())
     if read_only and not Path(path).exists():
@@ -62,18 +63,36 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]))
+    return bool(
+        scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table])
+    )
+
+
+def table_exists_at(path: str | Path, schema: str, table: str) -> bool:
+    with connect(path) as con:
+        return table_exists(con, schema, table)
 
 
 METRIC_COLUMNS = {
-    "model": "varchar", "slice": "varchar", "metric": "varchar", "k": "integer", "value": "double",
-    "n_users": "integer", "model_version": "varchar", "run_id": "varchar", "evaluated_at": "timestamp",
+    "model": "varchar",
+    "slice": "varchar",
+    "metric": "varchar",
+    "k": "integer",
+    "value": "double",
+    "n_users": "integer",
+    "model_version": "varchar",
+    "run_id": "varchar",
+    "evaluated_at": "timestamp",
 }
 
 
-def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = None, schema: str = "evaluation",
-                   extra_columns: dict[str, str] | None = None) -> int:
+def append_metrics(
+    table: str,
+    frame: pd.DataFrame,
+    path: str | Path | None = None,
+    schema: str = "evaluation",
+    extra_columns: dict[str, str] | None = None,
+) -> int:
     """Append a long metrics frame (METRIC_COLUMNS, plus ``extra_columns`` name -> SQL type) to
     ``<schema>.<table>``, creating the table, or adding extra columns it lacks, as needed."""
     columns = {**METRIC_COLUMNS, **(extra_columns or {})}
@@ -83,8 +102,10 @@ def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = No
     rows = frame[list(columns)]
     with connect(path, read_only=False) as con:
         con.execute(f"create schema if not exists {schema}")
-        con.execute(f"create table if not exists {schema}.{table} "
-                    f"({', '.join(f'{name} {kind}' for name, kind in METRIC_COLUMNS.items())})")
+        con.execute(
+            f"create table if not exists {schema}.{table} "
+            f"({', '.join(f'{name} {kind}' for name, kind in METRIC_COLUMNS.items())})"
+        )
         for name, kind in (extra_columns or {}).items():
             con.execute(f"alter table {schema}.{table} add column if not exists {name} {kind}")
         con.register("metrics_frame", rows)
@@ -98,16 +119,18 @@ def append_metrics(table: str, frame: pd.DataFrame, path: str | Path | None = No
 def write_metric_definitions(con: duckdb.DuckDBPyConnection) -> None:
     """``evaluation.metric_definitions``: the metric registry (name, kind, position, description), from
     which the leaderboard takes its columns."""
-    defs = pd.DataFrame([(m.name, m.kind, pos, m.description, m.higher_is_better)
-                         for pos, m in enumerate(M.REGISTRY.values())],
-                        columns=["metric", "kind", "position", "description", "higher_is_better"])
+    defs = pd.DataFrame(
+        [(m.name, m.kind, pos, m.description, m.higher_is_better) for pos, m in enumerate(M.REGISTRY.values())],
+        columns=["metric", "kind", "position", "description", "higher_is_better"],
+    )
     con.register("metric_defs", defs)
     con.execute("create or replace table evaluation.metric_definitions as select * from metric_defs")
     con.unregister("metric_defs")
 
 
-def metric_history(table: str, metric: str = "ndcg", k: int = 10, slice_: str = "all",
-                   path: str | Path | None = None, schema: str = "evaluation") -> pd.DataFrame:
+def metric_history(
+    table: str, metric: str = "ndcg", k: int = 10, slice_: str = "all", path: str | Path | None = None, schema: str = "evaluation"
+) -> pd.DataFrame:
     """One row per evaluation run of ``table`` (oldest first) with the value of one metric."""
     with connect(path) as con:
         if not table_exists(con, schema, table):

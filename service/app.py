@@ -53,7 +53,8 @@ class UserRecommendations(BaseModel):
 
 class RecommendationsRequest(BaseModel):
     user_ids: list[Annotated[int, Field(ge=-ID_MAX, le=ID_MAX)]] = Field(
-        ..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids")
+        ..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids"
+    )
     top_n: int = Field(10, ge=1, le=MAX_K, description="items per user")
     model: str = Field(DEFAULT_MODEL, max_length=64, description="model name, see GET /models")
 
@@ -98,8 +99,9 @@ def json_response(payload: dict) -> Response:
 
 
 def build_app(registry: Registry | None = None) -> FastAPI:
-    registry = registry or Registry(settings.artifacts_dir(), settings.warehouse_path(),
-                                    float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5")))
+    registry = registry or Registry(
+        settings.artifacts_dir(), settings.warehouse_path(), float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5"))
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -107,8 +109,12 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         yield
         registry.stop()
 
-    app = FastAPI(title="recsys-platform", version="0.1.0", lifespan=lifespan,
-                  description="Recommendations from the models the Dagster graph materialized.")
+    app = FastAPI(
+        title="recsys-platform",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Recommendations from the models the Dagster graph materialized.",
+    )
     app.state.registry = registry
 
     @app.exception_handler(RequestValidationError)
@@ -125,9 +131,14 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     def user_payload(r) -> dict:
         # plain dicts serialised by orjson: the hot path skips response-model validation (the
         # response_model on each route still documents the schema in OpenAPI)
-        return {"user_id": int(r.user_id), "fallback": r.fallback,
-                "items": [{"item_id": int(i), "score": float(s) if math.isfinite(s) else 0.0}
-                          for i, s in zip(r.item_ids.tolist(), r.scores.tolist(), strict=True)]}
+        return {
+            "user_id": int(r.user_id),
+            "fallback": r.fallback,
+            "items": [
+                {"item_id": int(i), "score": float(s) if math.isfinite(s) else 0.0}
+                for i, s in zip(r.item_ids.tolist(), r.scores.tolist(), strict=True)
+            ],
+        }
 
     def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> tuple[ServedModel, list]:
         served = get_model(snap, name)
@@ -142,21 +153,26 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     async def batch_recommendations(body: RecommendationsRequest):
         """Top-N for a batch of users; seen items excluded, unknown users get the fallback."""
         served, results = serve(registry.snapshot, body.model, body.user_ids, body.top_n)
-        return json_response({"model": body.model, "model_version": served.version,
-                              "results": [user_payload(r) for r in results]})
+        return json_response(
+            {"model": body.model, "model_version": served.version, "results": [user_payload(r) for r in results]}
+        )
 
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
-    async def user_recommendations(user_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
-                                   k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-                                   model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL):
+    async def user_recommendations(
+        user_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+        model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL,
+    ):
         """Top-k for one user; seen items excluded, unknown users get the fallback."""
         _, results = serve(registry.snapshot, model, [user_id], k)
         return json_response(user_payload(results[0]))
 
     @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse)
-    def similar_items(item_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
-                      k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-                      model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL) -> SimilarItemsResponse:
+    def similar_items(
+        item_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+        model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL,
+    ) -> SimilarItemsResponse:
         """Items most similar to one item, with their attributes."""
         served = get_model(registry.snapshot, model)
         if served.similarity is None:
@@ -167,23 +183,40 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         items, scores = served.similarity.similar_items([pos], k)
         valid = items[0] >= 0
         rows = served.items.iloc[items[0][valid]]
-        return SimilarItemsResponse(model=model, model_version=served.version, item_id=item_id, items=[
-            SimilarItem(item_id=int(r.item_id), score=float(s), category=r.category, brand=r.brand, price=float(r.price))
-            for r, s in zip(rows.itertuples(), scores[0][valid], strict=True)])
+        return SimilarItemsResponse(
+            model=model,
+            model_version=served.version,
+            item_id=item_id,
+            items=[
+                SimilarItem(item_id=int(r.item_id), score=float(s), category=r.category, brand=r.brand, price=float(r.price))
+                for r, s in zip(rows.itertuples(), scores[0][valid], strict=True)
+            ],
+        )
 
     @app.get("/models", response_model=list[ModelInfo])
     def models() -> list[ModelInfo]:
         """Served models, their artifact version and their latest evaluation (marts.leaderboard)."""
         snap = registry.snapshot
-        return [ModelInfo(name=m.name, version=m.version, path=m.path, similar_items=m.similarity is not None,
-                          metrics=snap.metrics.get(m.name, {})) for m in snap.models.values()]
+        return [
+            ModelInfo(
+                name=m.name,
+                version=m.version,
+                path=m.path,
+                similar_items=m.similarity is not None,
+                metrics=snap.metrics.get(m.name, {}),
+            )
+            for m in snap.models.values()
+        ]
 
     @app.get("/health", response_model=Health)
     def health():
         """Liveness and readiness: 503 until at least one model is loaded."""
         snap = registry.snapshot
-        body = Health(status="ok" if snap.models else "no models loaded",
-                      models={n: m.version for n, m in snap.models.items()}, loaded_at=snap.loaded_at)
+        body = Health(
+            status="ok" if snap.models else "no models loaded",
+            models={n: m.version for n, m in snap.models.items()},
+            loaded_at=snap.loaded_at,
+        )
         return body if snap.models else JSONResponse(status_code=503, content=body.model_dump())
 
     return app

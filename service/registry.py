@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ml import warehouse
-from ml.data import ServingIndex
 from ml.catalog import FALLBACK, SERVED, load_model
+from ml.data import ServingIndex
 from ml.recommenders import ItemSimilarity, Scorer
 
 log = logging.getLogger("recsys.service")
@@ -89,8 +89,10 @@ def read_metrics(warehouse_path: Path) -> dict[str, dict]:
         log.warning("could not read metrics from %s: %s", warehouse_path, exc)
         return {}
     frame = frame.astype(object).where(frame.notna(), None)
-    return {row["model"]: {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "model"}
-            for row in frame.to_dict("records")}
+    return {
+        row["model"]: {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "model"}
+        for row in frame.to_dict("records")
+    }
 
 
 class Registry:
@@ -129,8 +131,12 @@ class Registry:
                     models[name] = load_served(name, self.artifacts_dir / name / version)
                 except Exception as exc:  # keep serving the previous version of this model
                     log.error("could not load %s/%s: %s", name, version, exc)
-            self._snapshot = Snapshot(models=models, metrics=read_metrics(self.warehouse_path),
-                                      loaded_at=datetime.now(UTC).isoformat(), versions=versions)
+            self._snapshot = Snapshot(
+                models=models,
+                metrics=read_metrics(self.warehouse_path),
+                loaded_at=datetime.now(UTC).isoformat(),
+                versions=versions,
+            )
             log.info("serving %s", {n: m.version for n, m in models.items()})
             return True
 
@@ -190,4 +196,4 @@ def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[
             items, scores = fallback.model.recommend([0], k)
         reason = f"{FALLBACK_MODEL}:{'no_history' if known[row] else 'unknown_user'}"
         out[row] = _result(fallback, user_ids[row], items[0], scores[0], reason)
-    return out
+    return [r for r in out if r is not None]  # every row was filled above

@@ -16,8 +16,9 @@ from ml.recommenders import Scorer
 DBT = settings.DBT_EXECUTABLE
 
 
-def run_dbt(args: list[str], warehouse: Path, raw_dir: Path | None = None, raw_format: str = "parquet",
-            check: bool = True) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str], warehouse: Path, raw_dir: Path | None = None, raw_format: str = "parquet", check: bool = True
+) -> subprocess.CompletedProcess:
     """Run dbt on the project against ``warehouse``, optionally reading raw files instead of seeds."""
     env = {**os.environ, "RECSYS_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("RECSYS_RAW_DIR", None)
@@ -26,9 +27,21 @@ def run_dbt(args: list[str], warehouse: Path, raw_dir: Path | None = None, raw_f
         env["RECSYS_RAW_FORMAT"] = raw_format
     target = warehouse.parent / "dbt_target"
     proc = subprocess.run(
-        [DBT, *args, "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-         "--target-path", str(target), "--log-path", str(warehouse.parent / "dbt_logs")],
-        env=env, capture_output=True, text=True,
+        [
+            DBT,
+            *args,
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(warehouse.parent / "dbt_logs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}")
@@ -53,8 +66,22 @@ def free_port() -> int:
 def running_service(env: dict, timeout_s: float = 60):
     """Start the real service with uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning"], cwd=settings.ROOT, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=settings.ROOT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

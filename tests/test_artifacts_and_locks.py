@@ -67,12 +67,20 @@ def test_metrics_tables_gain_extra_columns_without_losing_rows(tmp_path):
     import pandas as pd
 
     path = tmp_path / "w.duckdb"
-    row = {"model": "m", "slice": "all", "metric": "ndcg", "k": 10, "value": 0.5, "n_users": 3, "model_version": "v1",
-           "run_id": "r1", "evaluated_at": pd.Timestamp("2026-01-01")}
+    row = {
+        "model": "m",
+        "slice": "all",
+        "metric": "ndcg",
+        "k": 10,
+        "value": 0.5,
+        "n_users": 3,
+        "model_version": "v1",
+        "run_id": "r1",
+        "evaluated_at": pd.Timestamp("2026-01-01"),
+    }
     warehouse.append_metrics("t", pd.DataFrame([row]), path, schema="analysis")  # an older table, no extras
     later = pd.DataFrame([{**row, "run_id": "r2", "value": 0.4, "delta": -0.1, "dropped_group": "pair"}])
-    warehouse.append_metrics("t", later, path, schema="analysis", extra_columns={"dropped_group": "varchar",
-                                                                                 "delta": "double"})
+    warehouse.append_metrics("t", later, path, schema="analysis", extra_columns={"dropped_group": "varchar", "delta": "double"})
     with warehouse.connect(path) as con:
         rows = con.execute("select run_id, value, dropped_group, delta from analysis.t order by run_id").fetchall()
     assert rows == [("r1", 0.5, None, None), ("r2", 0.4, "pair", -0.1)]

@@ -14,14 +14,18 @@ def q(path, sql):
 def test_quarantine_reconciles_with_raw_counts(sample_warehouse):
     raw = pd.read_csv("dbt_project/seeds/raw_events.csv", dtype=str, keep_default_na=False)
     staged = q(sample_warehouse, "select count(*) n from staging.stg_shop__events")["n"][0]
-    quarantined = q(sample_warehouse, "select quarantine_reason r, count(*) n from staging.stg_shop__quarantine "
-                                      "where source_table = 'events' group by 1").set_index("r")["n"]
+    quarantined = q(
+        sample_warehouse,
+        "select quarantine_reason r, count(*) n from staging.stg_shop__quarantine where source_table = 'events' group by 1",
+    ).set_index("r")["n"]
     assert staged + quarantined.sum() == len(raw)
     # exactly one copy of each exact duplicate row is staged, the others are quarantined
     dup_extra = len(raw) - len(raw.drop_duplicates())
     assert quarantined["exact_duplicate"] == dup_extra
-    assert quarantined["unknown_event_type"] == (~raw["event_type"].isin(
-        ["impression", "view", "click", "add_to_cart", "purchase"])).sum()
+    assert (
+        quarantined["unknown_event_type"]
+        == (~raw["event_type"].isin(["impression", "view", "click", "add_to_cart", "purchase"])).sum()
+    )
 
 
 def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
@@ -34,8 +38,11 @@ def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
     assert matrix.nnz == len(inter)
     # recompute one user's weights from the staged events with the default weights
     uid = int(inter.groupby("user_id")["weight"].sum().idxmax())
-    ev = q(sample_warehouse, f"select e.item_id, e.event_type from staging.stg_shop__events e, intermediate.int_split_defined s "
-                             f"where e.user_id = {uid} and e.event_at < s.split_at")
+    ev = q(
+        sample_warehouse,
+        f"select e.item_id, e.event_type from staging.stg_shop__events e, intermediate.int_split_defined s "
+        f"where e.user_id = {uid} and e.event_at < s.split_at",
+    )
     w = ev["event_type"].map({"impression": 0, "view": 1, "click": 2, "add_to_cart": 3, "purchase": 5})
     expected = w.groupby(ev["item_id"]).sum()
     expected = expected[expected > 0].sort_index()
@@ -46,18 +53,24 @@ def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
 def test_split_is_the_last_seven_days(sample_warehouse):
     s = q(sample_warehouse, "select * from intermediate.int_split_defined")
     assert (s["end_at"][0] - s["split_at"][0]) == pd.Timedelta(days=7)
-    bad = q(sample_warehouse, "select count(*) n from intermediate.int_events_weighted e, intermediate.int_split_defined s "
-                              "where (e.split = 'train') != (e.event_at < s.split_at)")
+    bad = q(
+        sample_warehouse,
+        "select count(*) n from intermediate.int_events_weighted e, intermediate.int_split_defined s "
+        "where (e.split = 'train') != (e.event_at < s.split_at)",
+    )
     assert bad["n"][0] == 0
 
 
 def test_ctr_examples_labels_match_clicks_in_window(sample_warehouse):
-    ex = q(sample_warehouse, "select event_id, user_id, item_id, impression_at, clicked, split from marts.ctr_examples "
-                             "order by event_id limit 2000")
+    ex = q(
+        sample_warehouse,
+        "select event_id, user_id, item_id, impression_at, clicked, split from marts.ctr_examples order by event_id limit 2000",
+    )
     clicks = q(sample_warehouse, "select user_id, item_id, event_at from staging.stg_shop__events where event_type = 'click'")
     merged = ex.merge(clicks, on=["user_id", "item_id"], how="left")
     within = (merged["event_at"] >= merged["impression_at"]) & (
-        merged["event_at"] < merged["impression_at"] + pd.Timedelta(minutes=30))
+        merged["event_at"] < merged["impression_at"] + pd.Timedelta(minutes=30)
+    )
     expected = within.groupby(merged["event_id"]).any().astype(int)
     got = ex.set_index("event_id")["clicked"]
     # the label is also cut at the end of the example's block; only a handful of examples straddle it

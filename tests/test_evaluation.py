@@ -14,8 +14,7 @@ def tiny_data():
     train = sp.csr_matrix(([1.0, 1.0], ([0, 2], [0, 1])), shape=(3, 4))
     test = sp.csr_matrix(([2.0, 2.0, 1.0], ([0, 0, 1], [0, 1, 2])), shape=(3, 4))
     users = pd.DataFrame({"user_idx": range(3), "user_id": [10, 11, 12]})
-    items = pd.DataFrame({"item_idx": range(4), "item_id": [1, 2, 3, 4], "category": list("aabb"),
-                          "is_new_item": [0, 0, 0, 1]})
+    items = pd.DataFrame({"item_idx": range(4), "item_id": [1, 2, 3, 4], "category": list("aabb"), "is_new_item": [0, 0, 0, 1]})
     return InteractionData(train=train, test=test, users=users, items=items)
 
 

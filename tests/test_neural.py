@@ -66,8 +66,9 @@ def test_sampled_softmax_loss_by_hand():
     masked = sampled_softmax_loss(u, i, n, zeros2, zeros1, torch.tensor([0, 1]), torch.ones(2, 1, dtype=torch.bool), 1.0)
     assert float(masked) == pytest.approx(-math.log(math.e / (math.e + 1)), rel=1e-5)
     # logQ: a frequent in-batch item (large log q) gets its logit lowered
-    corrected = sampled_softmax_loss(u, i, n, torch.tensor([0.0, 2.0]), zeros1, torch.tensor([0, 1]),
-                                     torch.zeros(2, 1, dtype=torch.bool), 1.0)
+    corrected = sampled_softmax_loss(
+        u, i, n, torch.tensor([0.0, 2.0]), zeros1, torch.tensor([0, 1]), torch.zeros(2, 1, dtype=torch.bool), 1.0
+    )
     assert float(corrected) != pytest.approx(float(loss))
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ml import warehouse
+from ml.catalog import load_model
 from tests.conftest import running_service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,12 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def pipeline_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("pipeline")
-    env = {**os.environ, "RECSYS_DATA_DIR": str(base / "data"), "DAGSTER_HOME": str(base / "dagster_home"),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "RECSYS_DATA_DIR": str(base / "data"),
+        "DAGSTER_HOME": str(base / "dagster_home"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
         env.pop(var, None)
-    proc = subprocess.run([sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return env, base, proc.stdout
 
@@ -32,33 +38,87 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     env, base, stdout = pipeline_env
     wh = base / "data" / "warehouse.duckdb"
     board = warehouse.query_df("select * from marts.leaderboard", wh).set_index("model")
-    assert set(board.index) == {"popularity", "item_item", "als", "two_tower", "content", "hybrid", "two_stage",
-                                "dcn", "ctr_mlp", "lgbm_ctr", "oracle"}
+    assert set(board.index) == {
+        "popularity",
+        "item_item",
+        "als",
+        "two_tower",
+        "content",
+        "hybrid",
+        "two_stage",
+        "dcn",
+        "ctr_mlp",
+        "lgbm_ctr",
+        "oracle",
+    }
     for model in ("als", "item_item", "two_tower"):
         assert board.loc[model, "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"], model
     assert board.loc["oracle", "ndcg_share_of_oracle"] == 1.0
     # CTR models: better than chance, below the oracle that knows the true click probabilities
     for model in ("dcn", "ctr_mlp", "lgbm_ctr"):
         assert 0.6 < board.loc[model, "ctr_auc"] < board.loc["oracle", "ctr_auc"]
-    assert "leaderboard" in stdout
-    for model in ("popularity", "item_item", "als", "two_tower", "dcn", "ctr_mlp"):
+    # the terminal reads as a progress report: a line per asset, then the summary with the leaderboard
+    lines = stdout.splitlines()
+    total = int(lines[0].split()[1])
+    assert sum(line.startswith("[") and f"/{total}]" in line for line in lines) == total
+    als_line = next(line for line in lines if "] evaluation/als " in line)
+    assert f"ndcg@10 {board.loc['als', 'ndcg_at_10']:.4f}" in als_line
+    summary = lines[lines.index(next(line for line in lines if line.startswith("leaderboard ("))) + 2 :]
+    assert [row.split()[0] for row in summary][:2] == ["oracle", board.drop("oracle")["ndcg_at_10"].idxmax()]
+    assert " DEBUG " not in stdout and "dbt=" not in stdout  # dbt's and Dagster's own logs go to the file
+    assert list((base / "data" / "logs").glob("pipeline-*.log"))
+    for model in ("popularity", "item_item", "als", "two_tower", "dcn", "ctr_mlp", "lgbm_ctr", "two_stage"):
         assert (base / "data" / "models" / model / "latest" / "params.json").exists()
-    # the analyses landed in the warehouse: one ablation row per dropped group, cold-start slices per model
-    ablation = warehouse.query_df("select model, slice from analysis.feature_ablation", wh)
-    assert {"drop:none", "drop:generators", "drop:pair"} <= set(ablation["slice"])
+    # every published artifact loads back through the one loader, the two-stage ranker included
+    two_stage = load_model(base / "data" / "models" / "two_stage" / "latest")
+    assert set(two_stage.generators) == {"popularity", "item_item", "als"}
     cold = warehouse.query_df("select distinct model, slice from analysis.cold_start", wh)
     assert len(cold) == 6 * 3
+    # the feature ablation is opt-in: not part of the main job
+    assert not warehouse.table_exists_at(wh, "analysis", "feature_ablation")
     # evaluation rows carry the run and model version (the artifact the run trained)
     rows = warehouse.query_df("select distinct model_version, run_id from evaluation.als", wh)
     assert len(rows) == 1 and (base / "data" / "models" / "als" / rows["model_version"][0]).exists()
 
 
+def test_feature_ablation_runs_on_request_and_stores_deltas(pipeline_env):
+    env, base, _ = pipeline_env
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster_defs.pipeline", "--select", "analysis/feature_ablation"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    wh = base / "data" / "warehouse.duckdb"
+    ablation = warehouse.query_df("select model, dropped_group, metric, value, delta from analysis.feature_ablation", wh)
+    assert {"none", "generators", "pair", "exposure"} <= set(ablation[ablation.model == "two_stage"].dropped_group)
+    assert {"none", "ids", "context"} <= set(ablation[ablation.model == "dcn"].dropped_group)
+    full = ablation[ablation.dropped_group == "none"].set_index("model")["value"]
+    for row in ablation.itertuples():  # delta = value - the full model's value, per model
+        assert abs(row.delta - (row.value - full[row.model])) < 1e-12
+    assert (ablation[ablation.dropped_group == "none"]["delta"] == 0).all()
+    assert 0.5 < full["dcn"] < 1 and 0 < full["two_stage"] < 1
+
+
 def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_env):
     env, base, _ = pipeline_env
-    cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "dagster_defs.definitions",
-           "--select", "evaluation/popularity,evaluation/item_item,marts/leaderboard"]
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "dagster_defs.definitions",
+        "--select",
+        "evaluation/popularity,evaluation/item_item,marts/leaderboard",
+    ]
+    procs = [
+        subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)
+    ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     for p, out in zip(procs, outs, strict=True):
         assert p.returncode == 0, out[-4000:]

@@ -27,8 +27,7 @@ def test_candidates_are_the_union_with_every_generators_rank():
 
 def daily_frame():
     days = pd.date_range("2026-01-01", periods=40, freq="D")
-    rows = [(u, (u + d) % 6, day, "train" if d < 33 else "test", 1.0, 1)
-            for d, day in enumerate(days) for u in range(4)]
+    rows = [(u, (u + d) % 6, day, "train" if d < 33 else "test", 1.0, 1) for d, day in enumerate(days) for u in range(4)]
     # impressions only (weight 0): exposure, never an interaction or a label
     rows += [(0, 5, day, "train" if d < 33 else "test", 0.0, 2) for d, day in enumerate(days) if (d + 0) % 6 != 5]
     return pd.DataFrame(rows, columns=["user_idx", "item_idx", "event_day", "split", "weight", "n_impressions"])
@@ -39,9 +38,11 @@ def test_label_windows_follow_their_feature_windows_and_never_touch_the_test():
     split = pd.Timestamp("2026-02-03")  # day 33
     train, val, test = R.make_windows(daily, 4, 6, split, label_days=7, n_train_windows=2)
     day_of = pd.to_datetime(daily["event_day"])
-    for w, label_start, label_end in ((train[0], split - pd.Timedelta(days=14), split - pd.Timedelta(days=7)),
-                                      (train[1], split - pd.Timedelta(days=21), split - pd.Timedelta(days=14)),
-                                      (val, split - pd.Timedelta(days=7), split)):
+    for w, label_start, label_end in (
+        (train[0], split - pd.Timedelta(days=14), split - pd.Timedelta(days=7)),
+        (train[1], split - pd.Timedelta(days=21), split - pd.Timedelta(days=14)),
+        (val, split - pd.Timedelta(days=7), split),
+    ):
         assert w.cutoff == label_start
         engaged = daily["weight"] > 0
         assert w.history.sum() == (engaged & (day_of < label_start)).sum()  # features strictly before the labels
@@ -81,18 +82,23 @@ def test_features_do_not_grow_with_the_history_length():
     users = pd.DataFrame({"segment": ["a", "b", "a", "b"], "age_band": ["x", "x", "y", "y"]})
     items = items_frame().assign(released_at=pd.Timestamp("2025-01-01"))
     cands = pd.DataFrame({"user": [0, 0, 1], "item": [1, 5, 2], "als_score": [2.0, 1.0, 0.5], "als_rank": [1, 2, 1]})
-    short, long_ = (R.make_windows(daily, 4, 6, pd.Timestamp(s), label_days=7, n_train_windows=1)[1]
-                    for s in ("2026-01-26", "2026-02-13"))  # histories of 18 and 36 days (whole 6-day cycles)
+    short, long_ = (
+        R.make_windows(daily, 4, 6, pd.Timestamp(s), label_days=7, n_train_windows=1)[1] for s in ("2026-01-26", "2026-02-13")
+    )  # histories of 18 and 36 days (whole 6-day cycles)
     a, b = (R.add_features(cands, w, users, items) for w in (short, long_))
-    scale_free = ["als_score", "item_users", "user_weight", "pair_impressions", "item_impressions",
-                  "user_category_share"]
+    scale_free = ["als_score", "item_users", "user_weight", "pair_impressions", "item_impressions", "user_category_share"]
     pd.testing.assert_frame_equal(a[scale_free], b[scale_free])
     assert a["als_score"].tolist() == [1.0, 0.5, 1.0]  # share of the user's best candidate
 
 
 def items_frame(n=6):
-    return pd.DataFrame({"category": ["a", "a", "b", "b", "c", "c"][:n], "brand": ["x", "y", "x", "y", "x", "y"][:n],
-                         "price": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0][:n]})
+    return pd.DataFrame(
+        {
+            "category": ["a", "a", "b", "b", "c", "c"][:n],
+            "brand": ["x", "y", "x", "y", "x", "y"][:n],
+            "price": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0][:n],
+        }
+    )
 
 
 def test_content_recommends_items_like_the_history(tmp_path):
@@ -110,9 +116,11 @@ def test_hybrid_blends_and_round_trips(tmp_path):
     rng = np.random.default_rng(0)
     X = sp.random(30, 6, density=0.3, random_state=rng, format="csr", dtype=np.float32)
     hyb = HybridRecommender(alpha=1.0, factors=4, iterations=3).fit(X, item_features=items_frame())
-    np.testing.assert_allclose(hyb.score_users(np.arange(3)),
-                               (lambda s: (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True))(
-                                   hyb.cf.score_users(np.arange(3))), rtol=1e-5)
+    np.testing.assert_allclose(
+        hyb.score_users(np.arange(3)),
+        (lambda s: (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True))(hyb.cf.score_users(np.arange(3))),
+        rtol=1e-5,
+    )
     loaded = load_model(hyb.save(tmp_path / "hybrid"))
     np.testing.assert_allclose(loaded.score_users(np.arange(3)), hyb.score_users(np.arange(3)), rtol=1e-6)
     assert PopularityRecommender().fit(X).recommend([0], 3)[0].shape == (1, 3)
@@ -127,8 +135,16 @@ class NoCorrection:
 
 def test_two_stage_adds_the_als_base_at_prediction():
     days = pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-07", "2026-01-09", "2026-01-10"])
-    daily = pd.DataFrame({"user_idx": [0, 1, 0, 2, 3], "item_idx": [0, 1, 4, 2, 3], "event_day": days,
-                          "split": ["train", "train", "train", "test", "test"], "weight": 1.0, "n_impressions": 1})
+    daily = pd.DataFrame(
+        {
+            "user_idx": [0, 1, 0, 2, 3],
+            "item_idx": [0, 1, 4, 2, 3],
+            "event_day": days,
+            "split": ["train", "train", "train", "test", "test"],
+            "weight": 1.0,
+            "n_impressions": 1,
+        }
+    )
     _, _, test = R.make_windows(daily, 4, 6, pd.Timestamp("2026-01-09"), label_days=1, n_train_windows=1)
     users = pd.DataFrame({"segment": ["a", "b", "a", "b"], "age_band": ["x", "x", "y", "y"]})
     items = items_frame().assign(released_at=pd.Timestamp("2025-01-01"))
@@ -136,8 +152,14 @@ def test_two_stage_adds_the_als_base_at_prediction():
     gens = {name: Fixed(rng.random((4, 6))) for name in R.GENERATORS}
     two = R.TwoStageRecommender(gens, NoCorrection(), test, users, items, n_candidates=6)
     users_with_history = np.array([0, 1])
-    np.testing.assert_array_equal(two.recommend(users_with_history, 5, exclude=test.history)[0],
-                                  gens["als"].recommend(users_with_history, 5, exclude=test.history)[0])
+    np.testing.assert_array_equal(
+        two.recommend(users_with_history, 5, exclude=test.history)[0],
+        gens["als"].recommend(users_with_history, 5, exclude=test.history)[0],
+    )
     everything = sp.csr_matrix(np.ones((4, 6)))  # nothing left to propose: an empty list, not an error
-    assert (R.TwoStageRecommender(gens, NoCorrection(), dataclasses.replace(test, history=everything), users,
-                                  items, 6).recommend(users_with_history, 3)[0] == -1).all()
+    assert (
+        R.TwoStageRecommender(gens, NoCorrection(), dataclasses.replace(test, history=everything), users, items, 6).recommend(
+            users_with_history, 3
+        )[0]
+        == -1
+    ).all()

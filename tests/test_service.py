@@ -34,8 +34,12 @@ def server(sample_warehouse, tmp_path_factory):
     data = load_interactions(sample_warehouse)
     publish(data_dir / "models", PopularityRecommender().fit(data.train), data, "v1")
     publish(data_dir / "models", ALSRecommender(iterations=5).fit(data.train), data, "v1")
-    env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "RECSYS_DUCKDB_PATH": str(sample_warehouse),
-           "RECSYS_RELOAD_INTERVAL_S": "0.3"}
+    env = {
+        **os.environ,
+        "RECSYS_DATA_DIR": str(data_dir),
+        "RECSYS_DUCKDB_PATH": str(sample_warehouse),
+        "RECSYS_RELOAD_INTERVAL_S": "0.3",
+    }
     with running_service(env) as url:
         yield {"url": url, "data": data, "models_dir": data_dir / "models"}
 
@@ -122,8 +126,14 @@ def test_hot_reload_swaps_models_without_failing_requests(server):
     assert httpx.post(f"{url}/recommendations", json={"user_ids": [1], "model": "als"}).json()["model_version"] == "v2"
 
 
-VALUES = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.text(max_size=20), st.none(), st.booleans(),
-                   st.floats(allow_nan=True), st.lists(st.integers(min_value=-(2**64), max_value=2**64), max_size=5))
+VALUES = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.lists(st.integers(min_value=-(2**64), max_value=2**64), max_size=5),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -143,8 +153,9 @@ def test_fuzz_the_openapi_schema_never_gives_500(server, data):
             query[param["name"]] = "" if value is None else str(value)
     kwargs = {"params": query}
     if "requestBody" in op:
-        body = data.draw(st.one_of(
-            st.fixed_dictionaries({}, optional={"user_ids": VALUES, "top_n": VALUES, "model": VALUES}), VALUES))
+        body = data.draw(
+            st.one_of(st.fixed_dictionaries({}, optional={"user_ids": VALUES, "top_n": VALUES, "model": VALUES}), VALUES)
+        )
         # json.dumps writes NaN/Infinity tokens (httpx's json= refuses them): the server must answer 422, not 500
         kwargs["content"] = json.dumps(body)
         kwargs["headers"] = {"content-type": "application/json"}

@@ -2,7 +2,6 @@
 feature-group ablation of the two-stage ranker and the DCN. The ablation retrains both once per
 feature group, so it is opt-in: job ``analysis`` or ``recsys-pipeline --select '*'``."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -19,37 +18,62 @@ from ml.ranking.windows import load_windows
 ABLATION_DCN_EPOCHS = 4  # the full DCN is retrained with the same cap, so deltas compare like with like
 
 
-@dg.asset(key=["analysis", "cold_start"], group_name="analysis", deps=INTERACTION_MARTS, kinds={"python", "duckdb"},
-          ins={name: dg.AssetIn(["models", name]) for name in catalog.RECOMMENDER_NAMES},
-          code_version=code_version("analysis.py", "evaluation.py"),
-          description="Per model, NDCG/recall@10 for users with no train interactions (each model's own answer, "
-                      "no fallback), users with 1-3, and items new in the test window; table analysis.cold_start.")
-def cold_start_analysis(context: dg.AssetExecutionContext, recsys: RecsysResource, **models: ModelArtifact
-                        ) -> dg.MaterializeResult:
+@dg.asset(
+    key=["analysis", "cold_start"],
+    group_name="analysis",
+    deps=INTERACTION_MARTS,
+    kinds={"python", "duckdb"},
+    ins={name: dg.AssetIn(["models", name]) for name in catalog.RECOMMENDER_NAMES},
+    code_version=code_version("analysis.py", "evaluation.py"),
+    description="Per model, NDCG/recall@10 for users with no train interactions (each model's own answer, "
+    "no fallback), users with 1-3, and items new in the test window; table analysis.cold_start.",
+)
+def cold_start_analysis(
+    context: dg.AssetExecutionContext, recsys: RecsysResource, **models: ModelArtifact
+) -> dg.MaterializeResult:
     data = load_interactions(recsys.warehouse_path)
-    frame = pd.concat([analysis.cold_start_metrics(catalog.load_model(a.path), data).assign(model=n, model_version=a.version)
-                       for n, a in models.items()], ignore_index=True)
+    frame = pd.concat(
+        [
+            analysis.cold_start_metrics(catalog.load_model(a.path), data).assign(model=n, model_version=a.version)
+            for n, a in models.items()
+        ],
+        ignore_index=True,
+    )
     meta = store_metrics(context, frame, "cold_start", "", recsys, schema=C.ANALYSIS_SCHEMA)
     table = frame[frame["metric"] == "ndcg"].pivot_table(index="model", columns="slice", values="value")
     return dg.MaterializeResult(metadata={"ndcg@10 by slice": md(table, index=True), "table": meta["table"]})
 
 
-@dg.asset(key=["analysis", "feature_ablation"], group_name="analysis", deps=[DAILY_MART, CTR_MART, *INTERACTION_MARTS],
-          ins={name: dg.AssetIn(["models", name]) for name in GENERATORS},
-          kinds={"python", "lightgbm", "pytorch"}, code_version=code_version("analysis.py", "ranking", "ctr"),
-          description="Drop one feature group at a time: the two-stage ranker's test NDCG@10 and the DCN's test AUC "
-                      "against the full model (delta); table analysis.feature_ablation. Opt-in (retrains 13 models).")
-def feature_ablation(context: dg.AssetExecutionContext, recsys: RecsysResource, **generators: ModelArtifact
-                     ) -> dg.MaterializeResult:
+@dg.asset(
+    key=["analysis", "feature_ablation"],
+    group_name="analysis",
+    deps=[DAILY_MART, CTR_MART, *INTERACTION_MARTS],
+    ins={name: dg.AssetIn(["models", name]) for name in GENERATORS},
+    kinds={"python", "lightgbm", "pytorch"},
+    code_version=code_version("analysis.py", "ranking", "ctr"),
+    description="Drop one feature group at a time: the two-stage ranker's test NDCG@10 and the DCN's test AUC "
+    "against the full model (delta); table analysis.feature_ablation. Opt-in (retrains 13 models).",
+)
+def feature_ablation(
+    context: dg.AssetExecutionContext, recsys: RecsysResource, **generators: ModelArtifact
+) -> dg.MaterializeResult:
     params = TwoStageParams()
     data, windows = load_windows(recsys.warehouse_path, params.label_days, params.n_train_windows)
     frame = analysis.feature_ablation(
-        data, windows, {n: catalog.load_model(a.path) for n, a in generators.items()},
-        split_examples(load_examples(recsys.warehouse_path)), params, ctr_epochs=ABLATION_DCN_EPOCHS, log=context.log.info)
-    meta = store_metrics(context, frame, "feature_ablation", "", recsys, schema=C.ANALYSIS_SCHEMA,
-                         dropped_group="varchar", delta="double")
-    return dg.MaterializeResult(metadata={
-        "ablation": md(frame[["model", "dropped_group", "metric", "value", "delta"]]), "table": meta["table"]})
+        data,
+        windows,
+        {n: catalog.load_model(a.path) for n, a in generators.items()},
+        split_examples(load_examples(recsys.warehouse_path)),
+        params,
+        ctr_epochs=ABLATION_DCN_EPOCHS,
+        log=context.log.info,
+    )
+    meta = store_metrics(
+        context, frame, "feature_ablation", "", recsys, schema=C.ANALYSIS_SCHEMA, dropped_group="varchar", delta="double"
+    )
+    return dg.MaterializeResult(
+        metadata={"ablation": md(frame[["model", "dropped_group", "metric", "value", "delta"]]), "table": meta["table"]}
+    )
 
 
 analysis_assets = [cold_start_analysis, feature_ablation]

@@ -1,7 +1,6 @@
 """What the stage modules share: the artifact handle a training asset passes to its evaluation, code
 versions, dbt asset keys, and the metadata formatting of metrics."""
 
-
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,8 +61,11 @@ def md(frame: pd.DataFrame, index: bool = False) -> dg.MetadataValue:
 def metrics_metadata(frame: pd.DataFrame) -> dict:
     """Headline metrics@10 (plotted across materializations, rounded) and a table in registry order."""
     at10 = frame[frame["k"] == 10]
-    meta: dict = {f"{r.slice}/{r.metric}@10": dg.MetadataValue.float(round(float(np.nan_to_num(r.value)), 4))
-                  for r in at10.itertuples() if r.slice in ("all", "cold_users", "new_items")}
+    meta: dict = {
+        f"{r.slice}/{r.metric}@10": dg.MetadataValue.float(round(float(np.nan_to_num(r.value)), 4))
+        for r in at10.itertuples()
+        if r.slice in ("all", "cold_users", "new_items")
+    }
     if len(at10):
         order = [m for m in M.REGISTRY if m in set(at10["metric"])]
         meta["metrics@10"] = md(at10.pivot_table(index="metric", columns="slice", values="value").reindex(order), index=True)
@@ -72,11 +74,21 @@ def metrics_metadata(frame: pd.DataFrame) -> dict:
     return meta
 
 
-def store_metrics(context: dg.AssetExecutionContext, frame: pd.DataFrame, name: str, version: str,
-                  recsys: RecsysResource, schema: str = C.EVALUATION_SCHEMA, **extra_columns: str) -> dict:
+def store_metrics(
+    context: dg.AssetExecutionContext,
+    frame: pd.DataFrame,
+    name: str,
+    version: str,
+    recsys: RecsysResource,
+    schema: str = C.EVALUATION_SCHEMA,
+    **extra_columns: str,
+) -> dict:
     """Append ``frame`` to ``<schema>.<name>`` with the run's identity; returns the asset metadata."""
     identity = {"model": name, "model_version": version}  # unless the frame names them per row
-    frame = frame.assign(**{k: v for k, v in identity.items() if k not in frame}, run_id=context.run_id,
-                         evaluated_at=datetime.now(UTC).replace(tzinfo=None))
+    frame = frame.assign(
+        **{k: v for k, v in identity.items() if k not in frame},
+        run_id=context.run_id,
+        evaluated_at=datetime.now(UTC).replace(tzinfo=None),
+    )
     n = warehouse.append_metrics(name, frame, recsys.warehouse_path, schema=schema, extra_columns=extra_columns)
     return {"rows_written": n, "table": f"{schema}.{name}", **metrics_metadata(frame)}

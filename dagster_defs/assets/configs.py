@@ -1,7 +1,6 @@
 """Hyperparameters of every training asset, as Dagster configs (editable in the Launchpad). Defaults
 are the models' own defaults; each field says what it does."""
 
-
 import dagster as dg
 from pydantic import Field
 
@@ -67,8 +66,9 @@ class TwoStageConfig(dg.Config):
     n_candidates: int = Field(50, description="top-N taken from each generator (popularity, item_item, als)")
     label_days: int = Field(7, description="length of each label window inside the train period")
     n_train_windows: int = Field(5, description="weekly label windows stacked for ranker training")
-    max_users_per_window: int = Field(5_000, description="users sampled (seeded) per training window; bounds the "
-                                                          "candidate frames on large data")
+    max_users_per_window: int = Field(
+        5_000, description="users sampled (seeded) per training window; bounds the candidate frames on large data"
+    )
     num_leaves: int = Field(15, description="LightGBM leaves per tree")
     min_child_samples: int = Field(300, description="LightGBM minimum examples per leaf")
     n_estimators: int = Field(600, description="maximum boosting rounds (early stopping on the validation window)")
@@ -85,7 +85,14 @@ class LightGBMCTRConfig(dg.Config):
 
 
 CONFIGS: dict[str, type[dg.Config]] = {
-    "popularity": PopularityConfig, "item_item": ItemItemConfig, "als": ALSConfig, "two_tower": TwoTowerConfig,
-    "content": ContentConfig, "hybrid": HybridConfig, "dcn": CTRConfig, "ctr_mlp": CTRConfig,
-    "lgbm_ctr": LightGBMCTRConfig, "two_stage": TwoStageConfig,
+    "popularity": PopularityConfig,
+    "item_item": ItemItemConfig,
+    "als": ALSConfig,
+    "two_tower": TwoTowerConfig,
+    "content": ContentConfig,
+    "hybrid": HybridConfig,
+    "dcn": CTRConfig,
+    "ctr_mlp": CTRConfig,
+    "lgbm_ctr": LightGBMCTRConfig,
+    "two_stage": TwoStageConfig,
 }

@@ -1,7 +1,6 @@
 """Evaluation assets: each model's test-window metrics, appended to ``evaluation.<model>`` (the
 leaderboard's sources). A trained model is an input of its evaluation, never looked up as latest."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -33,11 +32,17 @@ def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
     ins = {"model": dg.AssetIn(["models", name]), **(FALLBACK_IN if name != catalog.FALLBACK else {})}
     deps = [*INTERACTION_MARTS, *([DAILY_MART] if name == "two_stage" else [])]
 
-    @dg.asset(key=["evaluation", name], group_name="evaluation", ins=ins, deps=deps, kinds=KINDS,
-              code_version=code_version("evaluation.py", "metrics.py", *(["ranking"] if name == "two_stage" else [])),
-              description=f"Test-window metrics of models/{name} (users without history served by popularity)"
-                          + (" and candidate recall@50/100/200" if name == "two_stage" else "")
-                          + f"; appended to evaluation.{name}.")
+    @dg.asset(
+        key=["evaluation", name],
+        group_name="evaluation",
+        ins=ins,
+        deps=deps,
+        kinds=KINDS,
+        code_version=code_version("evaluation.py", "metrics.py", *(["ranking"] if name == "two_stage" else [])),
+        description=f"Test-window metrics of models/{name} (users without history served by popularity)"
+        + (" and candidate recall@50/100/200" if name == "two_stage" else "")
+        + f"; appended to evaluation.{name}.",
+    )
     def evaluate(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact) -> dg.MaterializeResult:
         model = inputs["model"]
         data = load_interactions(recsys.warehouse_path)
@@ -57,17 +62,20 @@ def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
 def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
     """AUC, log loss and calibration of a click model; the DCN also reranks ALS's top-50."""
     rerank = name == "dcn"
-    ins = {"model": dg.AssetIn(["models", name]),
-           **({"base": dg.AssetIn(["models", "als"]), **FALLBACK_IN} if rerank else {})}
+    ins = {"model": dg.AssetIn(["models", name]), **({"base": dg.AssetIn(["models", "als"]), **FALLBACK_IN} if rerank else {})}
 
-    @dg.asset(key=["evaluation", name], group_name="evaluation", ins=ins, kinds=KINDS,
-              deps=[CTR_MART, *(INTERACTION_MARTS if rerank else [])],
-              code_version=code_version("ctr", "evaluation.py", "metrics.py"),
-              description=f"Test-window AUC, log loss and calibration of models/{name}"
-                          + (" and the ranking metrics of ALS's top-50 reranked by it" if rerank else "")
-                          + f"; appended to evaluation.{name}.")
-    def evaluate_ctr(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact
-                     ) -> dg.MaterializeResult:
+    @dg.asset(
+        key=["evaluation", name],
+        group_name="evaluation",
+        ins=ins,
+        kinds=KINDS,
+        deps=[CTR_MART, *(INTERACTION_MARTS if rerank else [])],
+        code_version=code_version("ctr", "evaluation.py", "metrics.py"),
+        description=f"Test-window AUC, log loss and calibration of models/{name}"
+        + (" and the ranking metrics of ALS's top-50 reranked by it" if rerank else "")
+        + f"; appended to evaluation.{name}.",
+    )
+    def evaluate_ctr(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact) -> dg.MaterializeResult:
         model = inputs["model"]
         ctr = catalog.load_model(model.path)
         _, _, test = split_examples(load_examples(recsys.warehouse_path))
@@ -83,9 +91,14 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
     return evaluate_ctr
 
 
-@dg.asset(key=["evaluation", "oracle"], group_name="evaluation", deps=[*INTERACTION_MARTS, CTR_MART], kinds=KINDS,
-          code_version=code_version("evaluation.py", "metrics.py", "synthetic.py"),
-          description=catalog.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.")
+@dg.asset(
+    key=["evaluation", "oracle"],
+    group_name="evaluation",
+    deps=[*INTERACTION_MARTS, CTR_MART],
+    kinds=KINDS,
+    code_version=code_version("evaluation.py", "metrics.py", "synthetic"),
+    description=catalog.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.",
+)
 def oracle_evaluation(context: dg.AssetExecutionContext, recsys: RecsysResource) -> dg.MaterializeResult:
     gt_path = Path(recsys.ground_truth_path)
     if not gt_path.exists():
@@ -96,5 +109,8 @@ def oracle_evaluation(context: dg.AssetExecutionContext, recsys: RecsysResource)
     return dg.MaterializeResult(metadata=store_metrics(context, frame, "oracle", gt_path.name, recsys))
 
 
-evaluation_assets = ([build_ranking_evaluation(n) for n in [*catalog.RECOMMENDER_NAMES, "two_stage"]]
-                     + [build_ctr_evaluation(n) for n in [*catalog.CTR_NETWORKS, "lgbm_ctr"]] + [oracle_evaluation])
+evaluation_assets = (
+    [build_ranking_evaluation(n) for n in [*catalog.RECOMMENDER_NAMES, "two_stage"]]
+    + [build_ctr_evaluation(n) for n in [*catalog.CTR_NETWORKS, "lgbm_ctr"]]
+    + [oracle_evaluation]
+)

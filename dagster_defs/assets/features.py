@@ -1,7 +1,6 @@
 """The feature layer: dbt seeds, staging, intermediate and marts as Dagster assets. dbt tests are asset
 checks; every materialization reports its row count and column schema."""
 
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
@@ -9,8 +8,9 @@ from dagster_defs.project import LEADERBOARD, Translator, dbt_project, release_a
 from ml import settings
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), exclude=LEADERBOARD,
-            name="dbt_feature_layer")
+@dbt_assets(
+    manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), exclude=LEADERBOARD, name="dbt_feature_layer"
+)
 def feature_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build` of the selected seeds and models, with their tests reported as asset checks."""
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
@@ -18,4 +18,3 @@ def feature_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata()
     finally:
         release_adapter_connection()
-

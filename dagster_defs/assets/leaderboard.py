@@ -1,7 +1,6 @@
 """The leaderboard: a dbt model over the evaluation tables the Python assets write, so the lineage
 closes from raw data to every model's metrics. Its materialization shows the table itself."""
 
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
@@ -10,12 +9,20 @@ from dagster_defs.project import LEADERBOARD, Translator, dbt_project, release_a
 from dagster_defs.resources import RecsysResource
 from ml import warehouse
 
-SHOWN = ["model", "ndcg_at_10", "recall_at_10", "hit_rate_at_10", "coverage_at_10", "cold_users_ndcg_at_10",
-         "ndcg_share_of_oracle", "ctr_auc", "n_users"]
+SHOWN = [
+    "model",
+    "ndcg_at_10",
+    "recall_at_10",
+    "hit_rate_at_10",
+    "coverage_at_10",
+    "cold_users_ndcg_at_10",
+    "ndcg_share_of_oracle",
+    "ctr_auc",
+    "n_users",
+]
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=LEADERBOARD,
-            name="dbt_leaderboard")
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=LEADERBOARD, name="dbt_leaderboard")
 def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
     """The leaderboard over the evaluation tables (latest run per model), shown in its metadata."""
     # read the table only once dbt has exited and the row count's adapter connection is closed
@@ -23,8 +30,7 @@ def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResourc
         events = list(dbt.cli(["build"], context=context).stream().fetch_row_counts())
     finally:
         release_adapter_connection()
-    board = warehouse.query_df("select * from marts.leaderboard order by ndcg_at_10 desc nulls last",
-                               recsys.warehouse_path)
+    board = warehouse.query_df("select * from marts.leaderboard order by ndcg_at_10 desc nulls last", recsys.warehouse_path)
     for event in events:
         if isinstance(event, dg.Output):
             event = event.with_metadata({**event.metadata, "leaderboard": md(board[[c for c in SHOWN if c in board]])})

@@ -1,7 +1,6 @@
 """The two-stage ranker: LightGBM LambdaRank over the candidates of the published popularity,
 item-item and ALS models, trained on label windows inside the train period."""
 
-
 import time
 from dataclasses import asdict
 
@@ -19,12 +18,19 @@ from ml.ranking.windows import load_windows
 GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
 
 
-@dg.asset(key=["models", "two_stage"], group_name="models", deps=[DAILY_MART, *INTERACTION_MARTS], ins=GENERATOR_INS,
-          kinds={"python", "lightgbm"}, code_version=code_version("ranking"),
-          description=f"{catalog.MODELS['two_stage'].description} Trained on label windows inside the train period "
-                      "(marts.interactions_daily), early-stopped on the last one; serves with the published generators.")
-def two_stage_model(context: dg.AssetExecutionContext, config: TwoStageConfig, recsys: RecsysResource,
-                    **generators: ModelArtifact) -> ModelArtifact:
+@dg.asset(
+    key=["models", "two_stage"],
+    group_name="models",
+    deps=[DAILY_MART, *INTERACTION_MARTS],
+    ins=GENERATOR_INS,
+    kinds={"python", "lightgbm"},
+    code_version=code_version("ranking"),
+    description=f"{catalog.MODELS['two_stage'].description} Trained on label windows inside the train period "
+    "(marts.interactions_daily), early-stopped on the last one; serves with the published generators.",
+)
+def two_stage_model(
+    context: dg.AssetExecutionContext, config: TwoStageConfig, recsys: RecsysResource, **generators: ModelArtifact
+) -> ModelArtifact:
     params = TwoStageParams(**config.model_dump())
     data, windows = load_windows(recsys.warehouse_path, params.label_days, params.n_train_windows)
     t0 = time.perf_counter()
@@ -32,12 +38,17 @@ def two_stage_model(context: dg.AssetExecutionContext, config: TwoStageConfig, r
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = training.publish(recsys.artifacts_dir, "two_stage", version, model, data)
-    context.add_output_metadata({
-        "best_iteration": info["best_iteration"], "train_rows": info["train_rows"],
-        "train_positives": info["train_positives"], "validation_rows": info["validation_rows"],
-        "feature_importance_gain": md(info["feature_importance"]),
-        "generators": ", ".join(f"{n}@{a.version}" for n, a in generators.items()),
-        **artifact_metadata(path, version, seconds, asdict(params))})
+    context.add_output_metadata(
+        {
+            "best_iteration": info["best_iteration"],
+            "train_rows": info["train_rows"],
+            "train_positives": info["train_positives"],
+            "validation_rows": info["validation_rows"],
+            "feature_importance_gain": md(info["feature_importance"]),
+            "generators": ", ".join(f"{n}@{a.version}" for n, a in generators.items()),
+            **artifact_metadata(path, version, seconds, asdict(params)),
+        }
+    )
     return ModelArtifact(model="two_stage", version=version, path=str(path))
 
 

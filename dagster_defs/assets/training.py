@@ -1,7 +1,6 @@
 """Training assets: one per model, trained from the marts and published as a versioned artifact
 (``data/models/<model>/<version>``, ``latest`` switched only once the artifact is complete)."""
 
-
 import inspect
 import time
 from pathlib import Path
@@ -23,10 +22,13 @@ KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
 
 
 def artifact_metadata(path: Path, version: str, seconds: float, params: dict) -> dict:
-    return {"training_seconds": dg.MetadataValue.float(round(seconds, 3)),
-            "artifact_path": dg.MetadataValue.path(str(path)), "artifact_version": version,
-            "artifact_bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
-            "hyperparameters": dg.MetadataValue.json(params)}
+    return {
+        "training_seconds": dg.MetadataValue.float(round(seconds, 3)),
+        "artifact_path": dg.MetadataValue.path(str(path)),
+        "artifact_version": version,
+        "artifact_bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
+        "hyperparameters": dg.MetadataValue.json(params),
+    }
 
 
 def history_metadata(history: list[dict]) -> dict:
@@ -35,49 +37,77 @@ def history_metadata(history: list[dict]) -> dict:
 
 def build_recommender_asset(name: str) -> dg.AssetsDefinition:
     source = str(Path(inspect.getfile(RECOMMENDERS[name])).relative_to(ML_DIR))
+    Config = CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
 
-    @dg.asset(key=["models", name], group_name="models", deps=INTERACTION_MARTS, code_version=code_version(source),
-              kinds=KINDS.get(name, {"python"}),
-              description=f"{catalog.MODELS[name].description} Trained on the train window of marts.interactions.")
-    def train(context: dg.AssetExecutionContext, config: CONFIGS[name], recsys: RecsysResource) -> ModelArtifact:  # type: ignore[valid-type]
+    @dg.asset(
+        key=["models", name],
+        group_name="models",
+        deps=INTERACTION_MARTS,
+        code_version=code_version(source),
+        kinds=KINDS.get(name, {"python"}),
+        description=f"{catalog.MODELS[name].description} Trained on the train window of marts.interactions.",
+    )
+    def train(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource) -> ModelArtifact:  # type: ignore[valid-type]
         data = load_interactions(recsys.warehouse_path)
-        model, seconds = training.train_recommender(name, config.model_dump(), data, log=context.log.info)
-        meta = {"n_users": data.n_users, "n_items": data.n_items, "train_interactions": int(data.train.nnz),
-                "sample_recommendations": md(training.sample_recommendations(model, data)),
-                **history_metadata(getattr(model, "history", []))}
+        params = config.model_dump()  # type: ignore[attr-defined]
+        model, seconds = training.train_recommender(name, params, data, log=context.log.info)
+        meta = {
+            "n_users": data.n_users,
+            "n_items": data.n_items,
+            "train_interactions": int(data.train.nnz),
+            "sample_recommendations": md(training.sample_recommendations(model, data)),
+            **history_metadata(getattr(model, "history", [])),
+        }
         version = new_version(context)
         path = training.publish(recsys.artifacts_dir, name, version, model, data)
-        context.add_output_metadata({**meta, **artifact_metadata(path, version, seconds, config.model_dump())})
+        context.add_output_metadata({**meta, **artifact_metadata(path, version, seconds, params)})
         return ModelArtifact(model=name, version=version, path=str(path))
 
     return train
 
 
 def build_ctr_network_asset(name: str) -> dg.AssetsDefinition:
-    @dg.asset(key=["models", name], group_name="models", deps=[CTR_MART], kinds={"python", "pytorch"},
-              code_version=code_version("ctr/deep.py", "ctr/features.py", "neural.py"),
-              description=f"{catalog.MODELS[name].description} Validation = the latest train block of "
-                          "marts.ctr_examples, early stopping on its AUC.")
+    @dg.asset(
+        key=["models", name],
+        group_name="models",
+        deps=[CTR_MART],
+        kinds={"python", "pytorch"},
+        code_version=code_version("ctr/deep.py", "ctr/features.py", "neural.py"),
+        description=f"{catalog.MODELS[name].description} Validation = the latest train block of "
+        "marts.ctr_examples, early stopping on its AUC.",
+    )
     def train_ctr(context: dg.AssetExecutionContext, config: CTRConfig, recsys: RecsysResource) -> ModelArtifact:
         train, validation, _ = split_examples(load_examples(recsys.warehouse_path))
         t0 = time.perf_counter()
         model = CTRModel(architecture=catalog.CTR_NETWORKS[name], **config.model_dump()).fit(
-            train, validation, log=context.log.info)
+            train, validation, log=context.log.info
+        )
         seconds = time.perf_counter() - t0
         version = new_version(context)
         path = training.publish(recsys.artifacts_dir, name, version, model)
-        context.add_output_metadata({
-            "train_examples": len(train), "validation_examples": len(validation), "best_epoch": model.best_epoch,
-            "best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in model.history), 4)),
-            **history_metadata(model.history), **artifact_metadata(path, version, seconds, config.model_dump())})
+        context.add_output_metadata(
+            {
+                "train_examples": len(train),
+                "validation_examples": len(validation),
+                "best_epoch": model.best_epoch,
+                "best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in model.history), 4)),
+                **history_metadata(model.history),
+                **artifact_metadata(path, version, seconds, config.model_dump()),
+            }
+        )
         return ModelArtifact(model=name, version=version, path=str(path))
 
     return train_ctr
 
 
-@dg.asset(key=["models", "lgbm_ctr"], group_name="models", deps=[CTR_MART], kinds={"python", "lightgbm"},
-          code_version=code_version("ctr/gbdt.py", "ctr/features.py"),
-          description=f"{catalog.MODELS['lgbm_ctr'].description} Early stopping on the latest train block's AUC.")
+@dg.asset(
+    key=["models", "lgbm_ctr"],
+    group_name="models",
+    deps=[CTR_MART],
+    kinds={"python", "lightgbm"},
+    code_version=code_version("ctr/gbdt.py", "ctr/features.py"),
+    description=f"{catalog.MODELS['lgbm_ctr'].description} Early stopping on the latest train block's AUC.",
+)
 def lgbm_ctr_model(context: dg.AssetExecutionContext, config: LightGBMCTRConfig, recsys: RecsysResource) -> ModelArtifact:
     train, validation, _ = split_examples(load_examples(recsys.warehouse_path))
     t0 = time.perf_counter()
@@ -85,10 +115,18 @@ def lgbm_ctr_model(context: dg.AssetExecutionContext, config: LightGBMCTRConfig,
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = training.publish(recsys.artifacts_dir, "lgbm_ctr", version, model)
-    context.add_output_metadata({"train_examples": len(train), "validation_examples": len(validation),
-                                 **artifact_metadata(path, version, seconds, config.model_dump())})
+    context.add_output_metadata(
+        {
+            "train_examples": len(train),
+            "validation_examples": len(validation),
+            **artifact_metadata(path, version, seconds, config.model_dump()),
+        }
+    )
     return ModelArtifact(model="lgbm_ctr", version=version, path=str(path))
 
 
-training_assets = ([build_recommender_asset(n) for n in catalog.RECOMMENDER_NAMES]
-                   + [build_ctr_network_asset(n) for n in catalog.CTR_NETWORKS] + [lgbm_ctr_model])
+training_assets = (
+    [build_recommender_asset(n) for n in catalog.RECOMMENDER_NAMES]
+    + [build_ctr_network_asset(n) for n in catalog.CTR_NETWORKS]
+    + [lgbm_ctr_model]
+)

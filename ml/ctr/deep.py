@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from ml import metrics as M
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
 from ml.neural import TabularEncoder, arrays_to_state, mlp, seed_everything, state_to_arrays
-from ml.recommenders.base import read_arrays, read_params, write_params
+from ml.recommenders.base import read_arrays, read_params, write_arrays, write_params
 
 ARCHITECTURES = ("dcn", "mlp")
 
@@ -27,8 +28,16 @@ class CTRNet(torch.nn.Module):
     """``dcn``: DCN-v2, x_{l+1} = x0 * (W_l x_l + b_l) + x_l (full-rank cross layers) in parallel with a
     deep MLP, concatenated into the logit. ``mlp``: embeddings + numeric features -> MLP -> logit."""
 
-    def __init__(self, architecture: str, cardinalities: list[int], n_numeric: int, emb_dim: int,
-                 cross_layers: int, hidden: list[int], dropout: float) -> None:
+    def __init__(
+        self,
+        architecture: str,
+        cardinalities: list[int],
+        n_numeric: int,
+        emb_dim: int,
+        cross_layers: int,
+        hidden: list[int],
+        dropout: float,
+    ) -> None:
         super().__init__()
         self.architecture = architecture
         self.embs = torch.nn.ModuleList(torch.nn.Embedding(c, emb_dim) for c in cardinalities)
@@ -55,16 +64,37 @@ class CTRNet(torch.nn.Module):
 class CTRModel:
     """Click-probability model over ctr_examples rows (any frame with CTR_NUMERIC + CTR_CATEGORICAL)."""
 
-    def __init__(self, architecture: str = "dcn", embedding_dim: int = 4, cross_layers: int = 2,
-                 hidden: tuple[int, ...] = (128, 64), dropout: float = 0.1, epochs: int = 20, batch_size: int = 512,
-                 learning_rate: float = 2e-3, weight_decay: float = 1e-4, patience: int = 3, seed: int = 42,
-                 drop_features: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        architecture: str = "dcn",
+        embedding_dim: int = 4,
+        cross_layers: int = 2,
+        hidden: tuple[int, ...] = (128, 64),
+        dropout: float = 0.1,
+        epochs: int = 20,
+        batch_size: int = 512,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1e-4,
+        patience: int = 3,
+        seed: int = 42,
+        drop_features: tuple[str, ...] = (),
+    ) -> None:
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-        self.params = dict(architecture=architecture, embedding_dim=embedding_dim, cross_layers=cross_layers,
-                           hidden=list(hidden), dropout=dropout, epochs=epochs, batch_size=batch_size,
-                           learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, seed=seed,
-                           drop_features=list(drop_features))
+        self.params: dict[str, Any] = dict(
+            architecture=architecture,
+            embedding_dim=embedding_dim,
+            cross_layers=cross_layers,
+            hidden=list(hidden),
+            dropout=dropout,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            patience=patience,
+            seed=seed,
+            drop_features=list(drop_features),
+        )
         self.history: list[dict] = []
 
     @property
@@ -73,15 +103,23 @@ class CTRModel:
 
     def _net(self) -> CTRNet:
         p = self.params
-        return CTRNet(p["architecture"], self.encoder.cardinalities, len(self.encoder.numeric), p["embedding_dim"],
-                      p["cross_layers"], p["hidden"], p["dropout"])
+        return CTRNet(
+            p["architecture"],
+            self.encoder.cardinalities,
+            len(self.encoder.numeric),
+            p["embedding_dim"],
+            p["cross_layers"],
+            p["hidden"],
+            p["dropout"],
+        )
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame, log: Callable[[str], None] | None = None) -> CTRModel:
         p = self.params
         gen = seed_everything(p["seed"])
         drop = set(p["drop_features"])
-        self.encoder = TabularEncoder([c for c in CTR_NUMERIC if c not in drop],
-                                      [c for c in CTR_CATEGORICAL if c not in drop]).fit(train)
+        self.encoder = TabularEncoder(
+            [c for c in CTR_NUMERIC if c not in drop], [c for c in CTR_CATEGORICAL if c not in drop]
+        ).fit(train)
         num, cat = (torch.from_numpy(a) for a in self.encoder.transform(train))
         y = torch.from_numpy(train["clicked"].to_numpy(np.float32))
         self.net = self._net()
@@ -94,15 +132,14 @@ class CTRModel:
             order = torch.randperm(len(y), generator=gen)
             total = 0.0
             for lo in range(0, len(order), p["batch_size"]):
-                b = order[lo:lo + p["batch_size"]]
+                b = order[lo : lo + p["batch_size"]]
                 loss = F.binary_cross_entropy_with_logits(self.net(cat[b], num[b]), y[b])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(b)
             val_auc = M.roc_auc(validation["clicked"].to_numpy(), self.predict_proba(validation))
-            record = {"epoch": epoch + 1, "train_loss": total / len(y), "val_auc": val_auc,
-                      "seconds": time.perf_counter() - t0}
+            record = {"epoch": epoch + 1, "train_loss": total / len(y), "val_auc": val_auc, "seconds": time.perf_counter() - t0}
             self.history.append(record)
             if log:
                 log(f"{self.name} epoch {epoch + 1}: train loss {record['train_loss']:.4f}, validation AUC {val_auc:.4f}")
@@ -113,6 +150,7 @@ class CTRModel:
                 stale += 1
                 if stale >= p["patience"]:
                     break
+        assert best_state is not None  # the first epoch always improves on -1
         self.net.load_state_dict(best_state)
         self.best_epoch = int(np.argmax([h["val_auc"] for h in self.history])) + 1
         return self
@@ -123,12 +161,12 @@ class CTRModel:
         out = []
         with torch.no_grad():
             for lo in range(0, len(num), batch):
-                out.append(torch.sigmoid(self.net(cat[lo:lo + batch], num[lo:lo + batch])).numpy())
+                out.append(torch.sigmoid(self.net(cat[lo : lo + batch], num[lo : lo + batch])).numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     def save(self, directory: str | Path) -> Path:
         directory = write_params(directory, self.name, self.params, encoder=self.encoder.to_dict(), history=self.history)
-        np.savez(directory / "arrays.npz", **state_to_arrays(self.net))
+        write_arrays(directory / "arrays.npz", state_to_arrays(self.net))
         return directory
 
     @classmethod

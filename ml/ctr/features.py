@@ -18,11 +18,30 @@ from ml import warehouse
 from ml.data import user_category_share
 
 CTR_NUMERIC = [
-    "event_hour", "is_weekend", "user_days_since_signup", "user_n_impression", "user_n_click", "user_n_purchase",
-    "user_n_engaged", "user_active_days", "user_ctr_smoothed", "user_cvr_smoothed", "user_days_since_last_event",
-    "user_avg_engaged_price", "price", "price_vs_category", "item_days_since_release", "item_n_impression",
-    "item_n_click", "item_n_purchase", "item_n_engaged", "item_ctr_smoothed", "item_cvr_smoothed",
-    "item_days_since_last_event", "user_category_share", "user_price_ratio",
+    "event_hour",
+    "is_weekend",
+    "user_days_since_signup",
+    "user_n_impression",
+    "user_n_click",
+    "user_n_purchase",
+    "user_n_engaged",
+    "user_active_days",
+    "user_ctr_smoothed",
+    "user_cvr_smoothed",
+    "user_days_since_last_event",
+    "user_avg_engaged_price",
+    "price",
+    "price_vs_category",
+    "item_days_since_release",
+    "item_n_impression",
+    "item_n_click",
+    "item_n_purchase",
+    "item_n_engaged",
+    "item_ctr_smoothed",
+    "item_cvr_smoothed",
+    "item_days_since_last_event",
+    "user_category_share",
+    "user_price_ratio",
 ]
 CTR_ATTRIBUTES = ["country", "segment", "age_band", "category", "brand"]  # text categoricals
 CTR_CATEGORICAL = [*CTR_ATTRIBUTES, "user_idx", "item_idx"]
@@ -37,8 +56,6 @@ CTR_FEATURE_GROUPS = {
 }
 
 
-
-
 def load_examples(path: str | Path | None = None) -> pd.DataFrame:
     """``marts.ctr_examples`` in event order."""
     with warehouse.connect(path) as con:
@@ -51,32 +68,55 @@ def split_examples(examples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, 
     if train_all["snapshot_at"].nunique() < 2:
         raise ValueError("need at least two train blocks in ctr_examples (dbt var ctr_train_snapshots >= 2)")
     last = train_all["snapshot_at"].max()
-    return (train_all[train_all["snapshot_at"] < last], train_all[train_all["snapshot_at"] == last],
-            examples[examples["split"] == "test"])
+    return (
+        train_all[train_all["snapshot_at"] < last],
+        train_all[train_all["snapshot_at"] == last],
+        examples[examples["split"] == "test"],
+    )
 
 
-def pair_features(users: pd.DataFrame, items: pd.DataFrame, train: sp.csr_matrix, user_idx: np.ndarray,
-                  item_idx: np.ndarray, event_hour: int = 20, is_weekend: int = 0) -> pd.DataFrame:
+def pair_features(
+    users: pd.DataFrame,
+    items: pd.DataFrame,
+    train: sp.csr_matrix,
+    user_idx: np.ndarray,
+    item_idx: np.ndarray,
+    event_hour: int = 20,
+    is_weekend: int = 0,
+) -> pd.DataFrame:
     """CTR feature rows for arbitrary (user, item) pairs from the feature marts as of the split, shaped
     like ctr_examples (context features fixed to ``event_hour``/``is_weekend``)."""
     u = users.iloc[user_idx].reset_index(drop=True)
     it = items.iloc[item_idx].reset_index(drop=True)
-    frame = pd.DataFrame({"user_idx": user_idx, "item_idx": item_idx, "event_hour": event_hour,
-                          "is_weekend": is_weekend, "user_days_since_signup": u["days_since_signup"]})
+    frame = pd.DataFrame(
+        {
+            "user_idx": user_idx,
+            "item_idx": item_idx,
+            "event_hour": event_hour,
+            "is_weekend": is_weekend,
+            "user_days_since_signup": u["days_since_signup"],
+        }
+    )
     for col in ("country", "segment", "age_band"):
         frame[col] = u[col]
-    for col in ("n_impression", "n_click", "n_purchase", "n_engaged", "active_days", "ctr_smoothed", "cvr_smoothed",
-                "days_since_last_event", "avg_engaged_price"):
+    for col in (
+        "n_impression",
+        "n_click",
+        "n_purchase",
+        "n_engaged",
+        "active_days",
+        "ctr_smoothed",
+        "cvr_smoothed",
+        "days_since_last_event",
+        "avg_engaged_price",
+    ):
         frame[f"user_{col}"] = u[col]
     for col in ("category", "brand", "price", "price_vs_category"):
         frame[col] = it[col]
     frame["item_days_since_release"] = it["days_since_release"]
-    for col in ("n_impression", "n_click", "n_purchase", "n_engaged", "ctr_smoothed", "cvr_smoothed",
-                "days_since_last_event"):
+    for col in ("n_impression", "n_click", "n_purchase", "n_engaged", "ctr_smoothed", "cvr_smoothed", "days_since_last_event"):
         frame[f"item_{col}"] = it[col]
     # the user's share of train weight in the item's category (as in int_user_categories_snapshotted)
     frame["user_category_share"] = user_category_share(train, items["category"], user_idx, item_idx)
     frame["user_price_ratio"] = frame["user_avg_engaged_price"].fillna(frame["price"]) / frame["price"]
     return frame
-
-

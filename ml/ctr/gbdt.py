@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -18,10 +19,21 @@ class LightGBMCTR:
 
     name = "lgbm_ctr"
 
-    def __init__(self, n_estimators: int = 500, learning_rate: float = 0.05, num_leaves: int = 31,
-                 min_child_samples: int = 50, seed: int = 42) -> None:
-        self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
-                           min_child_samples=min_child_samples, seed=seed)
+    def __init__(
+        self,
+        n_estimators: int = 500,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        seed: int = 42,
+    ) -> None:
+        self.params: dict[str, Any] = dict(
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            num_leaves=num_leaves,
+            min_child_samples=min_child_samples,
+            seed=seed,
+        )
 
     def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[CTR_NUMERIC].astype(float).copy()
@@ -32,12 +44,25 @@ class LightGBMCTR:
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame) -> LightGBMCTR:
         p = self.params
         self.categories = {c: sorted(train[c].astype(str).unique()) for c in CTR_ATTRIBUTES}
-        self.model = lgb.LGBMClassifier(n_estimators=p["n_estimators"], learning_rate=p["learning_rate"],
-                                        num_leaves=p["num_leaves"], min_child_samples=p["min_child_samples"],
-                                        random_state=p["seed"], n_jobs=2, deterministic=True, force_row_wise=True,
-                                        verbose=-1)
-        self.model.fit(self._frame(train), train["clicked"], eval_X=(self._frame(validation),), eval_y=(validation["clicked"],),
-                       eval_metric="auc", callbacks=[lgb.early_stopping(30, verbose=False)])
+        self.model = lgb.LGBMClassifier(
+            n_estimators=p["n_estimators"],
+            learning_rate=p["learning_rate"],
+            num_leaves=p["num_leaves"],
+            min_child_samples=p["min_child_samples"],
+            random_state=p["seed"],
+            n_jobs=2,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+        self.model.fit(
+            self._frame(train),
+            train["clicked"],
+            eval_X=(self._frame(validation),),
+            eval_y=(validation["clicked"],),
+            eval_metric="auc",
+            callbacks=[lgb.early_stopping(30, verbose=False)],
+        )
         self.booster = self.model.booster_
         return self
 

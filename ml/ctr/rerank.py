@@ -10,15 +10,31 @@ import scipy.sparse as sp
 
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import pair_features
-from ml.recommenders.base import Recommender, Scorer, read_arrays, read_params, sparse_from_arrays, sparse_to_arrays, write_params
+from ml.recommenders.base import (
+    Recommender,
+    Scorer,
+    read_arrays,
+    read_params,
+    sparse_from_arrays,
+    sparse_to_arrays,
+    write_arrays,
+    write_params,
+)
 
 
 class RerankRecommender(Scorer):
     """Reranks ``base``'s top-``n_candidates`` (train items excluded) by a CTR model's click
     probability, with features from the marts as of the split (:func:`ml.ctr.features.pair_features`)."""
 
-    def __init__(self, base: Recommender, ctr: CTRModel, users: pd.DataFrame, items: pd.DataFrame,
-                 train: sp.csr_matrix, n_candidates: int = 50) -> None:
+    def __init__(
+        self,
+        base: Recommender,
+        ctr: CTRModel,
+        users: pd.DataFrame,
+        items: pd.DataFrame,
+        train: sp.csr_matrix,
+        n_candidates: int = 50,
+    ) -> None:
         self.base, self.ctr, self.users, self.items, self.train = base, ctr, users, items, train
         self.n_candidates = n_candidates
         self.n_users, self.n_items = base.n_users, base.n_items
@@ -28,8 +44,9 @@ class RerankRecommender(Scorer):
         cand, _ = self.base.recommend(user_indices, self.n_candidates, exclude=self.train)
         rows = np.repeat(np.arange(len(user_indices)), cand.shape[1])
         valid = cand.ravel() >= 0
-        probs = self.ctr.predict_proba(pair_features(self.users, self.items, self.train,
-                                                     np.asarray(user_indices)[rows[valid]], cand.ravel()[valid]))
+        probs = self.ctr.predict_proba(
+            pair_features(self.users, self.items, self.train, np.asarray(user_indices)[rows[valid]], cand.ravel()[valid])
+        )
         scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
         scores[rows[valid], cand.ravel()[valid]] = probs
         return scores
@@ -40,7 +57,7 @@ class RerankRecommender(Scorer):
         self.ctr.save(directory / "ctr")
         self.users.to_parquet(directory / "users.parquet", index=False)
         self.items.to_parquet(directory / "items.parquet", index=False)
-        np.savez(directory / "arrays.npz", **sparse_to_arrays("train", self.train))
+        write_arrays(directory / "arrays.npz", sparse_to_arrays("train", self.train))
         return directory
 
     @classmethod
@@ -52,8 +69,14 @@ class RerankRecommender(Scorer):
         base, ctr = load_model(directory / "base"), load_model(directory / "ctr")
         if not isinstance(base, Recommender) or not isinstance(ctr, CTRModel):
             raise ValueError(f"{directory}: a rerank artifact holds a recommender under base/ and a CTR network under ctr/")
-        return cls(base, ctr, pd.read_parquet(directory / "users.parquet"), pd.read_parquet(directory / "items.parquet"),
-                   sparse_from_arrays("train", read_arrays(directory / "arrays.npz")), **params)
+        return cls(
+            base,
+            ctr,
+            pd.read_parquet(directory / "users.parquet"),
+            pd.read_parquet(directory / "items.parquet"),
+            sparse_from_arrays("train", read_arrays(directory / "arrays.npz")),
+            **params,
+        )
 
 
 def evaluate_rerank(base: Recommender, ctr: CTRModel, data, fallback: Scorer, n_candidates: int = 50) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Two-stage ranking (``ranking.windows`` -> ``ranking.features`` -> ``ranking.ranker``): candidate generators -> LightGBM LambdaRank reranker.
+"""Two-stage ranking (``windows`` -> ``features`` -> ``ranker``): candidate generators -> LightGBM LambdaRank.
 
 Windows inside the train period keep it leak-free (L = label_days, S = the split):
 
@@ -20,8 +20,6 @@ score), so its trees learn corrections to the strongest generator instead of re-
 few thousand positives, and the same base is added at prediction time.
 """
 
-
-from ml.ranking.windows import Window, load_windows, make_windows, pair_values  # noqa: E402
 from ml.ranking.features import (  # noqa: E402
     FEATURE_GROUPS,
     FEATURES,
@@ -35,7 +33,25 @@ from ml.ranking.features import (  # noqa: E402
     stacked_frames,
 )
 from ml.ranking.ranker import TwoStageParams, TwoStageRecommender, train_ranker, train_two_stage  # noqa: E402
+from ml.ranking.windows import Window, load_windows, make_windows, pair_values  # noqa: E402
 
-__all__ = ["FEATURES", "FEATURE_GROUPS", "GENERATORS", "TwoStageParams", "TwoStageRecommender", "Window",
-           "add_features", "base_score", "binary_labels", "candidate_recall", "candidates", "load_windows",
-           "make_windows", "pair_values", "ranking_frame", "stacked_frames", "train_ranker", "train_two_stage"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_GROUPS",
+    "GENERATORS",
+    "TwoStageParams",
+    "TwoStageRecommender",
+    "Window",
+    "add_features",
+    "base_score",
+    "binary_labels",
+    "candidate_recall",
+    "candidates",
+    "load_windows",
+    "make_windows",
+    "pair_values",
+    "ranking_frame",
+    "stacked_frames",
+    "train_ranker",
+    "train_two_stage",
+]

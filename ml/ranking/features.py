@@ -21,10 +21,12 @@ FEATURE_GROUPS = {
 FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
 
 
-
 def fit_generators(history: sp.csr_matrix) -> dict[str, Scorer]:
-    return {"popularity": PopularityRecommender().fit(history), "item_item": ItemItemRecommender().fit(history),
-            "als": ALSRecommender().fit(history)}
+    return {
+        "popularity": PopularityRecommender().fit(history),
+        "item_item": ItemItemRecommender().fit(history),
+        "als": ALSRecommender().fit(history),
+    }
 
 
 def candidates(generators: dict[str, Scorer], history: sp.csr_matrix, users: np.ndarray, n: int) -> pd.DataFrame:
@@ -34,8 +36,9 @@ def candidates(generators: dict[str, Scorer], history: sp.csr_matrix, users: np.
     for name, model in generators.items():
         items, scores = model.recommend(users, n, exclude=history)
         rank = np.tile(np.arange(1, n + 1), len(users))
-        f = pd.DataFrame({"user": np.repeat(users, n), "item": items.ravel(), f"{name}_score": scores.ravel(),
-                          f"{name}_rank": rank})
+        f = pd.DataFrame(
+            {"user": np.repeat(users, n), "item": items.ravel(), f"{name}_score": scores.ravel(), f"{name}_rank": rank}
+        )
         frames.append(f[f["item"] >= 0])
     out = frames[0]
     for f in frames[1:]:
@@ -87,9 +90,15 @@ def base_score(frame: pd.DataFrame) -> np.ndarray:
     return -np.log2(1.0 + frame["als_rank"].to_numpy(np.float64))
 
 
-def ranking_frame(window: Window, users: pd.DataFrame, items: pd.DataFrame, n: int,
-                  generators: dict[str, Scorer] | None = None, max_users: int | None = None,
-                  seed: int = 42) -> tuple[pd.DataFrame, dict[str, Scorer]]:
+def ranking_frame(
+    window: Window,
+    users: pd.DataFrame,
+    items: pd.DataFrame,
+    n: int,
+    generators: dict[str, Scorer] | None = None,
+    max_users: int | None = None,
+    seed: int = 42,
+) -> tuple[pd.DataFrame, dict[str, Scorer]]:
     """Candidates (for users with history and at least one label) with features and labels; at most
     ``max_users`` users, drawn at random (seeded), bound the cost on large data."""
     generators = generators or fit_generators(window.history)
@@ -109,8 +118,9 @@ def group_sizes(frame: pd.DataFrame) -> np.ndarray:
     return frame.groupby(key, sort=False).size().to_numpy()
 
 
-def stacked_frames(windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int,
-                   max_users: int | None = None, seed: int = 42) -> pd.DataFrame:
+def stacked_frames(
+    windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int, max_users: int | None = None, seed: int = 42
+) -> pd.DataFrame:
     """Ranking frames of several windows, users of different windows kept in different query groups."""
     frames = []
     for k, w in enumerate(windows):
@@ -120,8 +130,7 @@ def stacked_frames(windows: list[Window], users: pd.DataFrame, items: pd.DataFra
     return pd.concat(frames, ignore_index=True)
 
 
-def candidate_recall(generators: dict[str, Scorer], history: sp.csr_matrix, relevant: sp.csr_matrix,
-                     n: int) -> float:
+def candidate_recall(generators: dict[str, Scorer], history: sp.csr_matrix, relevant: sp.csr_matrix, n: int) -> float:
     """Share of the test positives (of users with history) present in the candidate union of size <= 3n."""
     users = np.flatnonzero((np.diff(relevant.indptr) > 0) & (np.diff(history.indptr) > 0))
     cands = candidates(generators, history, users, n)

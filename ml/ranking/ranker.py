@@ -20,21 +20,56 @@ from ml.ranking.features import (
     stacked_frames,
 )
 from ml.ranking.windows import Window
-from ml.recommenders.base import Scorer, read_arrays, read_params, sparse_from_arrays, sparse_to_arrays, write_params
+from ml.recommenders.base import (
+    Scorer,
+    read_arrays,
+    read_params,
+    sparse_from_arrays,
+    sparse_to_arrays,
+    write_arrays,
+    write_params,
+)
 
 
-def train_ranker(train: pd.DataFrame, validation: pd.DataFrame, features: list[str] = FEATURES, seed: int = 42,
-                 n_estimators: int = 600, learning_rate: float = 0.03, num_leaves: int = 15,
-                 min_child_samples: int = 300) -> lgb.LGBMRanker:
+def train_ranker(
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    features: list[str] = FEATURES,
+    seed: int = 42,
+    n_estimators: int = 600,
+    learning_rate: float = 0.03,
+    num_leaves: int = 15,
+    min_child_samples: int = 300,
+) -> lgb.LGBMRanker:
     """LambdaRank boosted from :func:`base_score`, early-stopped on the validation window's NDCG@10."""
-    model = lgb.LGBMRanker(objective="lambdarank", n_estimators=n_estimators, learning_rate=learning_rate,
-                           num_leaves=num_leaves, min_child_samples=min_child_samples, reg_lambda=1.0, subsample=0.8,
-                           subsample_freq=1, colsample_bytree=0.8, random_state=seed, n_jobs=2, deterministic=True,
-                           force_row_wise=True, verbose=-1)
-    model.fit(train[features], train["label"], group=group_sizes(train), init_score=base_score(train),
-              eval_X=(validation[features],), eval_y=(validation["label"],), eval_group=[group_sizes(validation)],
-              eval_init_score=[base_score(validation)], eval_at=[10],
-              callbacks=[lgb.early_stopping(50, verbose=False)])
+    model = lgb.LGBMRanker(
+        objective="lambdarank",
+        n_estimators=n_estimators,
+        learning_rate=learning_rate,
+        num_leaves=num_leaves,
+        min_child_samples=min_child_samples,
+        reg_lambda=1.0,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        n_jobs=2,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+    model.fit(
+        train[features],
+        train["label"],
+        group=group_sizes(train),
+        init_score=base_score(train),
+        eval_X=(validation[features],),
+        eval_y=(validation["label"],),
+        eval_group=[group_sizes(validation)],
+        eval_init_score=[base_score(validation)],
+        eval_at=[10],
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
     return model
 
 
@@ -50,8 +85,16 @@ class TwoStageRecommender(Scorer):
 
     name = "two_stage"
 
-    def __init__(self, generators: dict[str, Scorer], ranker: lgb.Booster, window: Window, users: pd.DataFrame,
-                 items: pd.DataFrame, n_candidates: int, features: list[str] = FEATURES) -> None:
+    def __init__(
+        self,
+        generators: dict[str, Scorer],
+        ranker: lgb.Booster,
+        window: Window,
+        users: pd.DataFrame,
+        items: pd.DataFrame,
+        n_candidates: int,
+        features: list[str] = FEATURES,
+    ) -> None:
         self.generators, self.ranker, self.window = generators, ranker, window
         self.users = users[RANKER_USER_COLUMNS].reset_index(drop=True)
         self.items = items[RANKER_ITEM_COLUMNS].reset_index(drop=True)
@@ -70,16 +113,21 @@ class TwoStageRecommender(Scorer):
 
     def save(self, directory: str | Path) -> Path:
         w = self.window
-        directory = write_params(directory, self.name, {"n_candidates": self.n_candidates, "features": self.features},
-                                 cutoff=w.cutoff.isoformat(), history_days=w.history_days,
-                                 generators=sorted(self.generators))
+        directory = write_params(
+            directory,
+            self.name,
+            {"n_candidates": self.n_candidates, "features": self.features},
+            cutoff=w.cutoff.isoformat(),
+            history_days=w.history_days,
+            generators=sorted(self.generators),
+        )
         for name, generator in self.generators.items():
             generator.save(directory / "generators" / name)  # type: ignore[attr-defined]
         self.ranker.save_model(str(directory / "ranker.txt"))
         arrays = {}
         for name in WINDOW_MATRICES:
             arrays.update(sparse_to_arrays(name, getattr(w, name)))
-        np.savez(directory / "arrays.npz", **arrays)
+        write_arrays(directory / "arrays.npz", arrays)
         self.users.to_parquet(directory / "users.parquet", index=False)
         self.items.to_parquet(directory / "items.parquet", index=False)
         return directory
@@ -91,17 +139,25 @@ class TwoStageRecommender(Scorer):
         directory = Path(directory)
         meta = read_params(directory, cls.name)
         arrays = read_arrays(directory / "arrays.npz")
-        window = Window(**{name: sparse_from_arrays(name, arrays) for name in WINDOW_MATRICES},
-                        cutoff=pd.Timestamp(meta["cutoff"]), history_days=meta["history_days"])
+        window = Window(
+            **{name: sparse_from_arrays(name, arrays) for name in WINDOW_MATRICES},
+            cutoff=pd.Timestamp(meta["cutoff"]),
+            history_days=meta["history_days"],
+        )
         generators = {}
         for name in meta["generators"]:
             generator = load_model(directory / "generators" / name)
             if not isinstance(generator, Scorer):
                 raise ValueError(f"{directory}/generators/{name} is not a ranking model")
             generators[name] = generator
-        return cls(generators, lgb.Booster(model_file=str(directory / "ranker.txt")), window,
-                   pd.read_parquet(directory / "users.parquet"), pd.read_parquet(directory / "items.parquet"),
-                   **meta["params"])
+        return cls(
+            generators,
+            lgb.Booster(model_file=str(directory / "ranker.txt")),
+            window,
+            pd.read_parquet(directory / "users.parquet"),
+            pd.read_parquet(directory / "items.parquet"),
+            **meta["params"],
+        )
 
 
 @dataclass(frozen=True)
@@ -122,37 +178,51 @@ class TwoStageParams:
 def ranker_frames(data, windows, params: TwoStageParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidate/feature/label frames of the stacked training windows and of the early-stopping window."""
     train_windows, val_window, _ = windows
-    train = stacked_frames(train_windows, data.users, data.items, params.n_candidates,
-                           max_users=params.max_users_per_window, seed=params.seed)
-    val, _ = ranking_frame(val_window, data.users, data.items, params.n_candidates,
-                           max_users=params.max_users_per_window, seed=params.seed)
+    train = stacked_frames(
+        train_windows, data.users, data.items, params.n_candidates, max_users=params.max_users_per_window, seed=params.seed
+    )
+    val, _ = ranking_frame(
+        val_window, data.users, data.items, params.n_candidates, max_users=params.max_users_per_window, seed=params.seed
+    )
     return train, val
 
 
-def fit_ranker(train: pd.DataFrame, val: pd.DataFrame, params: TwoStageParams,
-               features: list[str] = FEATURES) -> lgb.LGBMRanker:
-    return train_ranker(train, val, features=features, seed=params.seed, n_estimators=params.n_estimators,
-                        learning_rate=params.learning_rate, num_leaves=params.num_leaves,
-                        min_child_samples=params.min_child_samples)
+def fit_ranker(train: pd.DataFrame, val: pd.DataFrame, params: TwoStageParams, features: list[str] = FEATURES) -> lgb.LGBMRanker:
+    return train_ranker(
+        train,
+        val,
+        features=features,
+        seed=params.seed,
+        n_estimators=params.n_estimators,
+        learning_rate=params.learning_rate,
+        num_leaves=params.num_leaves,
+        min_child_samples=params.min_child_samples,
+    )
 
 
-def train_two_stage(data, windows, generators: dict[str, Scorer], params: TwoStageParams
-                    ) -> tuple[TwoStageRecommender, dict]:
+def train_two_stage(data, windows, generators: dict[str, Scorer], params: TwoStageParams) -> tuple[TwoStageRecommender, dict]:
     """Train the ranker on the windows inside the train period and assemble the two-stage model that
     serves on the full train window with the given (published) generators. Returns it and a summary."""
     train, val = ranker_frames(data, windows, params)
     ranker = fit_ranker(train, val, params)
-    importance = pd.DataFrame({"feature": FEATURES, "gain": ranker.booster_.feature_importance("gain")}
-                              ).sort_values("gain", ascending=False)
+    importance = pd.DataFrame({"feature": FEATURES, "gain": ranker.booster_.feature_importance("gain")}).sort_values(
+        "gain", ascending=False
+    )
     model = TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, params.n_candidates)
-    info = {"best_iteration": int(ranker.best_iteration_), "train_rows": len(train),
-            "train_positives": int((train["label"] > 0).sum()), "validation_rows": len(val),
-            "feature_importance": importance, "params": asdict(params)}
+    info = {
+        "best_iteration": int(ranker.best_iteration_),
+        "train_rows": len(train),
+        "train_positives": int((train["label"] > 0).sum()),
+        "validation_rows": len(val),
+        "feature_importance": importance,
+        "params": asdict(params),
+    }
     return model, info
 
 
-def evaluate_two_stage(model: TwoStageRecommender, data, fallback: Scorer,
-                       recall_at: tuple[int, ...] = (50, 100, 200)) -> tuple[pd.DataFrame, dict[int, float]]:
+def evaluate_two_stage(
+    model: TwoStageRecommender, data, fallback: Scorer, recall_at: tuple[int, ...] = (50, 100, 200)
+) -> tuple[pd.DataFrame, dict[int, float]]:
     """Test-window metrics of the two-stage model plus the recall of its candidate union at each N."""
     from ml.evaluation import METRIC_COLUMNS, evaluate, relevant_items
 

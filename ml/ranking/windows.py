@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +32,9 @@ class Window:
         active = max(int((user_items > 0).sum()), 1)
         recent_active = max(int((np.diff(self.last_days.indptr) > 0).sum()), 1)
         return {
-            "user_items": user_items, "active_users": active, "user_weight": np.asarray(h.sum(axis=1)).ravel(),
+            "user_items": user_items,
+            "active_users": active,
+            "user_weight": np.asarray(h.sum(axis=1)).ravel(),
             "item_users": np.asarray((h > 0).sum(axis=0)).ravel() / active,
             "item_recent_users": np.asarray((self.last_days > 0).sum(axis=0)).ravel() / recent_active,
             "item_impressions": np.asarray(self.impressions.sum(axis=0)).ravel() / max(self.impressions.sum(), 1),
@@ -47,12 +48,15 @@ def pair_values(matrix: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> 
     return np.asarray(matrix[users, items]).ravel()
 
 
-def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int,
-                 n_train_windows: int = 5) -> tuple[list[Window], Window, Window]:
+def make_windows(
+    daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int, n_train_windows: int = 5
+) -> tuple[list[Window], Window, Window]:
     """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
     if "n_impressions" not in daily.columns:
-        raise ValueError("marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
-                         "(dbt build --select interactions_daily, or materialize marts/interactions_daily)")
+        raise ValueError(
+            "marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
+            "(dbt build --select interactions_daily, or materialize marts/interactions_daily)"
+        )
     day = pd.to_datetime(daily["event_day"]).to_numpy()
     engaged = daily[C.WEIGHT].to_numpy() > 0
     shown = daily["n_impressions"].to_numpy() > 0
@@ -63,21 +67,29 @@ def make_windows(daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.T
     def window(cutoff, label_mask):
         cutoff = np.datetime64(cutoff, "ns")
         before, recent = day < cutoff, (day < cutoff) & (day >= cutoff - week)
-        return Window(to_csr(daily[before & engaged], n_users, n_items),
-                      to_csr(daily[label_mask & engaged], n_users, n_items), pd.Timestamp(cutoff),
-                      to_csr(daily[recent & engaged], n_users, n_items),
-                      to_csr(impressions[before & shown], n_users, n_items),
-                      to_csr(impressions[recent & shown], n_users, n_items),
-                      max(int((cutoff - first_day) / np.timedelta64(1, "D")), 1))
+        return Window(
+            to_csr(daily[before & engaged], n_users, n_items),
+            to_csr(daily[label_mask & engaged], n_users, n_items),
+            pd.Timestamp(cutoff),
+            to_csr(daily[recent & engaged], n_users, n_items),
+            to_csr(impressions[before & shown], n_users, n_items),
+            to_csr(impressions[recent & shown], n_users, n_items),
+            max(int((cutoff - first_day) / np.timedelta64(1, "D")), 1),
+        )
 
     split_at = np.datetime64(split_at, "ns")
-    train = [window(split_at - k * gap, (day >= split_at - k * gap) & (day < split_at - (k - 1) * gap))
-             for k in range(2, n_train_windows + 2)]
+    train = [
+        window(split_at - k * gap, (day >= split_at - k * gap) & (day < split_at - (k - 1) * gap))
+        for k in range(2, n_train_windows + 2)
+    ]
     train = [w for w in train if w.history.nnz and w.labels.nnz]
     if not train:
         raise ValueError("the train period is too short for a ranker label window; lower label_days")
-    return (train, window(split_at - gap, (day >= split_at - gap) & (day < split_at)),
-            window(split_at, daily["split"].to_numpy() == "test"))
+    return (
+        train,
+        window(split_at - gap, (day >= split_at - gap) & (day < split_at)),
+        window(split_at, daily["split"].to_numpy() == "test"),
+    )
 
 
 def load_windows(path, label_days: int, n_train_windows: int) -> tuple[InteractionData, tuple]:
@@ -87,5 +99,3 @@ def load_windows(path, label_days: int, n_train_windows: int) -> tuple[Interacti
         daily = con.execute("select * from marts.interactions_daily").df()
         split_at = pd.Timestamp(warehouse.scalar(con, "select split_at from intermediate.int_split_defined"))
     return data, make_windows(daily, data.n_users, data.n_items, split_at, label_days, n_train_windows)
-
-

@@ -10,9 +10,25 @@ from ml.recommenders.two_tower import TwoTowerRecommender
 
 RECOMMENDERS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (PopularityRecommender, ItemItemRecommender, ALSRecommender, TwoTowerRecommender, ContentRecommender,
-                HybridRecommender)
+    for cls in (
+        PopularityRecommender,
+        ItemItemRecommender,
+        ALSRecommender,
+        TwoTowerRecommender,
+        ContentRecommender,
+        HybridRecommender,
+    )
 }
 
-__all__ = ["RECOMMENDERS", "ALSRecommender", "ContentRecommender", "HybridRecommender", "ItemItemRecommender",
-           "ItemSimilarity", "PopularityRecommender", "Recommender", "Scorer", "TwoTowerRecommender"]
+__all__ = [
+    "RECOMMENDERS",
+    "ALSRecommender",
+    "ContentRecommender",
+    "HybridRecommender",
+    "ItemItemRecommender",
+    "ItemSimilarity",
+    "PopularityRecommender",
+    "Recommender",
+    "Scorer",
+    "TwoTowerRecommender",
+]

@@ -17,15 +17,21 @@ from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 class ALSRecommender(Recommender, ItemSimilarity):
     name = "als"
 
-    def __init__(self, factors: int = 16, regularization: float = 1.0, alpha: float = 1.0,
-                 iterations: int = 15, seed: int = 42, **params) -> None:
-        super().__init__(factors=factors, regularization=regularization, alpha=alpha,
-                         iterations=iterations, seed=seed, **params)
+    def __init__(
+        self, factors: int = 16, regularization: float = 1.0, alpha: float = 1.0, iterations: int = 15, seed: int = 42, **params
+    ) -> None:
+        super().__init__(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, seed=seed, **params)
 
     def build(self) -> AlternatingLeastSquares:
         p = self.params
-        return AlternatingLeastSquares(factors=p["factors"], regularization=p["regularization"], alpha=p["alpha"],
-                                       iterations=p["iterations"], random_state=p["seed"], calculate_training_loss=False)
+        return AlternatingLeastSquares(
+            factors=p["factors"],
+            regularization=p["regularization"],
+            alpha=p["alpha"],
+            iterations=p["iterations"],
+            random_state=p["seed"],
+            calculate_training_loss=False,
+        )
 
     def fit(self, interactions: sp.csr_matrix, **side) -> ALSRecommender:
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS pool when the model is built

@@ -71,18 +71,19 @@ def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix | None, user_indice
     scores[rows, exclude.indices[np.repeat(starts, lengths) + offsets]] = -np.inf
 
 
-def batched_top_k(score_fn, user_indices: np.ndarray, n_items: int, k: int,
-                  exclude: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
+def batched_top_k(
+    score_fn, user_indices: np.ndarray, n_items: int, k: int, exclude: sp.csr_matrix | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Run ``score_fn(batch_user_indices) -> dense scores`` in memory-bounded batches, then top-k."""
     user_indices = np.asarray(user_indices, dtype=np.int64)
     batch = max(1, SCORE_BLOCK_ELEMENTS // max(n_items, 1))
     items = np.full((len(user_indices), k), -1, dtype=np.int64)
     scores = np.full((len(user_indices), k), -np.inf, dtype=np.float32)
     for lo in range(0, len(user_indices), batch):
-        users = user_indices[lo:lo + batch]
+        users = user_indices[lo : lo + batch]
         block = np.asarray(score_fn(users), dtype=np.float32)
         mask_excluded(block, exclude, users)
-        items[lo:lo + batch], scores[lo:lo + batch] = top_k(block, k)
+        items[lo : lo + batch], scores[lo : lo + batch] = top_k(block, k)
     return items, scores
 
 
@@ -101,6 +102,10 @@ def read_params(directory: str | Path, expected: str | None = None) -> dict:
     if expected is not None and meta["model"] != expected:
         raise ValueError(f"{directory} holds a {meta['model']} model, not {expected}")
     return meta
+
+
+def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 
 
 def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
@@ -145,8 +150,6 @@ class Recommender(Scorer):
     """A trainable, persistable scorer. Subclasses set ``name`` and implement fit, score_users and
     the array (de)serialisation."""
 
-    name: ClassVar[str]  # type: ignore[misc]
-
     def __init__(self, **params: Any) -> None:
         self.params = params
         self.n_users = 0
@@ -163,7 +166,7 @@ class Recommender(Scorer):
 
     def save(self, directory: str | Path) -> Path:
         directory = write_params(directory, self.name, self.params, n_users=self.n_users, n_items=self.n_items)
-        np.savez(directory / "arrays.npz", **self._arrays())
+        write_arrays(directory / "arrays.npz", self._arrays())
         return directory
 
     @classmethod
@@ -177,10 +180,16 @@ class Recommender(Scorer):
 
 
 def sparse_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
-    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
-                         shape=tuple(arrays[f"{prefix}_shape"]))
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+        shape=tuple(arrays[f"{prefix}_shape"]),
+    )
 
 
 def sparse_to_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
-    return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices,
-            f"{prefix}_indptr": matrix.indptr, f"{prefix}_shape": np.asarray(matrix.shape)}
+    return {
+        f"{prefix}_data": matrix.data,
+        f"{prefix}_indices": matrix.indices,
+        f"{prefix}_indptr": matrix.indptr,
+        f"{prefix}_shape": np.asarray(matrix.shape),
+    }

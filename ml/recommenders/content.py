@@ -69,15 +69,38 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
 class HybridRecommender(Recommender):
     name = "hybrid"
 
-    def __init__(self, alpha: float = 0.7, factors: int = 16, regularization: float = 1.0, als_alpha: float = 1.0,
-                 iterations: int = 15, seed: int = 42, **params) -> None:
-        super().__init__(alpha=alpha, factors=factors, regularization=regularization, als_alpha=als_alpha,
-                         iterations=iterations, seed=seed, **params)
+    def __init__(
+        self,
+        alpha: float = 0.7,
+        factors: int = 16,
+        regularization: float = 1.0,
+        als_alpha: float = 1.0,
+        iterations: int = 15,
+        seed: int = 42,
+        **params,
+    ) -> None:
+        super().__init__(
+            alpha=alpha,
+            factors=factors,
+            regularization=regularization,
+            als_alpha=als_alpha,
+            iterations=iterations,
+            seed=seed,
+            **params,
+        )
 
     def _parts(self) -> tuple[ALSRecommender, ContentRecommender]:
         p = self.params
-        return (ALSRecommender(factors=p["factors"], regularization=p["regularization"], alpha=p["als_alpha"],
-                               iterations=p["iterations"], seed=p["seed"]), ContentRecommender())
+        return (
+            ALSRecommender(
+                factors=p["factors"],
+                regularization=p["regularization"],
+                alpha=p["als_alpha"],
+                iterations=p["iterations"],
+                seed=p["seed"],
+            ),
+            ContentRecommender(),
+        )
 
     def fit(self, interactions: sp.csr_matrix, item_features: pd.DataFrame | None = None, **side) -> HybridRecommender:
         self.cf, self.content = self._parts()
@@ -89,14 +112,17 @@ class HybridRecommender(Recommender):
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         a = self.params["alpha"]
         return a * _standardise(self.cf.score_users(user_indices)) + (1 - a) * _standardise(
-            self.content.score_users(user_indices))
+            self.content.score_users(user_indices)
+        )
 
     def _arrays(self):
-        return {**{f"cf.{k}": v for k, v in self.cf._arrays().items()},
-                **{f"content.{k}": v for k, v in self.content._arrays().items()}}
+        return {
+            **{f"cf.{k}": v for k, v in self.cf._arrays().items()},
+            **{f"content.{k}": v for k, v in self.content._arrays().items()},
+        }
 
     def _restore(self, arrays):
         self.cf, self.content = self._parts()
         for part, prefix in ((self.cf, "cf."), (self.content, "content.")):
-            part._restore({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            part._restore({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
             part.n_users, part.n_items = self.n_users, self.n_items

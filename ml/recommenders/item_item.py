@@ -10,13 +10,15 @@ accumulator, so no items x items or users x items matrix is ever dense. Users ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 from numba import get_num_threads, njit, prange
 
 from ml.recommenders.base import ItemSimilarity, Recommender, sparse_from_arrays, sparse_to_arrays, top_k
 
-WEIGHTINGS = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
+WEIGHTINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
 
 
 class ItemItemRecommender(Recommender, ItemSimilarity):
@@ -67,16 +69,29 @@ def item_neighbours(X: sp.csr_matrix, k: int, shrinkage: float) -> sp.csr_matrix
     out_idx = np.full((n_items, max(k, 1)), -1, dtype=np.int64)
     out_val = np.zeros((n_items, max(k, 1)), dtype=np.float32)
     if k > 0:
-        _neighbours_kernel(Xt.indptr, Xt.indices, Xt.data, X.indptr, X.indices, X.data, norms, k,
-                           np.float32(shrinkage), out_idx, out_val, get_num_threads())
+        _neighbours_kernel(
+            Xt.indptr,
+            Xt.indices,
+            Xt.data,
+            X.indptr,
+            X.indices,
+            X.data,
+            norms,
+            k,
+            np.float32(shrinkage),
+            out_idx,
+            out_val,
+            get_num_threads(),
+        )
     keep = out_idx >= 0  # each row's neighbours are left-aligned, so row-major order is CSR order
     indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
     return sp.csr_matrix((out_val[keep], out_idx[keep], indptr), shape=(n_items, n_items))
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=True, error_model="numpy")
-def _neighbours_kernel(xt_indptr, xt_indices, xt_data, x_indptr, x_indices, x_data, norms, k, shrinkage,
-                       out_idx, out_val, n_threads):  # pragma: no cover - compiled
+def _neighbours_kernel(
+    xt_indptr, xt_indices, xt_data, x_indptr, x_indices, x_data, norms, k, shrinkage, out_idx, out_val, n_threads
+):  # pragma: no cover - compiled
     """For each item (in parallel): accumulate dot products with every co-occurring item through the
     users who interacted with it (a sparse dot row, as implicit's all_pairs_knn does), shrink, and keep
     the k largest by a partition threshold. Only one dense accumulator row per thread."""

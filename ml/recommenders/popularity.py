@@ -15,7 +15,7 @@ class PopularityRecommender(Recommender):
         users_per_item = np.asarray((interactions > 0).sum(axis=0)).ravel().astype(np.float64)
         weight = np.asarray(interactions.sum(axis=0)).ravel()
         # number of users first; total weight as a fractional tie-breaker
-        self.item_scores = (users_per_item + weight / (weight.max() + 1.0) if weight.size else users_per_item)
+        self.item_scores = users_per_item + weight / (weight.max() + 1.0) if weight.size else users_per_item
         self.n_users, self.n_items = interactions.shape
         return self
 

@@ -25,22 +25,43 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 from ml.neural import TabularEncoder, mlp, seed_everything
+from ml.recommenders.base import ItemSimilarity, Recommender, top_k
+from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
 
-USER_NUMERIC = ["n_engaged", "n_click", "n_purchase", "active_days", "ctr_smoothed", "cvr_smoothed",
-                "days_since_last_event", "avg_engaged_price", "days_since_signup", "evening_share",
-                "weekend_share", "favourite_category_share"]
+USER_NUMERIC = [
+    "n_engaged",
+    "n_click",
+    "n_purchase",
+    "active_days",
+    "ctr_smoothed",
+    "cvr_smoothed",
+    "days_since_last_event",
+    "avg_engaged_price",
+    "days_since_signup",
+    "evening_share",
+    "weekend_share",
+    "favourite_category_share",
+]
 USER_CATEGORICAL = ["country", "segment", "age_band", "favourite_category"]
-ITEM_NUMERIC = ["price", "price_vs_category", "n_engaged", "n_click", "ctr_smoothed", "cvr_smoothed",
-                "days_since_release", "days_since_last_event", "is_new_item"]
+ITEM_NUMERIC = [
+    "price",
+    "price_vs_category",
+    "n_engaged",
+    "n_click",
+    "ctr_smoothed",
+    "cvr_smoothed",
+    "days_since_release",
+    "days_since_last_event",
+    "is_new_item",
+]
 ITEM_CATEGORICAL = ["category", "brand"]
-NEGATIVE_STRATEGIES = ("random", "hard", "mixed")
 
 
 class Tower(torch.nn.Module):
-    def __init__(self, n_ids: int, cardinalities: list[int], n_numeric: int, id_dim: int, cat_dim: int,
-                 hidden: int, out_dim: int) -> None:
+    def __init__(
+        self, n_ids: int, cardinalities: list[int], n_numeric: int, id_dim: int, cat_dim: int, hidden: int, out_dim: int
+    ) -> None:
         super().__init__()
         self.unknown_id = n_ids
         self.ids = torch.nn.Embedding(n_ids + 1, id_dim)
@@ -53,59 +74,49 @@ class Tower(torch.nn.Module):
         return F.normalize(self.body(torch.cat(parts, dim=1)), dim=1)
 
 
-def sample_negatives(strategy: str, n: int, popularity_p: np.ndarray, rng: np.random.Generator
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` shared negatives; returns (item indices, probability each was drawn with)."""
-    n_items = len(popularity_p)
-    uniform = np.full(n_items, 1.0 / n_items)
-    if strategy == "random":
-        p = uniform
-    elif strategy == "hard":
-        p = popularity_p
-    elif strategy == "mixed":
-        p = 0.5 * uniform + 0.5 * popularity_p
-    else:
-        raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {strategy!r}")
-    items = rng.choice(n_items, size=n, p=p)
-    return items, p[items]
-
-
-def sampled_softmax_loss(user_emb: torch.Tensor, item_emb: torch.Tensor, neg_emb: torch.Tensor,
-                         log_q_items: torch.Tensor, log_q_negs: torch.Tensor, item_ids: torch.Tensor,
-                         neg_seen: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Cross-entropy of each user's positive item against the batch's other items and the shared
-    negatives, with logQ correction. Other rows holding the same item as the positive, and
-    negatives the user interacted with (``neg_seen``), are masked out of the softmax."""
-    logits_b = user_emb @ item_emb.T / temperature - log_q_items[None, :]
-    same_item = (item_ids[:, None] == item_ids[None, :]) & ~torch.eye(len(item_ids), dtype=torch.bool)
-    logits_b = logits_b.masked_fill(same_item, float("-inf"))
-    logits_n = (user_emb @ neg_emb.T / temperature - log_q_negs[None, :]).masked_fill(neg_seen, float("-inf"))
-    return F.cross_entropy(torch.cat([logits_b, logits_n], dim=1), torch.arange(len(item_ids)))
-
-
-def seen_mask(train: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Boolean (len(users) x len(items)): did the user interact with the item in train?"""
-    sub = train[users][:, items]
-    return sub.toarray() > 0
-
-
 class TwoTowerRecommender(Recommender, ItemSimilarity):
     name = "two_tower"
     cold_start_from_features = True
 
-    def __init__(self, embedding_dim: int = 32, hidden: int = 64, epochs: int = 15, batch_size: int = 512,
-                 negatives: str = "mixed", n_negatives: int = 256, learning_rate: float = 3e-3,
-                 temperature: float = 0.1, id_dropout: float = 0.1, seed: int = 42, **params) -> None:
+    def __init__(
+        self,
+        embedding_dim: int = 32,
+        hidden: int = 64,
+        epochs: int = 15,
+        batch_size: int = 512,
+        negatives: str = "mixed",
+        n_negatives: int = 256,
+        learning_rate: float = 3e-3,
+        temperature: float = 0.1,
+        id_dropout: float = 0.1,
+        seed: int = 42,
+        **params,
+    ) -> None:
         if negatives not in NEGATIVE_STRATEGIES:
             raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {negatives!r}")
-        super().__init__(embedding_dim=embedding_dim, hidden=hidden, epochs=epochs, batch_size=batch_size,
-                         negatives=negatives, n_negatives=n_negatives, learning_rate=learning_rate,
-                         temperature=temperature, id_dropout=id_dropout, seed=seed, **params)
+        super().__init__(
+            embedding_dim=embedding_dim,
+            hidden=hidden,
+            epochs=epochs,
+            batch_size=batch_size,
+            negatives=negatives,
+            n_negatives=n_negatives,
+            learning_rate=learning_rate,
+            temperature=temperature,
+            id_dropout=id_dropout,
+            seed=seed,
+            **params,
+        )
         self.history: list[dict] = []
 
-    def fit(self, interactions: sp.csr_matrix, user_features: pd.DataFrame | None = None,
-            item_features: pd.DataFrame | None = None, log: Callable[[str], None] | None = None,
-            **side) -> TwoTowerRecommender:
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        user_features: pd.DataFrame | None = None,
+        item_features: pd.DataFrame | None = None,
+        log: Callable[[str], None] | None = None,
+        **side,
+    ) -> TwoTowerRecommender:
         if user_features is None or item_features is None:
             raise ValueError("two_tower needs user_features and item_features (the dbt feature marts)")
         p = self.params
@@ -117,10 +128,24 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
         self.item_encoder = TabularEncoder(ITEM_NUMERIC, ITEM_CATEGORICAL).fit(item_features)
         u_num, u_cat = (torch.from_numpy(a) for a in self.user_encoder.transform(user_features))
         i_num, i_cat = (torch.from_numpy(a) for a in self.item_encoder.transform(item_features))
-        user_tower = Tower(self.n_users, self.user_encoder.cardinalities, len(USER_NUMERIC), p["embedding_dim"], 8,
-                           p["hidden"], p["embedding_dim"])
-        item_tower = Tower(self.n_items, self.item_encoder.cardinalities, len(ITEM_NUMERIC), p["embedding_dim"], 8,
-                           p["hidden"], p["embedding_dim"])
+        user_tower = Tower(
+            self.n_users,
+            self.user_encoder.cardinalities,
+            len(USER_NUMERIC),
+            p["embedding_dim"],
+            8,
+            p["hidden"],
+            p["embedding_dim"],
+        )
+        item_tower = Tower(
+            self.n_items,
+            self.item_encoder.cardinalities,
+            len(ITEM_NUMERIC),
+            p["embedding_dim"],
+            8,
+            p["hidden"],
+            p["embedding_dim"],
+        )
         params = list(user_tower.parameters()) + list(item_tower.parameters())
         opt = torch.optim.AdamW(params, lr=p["learning_rate"], weight_decay=1e-5)
 
@@ -137,7 +162,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
             order = rng.permutation(len(pair_users))
             total, batches = 0.0, 0
             for lo in range(0, len(order), p["batch_size"]):
-                b = order[lo:lo + p["batch_size"]]
+                b = order[lo : lo + p["batch_size"]]
                 bu, bi = pair_users[b], pair_items[b]
                 ids_u = torch.from_numpy(bu)
                 drop = torch.rand(len(b), generator=gen) < p["id_dropout"]
@@ -147,8 +172,15 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
                 negs, neg_p = sample_negatives(p["negatives"], p["n_negatives"], popularity_p, rng)
                 ne = item_tower(torch.from_numpy(negs), i_cat[negs], i_num[negs])
                 loss = sampled_softmax_loss(
-                    ue, ie, ne, log_q_batch[torch.from_numpy(bi)], torch.from_numpy(np.log(neg_p).astype(np.float32)),
-                    torch.from_numpy(bi), torch.from_numpy(seen_mask(train, bu, negs)), tau)
+                    ue,
+                    ie,
+                    ne,
+                    log_q_batch[torch.from_numpy(bi)],
+                    torch.from_numpy(np.log(neg_p).astype(np.float32)),
+                    torch.from_numpy(bi),
+                    torch.from_numpy(seen_mask(train, bu, negs)),
+                    tau,
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -177,8 +209,11 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
         return top_k(sims, k)
 
     def _arrays(self):
-        return {"user_embeddings": self.user_embeddings, "item_embeddings": self.item_embeddings,
-                "history": np.frombuffer(json.dumps(self.history).encode(), dtype=np.uint8)}
+        return {
+            "user_embeddings": self.user_embeddings,
+            "item_embeddings": self.item_embeddings,
+            "history": np.frombuffer(json.dumps(self.history).encode(), dtype=np.uint8),
+        }
 
     def _restore(self, arrays):
         self.user_embeddings, self.item_embeddings = arrays["user_embeddings"], arrays["item_embeddings"]
