@@ -119,7 +119,7 @@ def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
 
 
 def calibration_table(labels: np.ndarray, probabilities: np.ndarray, n_bins: int = 10) -> list[dict]:
-    """Mean predicted vs observed rate per equal-width probability bin (sklearn's calibration_curve)."""
+    """Mean predicted vs observed rate per quantile bin of the probabilities (sklearn's calibration_curve)."""
     from sklearn.calibration import calibration_curve
 
     observed, predicted = calibration_curve(labels, probabilities, n_bins=n_bins, strategy="quantile")
@@ -132,9 +132,9 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
 
 
-def ctr_report(labels: np.ndarray, probabilities: np.ndarray) -> dict:
-    """AUC, log loss and a calibration summary (expected calibration error over quantile bins)."""
-    table = calibration_table(labels, probabilities)
+def ctr_report(labels: np.ndarray, probabilities: np.ndarray, n_bins: int = 10) -> dict:
+    """AUC, log loss and a calibration summary (mean |predicted - observed| over quantile bins)."""
+    table = calibration_table(labels, probabilities, n_bins)
     ece = float(np.mean([abs(r["predicted"] - r["observed"]) for r in table]))
     return {
         "auc": roc_auc(labels, probabilities),

@@ -78,7 +78,9 @@ def test_item_item_matches_implicit_cosine_without_shrinkage():
         ref_scores = sorted(s for i, s in zip(ids, sims, strict=True) if i != item)[::-1][:10]
         _, my_scores = mine.similar_items([item], 10)
         got = my_scores[0][np.isfinite(my_scores[0])]
-        np.testing.assert_allclose(got, ref_scores[: len(got)], rtol=1e-4)
+        positive = [v for v in ref_scores if v > 0]  # implicit pads with zero-similarity items; we do not
+        assert len(got) == min(10, len(positive)) and len(got) > 0, item  # every item here has neighbours
+        np.testing.assert_allclose(got, positive[: len(got)], rtol=1e-4)
 
 
 def test_als_through_protocol_equals_bare_implicit_and_is_deterministic():

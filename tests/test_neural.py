@@ -65,11 +65,14 @@ def test_sampled_softmax_loss_by_hand():
     # masking the negative as "seen" for both users removes it from the softmax
     masked = sampled_softmax_loss(u, i, n, zeros2, zeros1, torch.tensor([0, 1]), torch.ones(2, 1, dtype=torch.bool), 1.0)
     assert float(masked) == pytest.approx(-math.log(math.e / (math.e + 1)), rel=1e-5)
-    # logQ: a frequent in-batch item (large log q) gets its logit lowered
+    # logQ: item 1 has log q = 2, so every logit of item 1 drops by 2. Row 0: batch [1, -2], negative 1,
+    # positive item 0; row 1: batch [0, -1], negative 1, positive item 1
     corrected = sampled_softmax_loss(
         u, i, n, torch.tensor([0.0, 2.0]), zeros1, torch.tensor([0, 1]), torch.zeros(2, 1, dtype=torch.bool), 1.0
     )
-    assert float(corrected) != pytest.approx(float(loss))
+    row0 = -math.log(math.e / (math.e + math.exp(-2) + math.e))
+    row1 = -math.log(math.exp(-1) / (1 + math.exp(-1) + math.e))
+    assert float(corrected) == pytest.approx((row0 + row1) / 2, rel=1e-5)
 
 
 def test_hard_negatives_are_popular_and_seen_ones_are_masked():

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from ml import ranking as R
 from ml.catalog import load_model
-from ml.recommenders import ContentRecommender, HybridRecommender, PopularityRecommender
+from ml.recommenders import ContentRecommender, HybridRecommender
 from tests.conftest import FixedScorer as Fixed
 
 
@@ -123,7 +123,16 @@ def test_hybrid_blends_and_round_trips(tmp_path):
     )
     loaded = load_model(hyb.save(tmp_path / "hybrid"))
     np.testing.assert_allclose(loaded.score_users(np.arange(3)), hyb.score_users(np.arange(3)), rtol=1e-6)
-    assert PopularityRecommender().fit(X).recommend([0], 3)[0].shape == (1, 3)
+    # a real blend: alpha 0.3 is 0.3 z(ALS) + 0.7 z(content), each standardised per user
+    blend = HybridRecommender(alpha=0.3, factors=4, iterations=3).fit(X, item_features=items_frame())
+    users = np.arange(5)
+
+    def z(s):
+        return (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True)
+
+    expected = 0.3 * z(blend.cf.score_users(users)) + 0.7 * z(blend.content.score_users(users))
+    np.testing.assert_allclose(blend.score_users(users), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(blend.score_users(users), z(blend.cf.score_users(users)), atol=1e-3)
 
 
 class NoCorrection:

@@ -1,6 +1,7 @@
 -- impression-level CTR examples (label from int_impressions_labelled). Features are point in time:
 -- each example joins the feature snapshot taken at the start of its block, built only from events
 -- before it (test examples: before the split).
+{{ contract_typed_start() }}
 select
     imp.event_id,
     imp.user_id,
@@ -56,3 +57,4 @@ left join {{ ref('int_item_features_snapshotted') }} as itf
     on itf.item_id = imp.item_id and itf.snapshot_at = imp.snapshot_at
 left join {{ ref('int_user_categories_snapshotted') }} as uc
     on uc.user_id = imp.user_id and uc.snapshot_at = imp.snapshot_at and uc.category = i.category
+{{ contract_typed_end() }}

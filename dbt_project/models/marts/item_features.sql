@@ -1,5 +1,6 @@
 -- one row per valid item: dense 0-based item_idx (CSR column), attributes and history features
 -- as of the split; is_new_item marks items released in the test window
+{{ contract_typed_start() }}
 with snap as (
     select * from {{ ref('int_item_features_snapshotted') }}
     where snapshot_at = (select split_at from {{ ref('int_split_defined') }})
@@ -30,3 +31,4 @@ from {{ ref('stg_shop__items') }} as i
 cross join {{ ref('int_split_defined') }} as s
 left join {{ ref('int_global_rates_snapshotted') }} as g on g.snapshot_at = s.split_at
 left join snap on i.item_id = snap.item_id
+{{ contract_typed_end() }}

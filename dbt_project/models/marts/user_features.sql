@@ -1,5 +1,6 @@
 -- one row per valid user: dense 0-based user_idx (CSR row), attributes and history features as of
 -- the split (served features and model side features; cold-start users have zero counts)
+{{ contract_typed_start() }}
 with snap as (
     select * from {{ ref('int_user_features_snapshotted') }}
     where snapshot_at = (select split_at from {{ ref('int_split_defined') }})
@@ -38,3 +39,4 @@ cross join {{ ref('int_split_defined') }} as s
 left join {{ ref('int_global_rates_snapshotted') }} as g on g.snapshot_at = s.split_at
 left join snap on u.user_id = snap.user_id
 left join fav on u.user_id = fav.user_id
+{{ contract_typed_end() }}
