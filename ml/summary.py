@@ -27,10 +27,9 @@ def warehouse_summary(path: str | Path | None = None) -> str:
         return f"warehouse {path} does not exist yet"
     lines = [f"warehouse: {path}"]
     with warehouse.connect(path) as con:
-        if warehouse.table_exists(con, "staging", "stg_shop__quarantine"):
+        if warehouse.table_exists(con, "marts", "quarantined_rows"):
             rows = con.execute(
-                "select source_table, quarantine_reason, count(*) from staging.stg_shop__quarantine "
-                "group by all order by 1, 3 desc"
+                "select source_table, quarantine_reason, count(*) from marts.quarantined_rows group by all order by 1, 3 desc"
             ).fetchall()
             lines.append("quarantined rows: " + (", ".join(f"{t}/{r}={n:,}" for t, r, n in rows) or "none"))
         for mart in MARTS:

@@ -6,6 +6,9 @@ import pandas as pd
 from ml import synthetic, warehouse
 from tests.conftest import run_dbt
 
+# events that passed staging and reference a known user and item
+USABLE_EVENTS = "(select * from intermediate.int_events_referenced where quarantine_reason is null)"
+
 TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
 
 
@@ -14,7 +17,7 @@ def test_parquet_directory_replaces_the_seeds(tmp_path):
     synthetic.write_parquet(data, tmp_path / "raw")
     wh = tmp_path / "wh.duckdb"
     run_dbt(["build", "--exclude", "resource_type:unit_test"], wh, raw_dir=tmp_path / "raw")
-    staged = warehouse.query_df("select count(*) n from staging.stg_shop__events", wh)["n"][0]
+    staged = warehouse.query_df(f"select count(*) n from {USABLE_EVENTS}", wh)["n"][0]
     assert staged == len(data.events)
     n_users = warehouse.query_df("select count(*) n from marts.user_features", wh)["n"][0]
     assert n_users == TINY.n_users
@@ -63,7 +66,7 @@ def test_malformed_rows_are_quarantined_with_reasons_and_counts_reconcile(tmp_pa
 
     wh = tmp_path / "wh.duckdb"
     run_dbt(["build", "--exclude", "resource_type:unit_test"], wh, raw_dir=raw, raw_format="csv")
-    qr = warehouse.query_df("select source_table, record_id, quarantine_reason from staging.stg_shop__quarantine", wh)
+    qr = warehouse.query_df("select source_table, record_id, quarantine_reason from marts.quarantined_rows", wh)
     reasons = qr[qr.source_table == "events"].groupby("quarantine_reason").size().to_dict()
     assert reasons == {
         "missing_or_invalid_user_id": 2,
@@ -80,7 +83,10 @@ def test_malformed_rows_are_quarantined_with_reasons_and_counts_reconcile(tmp_pa
     assert by_id["10000003"] == "unknown_event_type" and by_id["10000007"] == "unknown_user"
     assert sorted(qr[qr.source_table == "users"]["quarantine_reason"]) == ["duplicate_user_id", "missing_or_invalid_user_id"]
     assert qr[qr.source_table == "items"]["quarantine_reason"].tolist() == ["invalid_price"]
-    staged = warehouse.query_df("select count(*) n from staging.stg_shop__events", wh)["n"][0]
+    staged = warehouse.query_df(f"select count(*) n from {USABLE_EVENTS}", wh)["n"][0]
     assert staged + (qr.source_table == "events").sum() == len(events)
     assert staged == len(ev) + 1  # every original row plus the one valid new click (10_000_009)
-    assert np.isin([10_000_009], warehouse.query_df("select event_id from staging.stg_shop__events", wh)["event_id"]).all()
+    assert np.isin(
+        [10_000_009],
+        warehouse.query_df(f"select event_id from {USABLE_EVENTS}", wh)["event_id"],
+    ).all()

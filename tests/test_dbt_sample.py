@@ -4,7 +4,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml import warehouse
+from ml import columns, warehouse
+
+# events that passed staging and reference a known user and item
+USABLE_EVENTS = "(select * from intermediate.int_events_referenced where quarantine_reason is null)"
 
 
 def q(path, sql):
@@ -13,19 +16,18 @@ def q(path, sql):
 
 def test_quarantine_reconciles_with_raw_counts(sample_warehouse):
     raw = pd.read_csv("dbt_project/seeds/raw_events.csv", dtype=str, keep_default_na=False)
-    staged = q(sample_warehouse, "select count(*) n from staging.stg_shop__events")["n"][0]
+    staged = q(sample_warehouse, "select count(*) n from intermediate.int_events_referenced where quarantine_reason is null")[
+        "n"
+    ][0]
     quarantined = q(
         sample_warehouse,
-        "select quarantine_reason r, count(*) n from staging.stg_shop__quarantine where source_table = 'events' group by 1",
+        "select quarantine_reason r, count(*) n from marts.quarantined_rows where source_table = 'events' group by 1",
     ).set_index("r")["n"]
     assert staged + quarantined.sum() == len(raw)
     # exactly one copy of each exact duplicate row is staged, the others are quarantined
     dup_extra = len(raw) - len(raw.drop_duplicates())
     assert quarantined["exact_duplicate"] == dup_extra
-    assert (
-        quarantined["unknown_event_type"]
-        == (~raw["event_type"].isin(["impression", "view", "click", "add_to_cart", "purchase"])).sum()
-    )
+    assert quarantined["unknown_event_type"] == (~raw["event_type"].str.strip().str.lower().isin(columns.event_types())).sum()
 
 
 def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
@@ -40,7 +42,7 @@ def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
     uid = int(inter.groupby("user_id")["weight"].sum().idxmax())
     ev = q(
         sample_warehouse,
-        f"select e.item_id, e.event_type from staging.stg_shop__events e, intermediate.int_split_defined s "
+        f"select e.item_id, e.event_type from {USABLE_EVENTS} e, intermediate.int_split_defined s "
         f"where e.user_id = {uid} and e.event_at < s.split_at",
     )
     w = ev["event_type"].map({"impression": 0, "view": 1, "click": 2, "add_to_cart": 3, "purchase": 5})
@@ -66,7 +68,10 @@ def test_ctr_examples_labels_match_clicks_in_window(sample_warehouse):
         sample_warehouse,
         "select event_id, user_id, item_id, impression_at, clicked, split from marts.ctr_examples order by event_id limit 2000",
     )
-    clicks = q(sample_warehouse, "select user_id, item_id, event_at from staging.stg_shop__events where event_type = 'click'")
+    clicks = q(
+        sample_warehouse,
+        f"select user_id, item_id, event_at from {USABLE_EVENTS} where event_type = 'click'",
+    )
     merged = ex.merge(clicks, on=["user_id", "item_id"], how="left")
     within = (merged["event_at"] >= merged["impression_at"]) & (
         merged["event_at"] < merged["impression_at"] + pd.Timedelta(minutes=30)

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'ctr_examples'}}}) }}
 -- Fails for any CTR example whose features saw an event at or after its snapshot, any test example
 -- whose snapshot is after the split, or any example that precedes its snapshot.
 select e.event_id, e.split, e.snapshot_at, e.user_last_event_at, e.item_last_event_at

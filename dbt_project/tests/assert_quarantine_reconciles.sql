@@ -1,8 +1,10 @@
--- Fails when rows in != rows staged + rows quarantined for any raw table.
+{{ config(meta={'dagster': {'ref': {'name': 'quarantined_rows'}}}) }}
+-- Fails when rows in != rows staged + rows quarantined for any raw table (events are staged when
+-- they also reference a known user and item).
 with counts as (
     select 'events' as source_table,
         (select count(*) from {{ source('shop', 'events') }}) as rows_in,
-        (select count(*) from {{ ref('stg_shop__events') }}) as rows_staged
+        (select count(*) from {{ ref('int_events_referenced') }} where quarantine_reason is null) as rows_staged
     union all
     select 'users',
         (select count(*) from {{ source('shop', 'users') }}),
@@ -15,7 +17,7 @@ with counts as (
 
 quarantined as (
     select source_table, count(*) as rows_quarantined
-    from {{ ref('stg_shop__quarantine') }}
+    from {{ ref('quarantined_rows') }}
     group by source_table
 )
 

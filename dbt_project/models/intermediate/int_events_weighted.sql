@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- staged events with their split, implicit-feedback weight (event_weights var) and optional
 -- exponential time decay towards the split (decay_half_life_days var; train events only)
 select
@@ -17,5 +16,6 @@ select
              then power(0.5, {{ dbt.datediff('e.event_at', 's.split_at', 'second') }} / (86400.0 * {{ var('decay_half_life_days') }}))
              else 1.0 end
     {%- endif %} as weight
-from {{ ref('stg_shop__events') }} as e
+from {{ ref('int_events_referenced') }} as e
 cross join {{ ref('int_split_defined') }} as s
+where e.quarantine_reason is null

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- impressions inside a CTR example block (int_snapshots_defined) with their label: clicked = a
 -- click on the same user and item within attribution_window_minutes after the impression and
 -- before the block ends

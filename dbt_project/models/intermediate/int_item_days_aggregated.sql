@@ -1,2 +1,1 @@
-{{ config(materialized='table') }}
 {{ entity_days_aggregated('item') }}

@@ -1,2 +1,1 @@
-{{ config(materialized='table') }}
 {{ entity_features_snapshotted('item') }}

@@ -4,7 +4,8 @@ with bounds as (
     select
         min(event_at) as min_event_at,
         {{ dbt.dateadd('day', 1, dbt.date_trunc('day', 'max(event_at)')) }} as end_at
-    from {{ ref('stg_shop__events') }}
+    from {{ ref('int_events_referenced') }}
+    where quarantine_reason is null
 )
 
 select

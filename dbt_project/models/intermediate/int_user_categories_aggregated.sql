@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- per user, category and day: engagement weight (for category affinity as of any snapshot)
 select e.user_id, i.category, e.event_day, sum(e.weight) as weight
 from {{ ref('int_events_weighted') }} as e

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- each user's engagement share per category as of each snapshot (category affinity)
 with weights as (
     select s.snapshot_at, c.user_id, c.category, sum(c.weight) as weight

@@ -1,6 +1,6 @@
 {{ depends_on_seed('raw_events') }}
-{{ config(materialized='table') }}
--- every raw event row with its quarantine reason (null = valid). The first failing rule wins.
+-- every raw event row with its quarantine reason (null = valid). The first failing rule wins. Only
+-- rules about the row itself: references to users and items are checked in int_events_referenced.
 with typed as (
     select
         {{ try_cast_to('event_id', dbt.type_bigint()) }} as event_id,
@@ -42,12 +42,8 @@ checked as (
           or r.event_at > {{ dbt.dateadd('day', 1, dbt.current_timestamp()) }} then 'event_at_out_of_range'
         when r.row_rank > r.content_rank then 'exact_duplicate'
         when r.content_rank > 1 then 'duplicate_event_id'
-        when u.user_id is null then 'unknown_user'
-        when i.item_id is null then 'unknown_item'
     end as quarantine_reason
 from ranked as r
-left join {{ ref('stg_shop__users') }} as u on r.user_id = u.user_id
-left join {{ ref('stg_shop__items') }} as i on r.item_id = i.item_id
 )
 
 -- raw text is kept for quarantined rows only (valid rows are fully described by the typed columns)
