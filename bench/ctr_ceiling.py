@@ -1,18 +1,17 @@
 """How far the CTR oracle is reachable: where its AUC comes from, and how the models close in with data.
 
-    python bench/ctr_ceiling.py [--skip-large] [--epochs 3]
+    python -m bench.ctr_ceiling [--skip-large] [--epochs 3]
 
 Sample (data/warehouse.duckdb + data/sample/ground_truth.npz), test block of marts.ctr_examples:
 - the oracle's AUC with each term of the true affinity a(u, i) = U.V + category + quality + price
   left out (the generator's user/item vectors, ml/synthetic.py);
 - a semi-oracle that knows the true item vectors and fits each user's vector (logistic regression)
   on that user's own train-block impressions.
-Large (data/bench_large.duckdb + data/raw/ground_truth.npz, see bench/neural.py): test AUC of the DCN,
+Large (data/bench_large.duckdb + data/raw/ground_truth.npz, see python -m bench.neural): test AUC of the DCN,
 the MLP and LightGBM with default configs (``--epochs`` caps the neural epochs) against the oracle.
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -20,13 +19,12 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from ml.models.ctr import CTRModel, LightGBMCTR, split_examples  # noqa: E402
-
-from ml import metrics as M  # noqa: E402
-from ml import settings, warehouse  # noqa: E402
-from ml.synthetic import GroundTruth, SyntheticConfig  # noqa: E402
+from ml import metrics as M
+from ml import settings, warehouse
+from ml.ctr.deep import CTRModel
+from ml.ctr.features import split_examples
+from ml.ctr.gbdt import LightGBMCTR
+from ml.synthetic import GroundTruth, SyntheticConfig
 
 N_FACTORS = SyntheticConfig().n_factors
 
@@ -83,7 +81,7 @@ def sample_figures() -> None:
 def large_figures(epochs: int) -> None:
     path = settings.data_dir() / "bench_large.duckdb"
     if not path.exists():
-        print("no data/bench_large.duckdb: run bench/neural.py first")
+        print("no data/bench_large.duckdb: run python -m bench.neural first")
         return
     (train, val, test), gt = load(path, settings.data_dir() / "raw" / "ground_truth.npz")
     y = test["clicked"].to_numpy()

@@ -1,7 +1,7 @@
 """dbt benchmarks: the committed sample's `dbt build`, and a large Parquet dataset through dbt.
 
-    python bench/dbt_build.py                 # sample build + 10M events (generated if missing)
-    python bench/dbt_build.py --events 2000000 --skip-sample
+    python -m bench.dbt_build                 # sample build + 10M events (generated if missing)
+    python -m bench.dbt_build --events 2000000 --skip-sample
 
 Prints: sample build seconds; for the large dataset the dbt run seconds (staging + intermediate +
 marts, no tests), events/s, peak memory of the dbt process, and the same compiled SQL executed
@@ -13,15 +13,13 @@ import json
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ml import settings, synthetic  # noqa: E402
+from ml import settings, synthetic
 
 
 def run_dbt(args, warehouse: Path, target: Path, raw_dir: Path | None = None) -> float:

@@ -1,6 +1,6 @@
 """Model benchmarks for the CF models and the metrics.
 
-    python bench/models.py [--raw-dir data/raw]
+    python -m bench.models [--raw-dir data/raw]
 
 Prints:
 - ALS fit through the protocol vs bare implicit on the same matrix (ratio, target <= 1.10);
@@ -11,7 +11,6 @@ on the 10M-event interaction matrix if data/raw exists (else on a synthetic 1M-e
 """
 
 import argparse
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -23,11 +22,9 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import CosineRecommender
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ml.models import ALSRecommender, ItemItemRecommender  # noqa: E402
-
-from ml import metrics as M  # noqa: E402
-from ml import settings, synthetic  # noqa: E402
+from ml import metrics as M
+from ml import settings, synthetic
+from ml.recommenders import ALSRecommender, ItemItemRecommender
 
 WEIGHTS = "case event_type when 'view' then 1 when 'click' then 2 when 'add_to_cart' then 3 when 'purchase' then 5 else 0 end"
 

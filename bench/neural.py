@@ -1,7 +1,7 @@
 """Neural model benchmarks.
 
-    python bench/neural.py                # sample figures + one epoch on the 10M-event dataset
-    python bench/neural.py --skip-large
+    python -m bench.neural                # sample figures + one epoch on the 10M-event dataset
+    python -m bench.neural --skip-large
 
 Sample (the pipeline's warehouse, built if missing): two-tower and DCN training time with the
 default config (target <= 60 s each), two-tower NDCG@10 for the three negative strategies next to
@@ -20,23 +20,22 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from ml.models import PopularityRecommender, TwoTowerRecommender  # noqa: E402
-from ml.models.ctr import CTRModel, ctr_report, split_examples  # noqa: E402
-
-from ml import settings, warehouse  # noqa: E402
-from ml.data import load_interactions  # noqa: E402
-from ml.evaluation import evaluate  # noqa: E402
-from ml.synthetic import GroundTruth  # noqa: E402
+from ml import settings, warehouse
+from ml.ctr.deep import CTRModel
+from ml.ctr.features import split_examples
+from ml.data import load_interactions
+from ml.evaluation import evaluate
+from ml.metrics import ctr_report
+from ml.recommenders import PopularityRecommender, TwoTowerRecommender
+from ml.synthetic import GroundTruth
 
 ONE_EPOCH = """
 import json, resource, sys, time
-sys.path.insert(0, {root!r})
 from ml import warehouse
 from ml.data import load_interactions
-from ml.models import TwoTowerRecommender
-from ml.models.ctr import CTRModel, split_examples
+from ml.recommenders import TwoTowerRecommender
+from ml.ctr.deep import CTRModel
+from ml.ctr.features import split_examples
 kind, path = sys.argv[1], sys.argv[2]
 if kind == "two_tower":
     data = load_interactions(path)
@@ -51,7 +50,7 @@ else:
     CTRModel("dcn", epochs=1).fit(train, val)
     n = len(train)
 secs = time.perf_counter() - t0
-print(json.dumps({{"examples": n, "seconds": secs, "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+print(json.dumps({"examples": n, "seconds": secs, "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 """
 
 
@@ -119,9 +118,7 @@ def large_figures(raw: Path) -> None:
             check=True,
         )
     for kind in ("two_tower", "dcn"):
-        proc = subprocess.run(
-            [sys.executable, "-c", ONE_EPOCH.format(root=str(ROOT)), kind, str(large)], capture_output=True, text=True, check=True
-        )
+        proc = subprocess.run([sys.executable, "-c", ONE_EPOCH, kind, str(large)], capture_output=True, text=True, check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         print(
             f"{kind} one epoch on the 10M-event dataset: {r['examples']:,} examples in {r['seconds']:.1f}s "

@@ -1,6 +1,6 @@
 """Whole asset graph on the committed sample, from raw seeds to leaderboard, in a fresh data dir.
 
-    python bench/pipeline.py
+    python -m bench.pipeline
 
 Prints the wall time (target <= 120 s on 2 cores) and each model's NDCG@10 as a share of the
 oracle's, from marts.leaderboard.
@@ -13,9 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from ml import warehouse  # noqa: E402
+from ml import settings, warehouse
 
 
 def main():
@@ -27,7 +25,7 @@ def main():
     subprocess.run(
         [sys.executable, "-m", "dagster_defs.pipeline"],
         env=env,
-        cwd=ROOT,
+        cwd=settings.ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,11 +1,11 @@
 """Two-stage ranking benchmarks.
 
-    python bench/ranking.py [--skip-large]
+    python -m bench.ranking [--skip-large]
 
 Sample (data/warehouse.duckdb, built by the pipeline if missing): LightGBM ranker training time
 (target <= 30 s), two-stage NDCG@10 vs the best single generator, candidate recall@N for N in
 {50, 100, 200}. Large: the same training on the 10M-event warehouse (data/bench_large.duckdb, made by
-bench/neural.py), time and peak memory in a separate process, then the test NDCG@10 of the
+python -m bench.neural), time and peak memory in a separate process, then the test NDCG@10 of the
 two-stage ranker and of ALS there.
 """
 
@@ -14,22 +14,19 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from dagster_defs.ranking import TwoStageConfig, fit_ranker, ranker_frames  # noqa: E402
-
-from ml import ranking as R  # noqa: E402
-from ml import settings  # noqa: E402
-from ml.evaluation import evaluate, relevant_items  # noqa: E402
+from ml import ranking as R
+from ml import settings
+from ml.evaluation import evaluate, relevant_items
+from ml.ranking.features import fit_generators
+from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames
 
 LARGE = """
 import json, resource, sys, time
-sys.path.insert(0, {root!r})
-from dagster_defs.ranking import TwoStageConfig, fit_ranker, ranker_frames
+from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames
 from ml import ranking as R
-config = TwoStageConfig()
+from ml.ranking.features import fit_generators
+config = TwoStageParams()
 data, windows = R.load_windows(sys.argv[1], config.label_days, config.n_train_windows)
 t0 = time.perf_counter()
 train, val = ranker_frames(data, windows, config)
@@ -40,13 +37,13 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 rows = len(train)
 del train, val
 from ml.evaluation import evaluate
-generators = R.fit_generators(windows[2].history)
-two = R.TwoStageRecommender(generators, ranker, windows[2], data.users, data.items, config.n_candidates)
-ndcg = {{name: evaluate(model, data, fallback=generators["popularity"], k_values=(10,))
-         for name, model in (("als", generators["als"]), ("two_stage", two))}}
-ndcg = {{k: float(v[(v.metric == "ndcg") & (v.slice == "all")].value.iloc[0]) for k, v in ndcg.items()}}
-print(json.dumps({{"rows": rows, "frames_s": t1 - t0, "fit_s": t2 - t1, "peak_gib": peak,
-                   "ndcg": ndcg}}))
+generators = fit_generators(windows[2].history)
+two = R.TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
+ndcg = {name: evaluate(model, data, fallback=generators["popularity"], k_values=(10,))
+         for name, model in (("als", generators["als"]), ("two_stage", two))}
+ndcg = {k: float(v[(v.metric == "ndcg") & (v.slice == "all")].value.iloc[0]) for k, v in ndcg.items()}
+print(json.dumps({"rows": rows, "frames_s": t1 - t0, "fit_s": t2 - t1, "peak_gib": peak,
+                   "ndcg": ndcg}))
 """
 
 
@@ -61,7 +58,7 @@ def main():
     path = settings.warehouse_path()
     if not path.exists():
         subprocess.run([sys.executable, "-m", "dagster_defs.pipeline"], check=True)
-    config = TwoStageConfig()
+    config = TwoStageParams()
     data, windows = R.load_windows(path, config.label_days, config.n_train_windows)
     t0 = time.perf_counter()
     train, val = ranker_frames(data, windows, config)
@@ -72,10 +69,10 @@ def main():
         f"sample: candidates + features {t1 - t0:.1f}s, LightGBM fit {t2 - t1:.1f}s ({len(train):,} rows, best "
         f"iteration {ranker.best_iteration_})  [target: training <= 30 s]"
     )
-    generators = R.fit_generators(windows[2].history)
+    generators = fit_generators(windows[2].history)
     pop = generators["popularity"]
     scores = {name: ndcg(evaluate(model, data, fallback=pop)) for name, model in generators.items()}
-    two = R.TwoStageRecommender(generators, ranker, windows[2], data.users, data.items, config.n_candidates)
+    two = R.TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
     scores["two_stage"] = ndcg(evaluate(two, data, fallback=pop))
     print(
         "NDCG@10 on the test window: "
@@ -88,9 +85,7 @@ def main():
     )
     large = settings.data_dir() / "bench_large.duckdb"
     if not args.skip_large and large.exists():
-        proc = subprocess.run(
-            [sys.executable, "-c", LARGE.format(root=str(ROOT)), str(large)], capture_output=True, text=True, check=True
-        )
+        proc = subprocess.run([sys.executable, "-c", LARGE, str(large)], capture_output=True, text=True, check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         print(
             f"10M-event dataset: candidates + features {r['frames_s']:.1f}s, LightGBM fit {r['fit_s']:.1f}s "

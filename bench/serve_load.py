@@ -1,6 +1,6 @@
 """Load test of the real service on loopback: uvicorn in one process, the load in another.
 
-    python bench/serve_load.py [--seconds 15] [--concurrency 8] [--data-dir DIR]
+    python -m bench.serve_load [--seconds 15] [--concurrency 8] [--data-dir DIR]
 
 Materializes the graph into a temp data dir unless --data-dir holds artifacts, starts
 `uvicorn service.app:app` (1 worker), then from a second process: single-user top-10 for ALS
@@ -20,9 +20,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.conftest import running_service  # noqa: E402
+from ml import settings
+from tests.conftest import running_service
 
 LOAD = r"""
 import asyncio, json, random, sys, time
@@ -77,7 +76,7 @@ def main():
         subprocess.run(
             [sys.executable, "-m", "dagster_defs.pipeline"],
             env=env,
-            cwd=ROOT,
+            cwd=settings.ROOT,
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
