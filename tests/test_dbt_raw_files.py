@@ -86,7 +86,4 @@ def test_malformed_rows_are_quarantined_with_reasons_and_counts_reconcile(tmp_pa
     staged = warehouse.query_df(f"select count(*) n from {USABLE_EVENTS}", wh)["n"][0]
     assert staged + (qr.source_table == "events").sum() == len(events)
     assert staged == len(ev) + 1  # every original row plus the one valid new click (10_000_009)
-    assert np.isin(
-        [10_000_009],
-        warehouse.query_df(f"select event_id from {USABLE_EVENTS}", wh)["event_id"],
-    ).all()
+    assert np.isin([10_000_009], warehouse.query_df(f"select event_id from {USABLE_EVENTS}", wh)["event_id"]).all()

@@ -68,10 +68,7 @@ def test_ctr_examples_labels_match_clicks_in_window(sample_warehouse):
         sample_warehouse,
         "select event_id, user_id, item_id, impression_at, clicked, split from marts.ctr_examples order by event_id limit 2000",
     )
-    clicks = q(
-        sample_warehouse,
-        f"select user_id, item_id, event_at from {USABLE_EVENTS} where event_type = 'click'",
-    )
+    clicks = q(sample_warehouse, f"select user_id, item_id, event_at from {USABLE_EVENTS} where event_type = 'click'")
     merged = ex.merge(clicks, on=["user_id", "item_id"], how="left")
     within = (merged["event_at"] >= merged["impression_at"]) & (
         merged["event_at"] < merged["impression_at"] + pd.Timedelta(minutes=30)

@@ -6,15 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from dagster_defs.assets.common import (
-    CTR_MART,
-    DAILY_MART,
-    INTERACTION_MARTS,
-    ModelArtifact,
-    code_version,
-    md,
-    store_metrics,
-)
+from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS, ModelArtifact, code_version, md, store_metrics
 from dagster_defs.resources import RecsysResource
 from ml import catalog, evaluation
 from ml.ctr.features import load_examples, split_examples

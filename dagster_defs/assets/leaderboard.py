@@ -27,7 +27,7 @@ def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     """The leaderboard over the evaluation tables (latest run per model), shown in its metadata."""
     # read the table only once dbt has exited and the row count's adapter connection is closed
     try:
-        events = list(dbt.cli(["build"], context=context).stream().fetch_row_counts())
+        events = list(dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata())
     finally:
         release_adapter_connection()
     board = warehouse.query_df("select * from marts.leaderboard order by ndcg_at_10 desc nulls last", recsys.warehouse_path)
