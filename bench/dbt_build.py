@@ -28,21 +28,7 @@ def run_dbt(args, warehouse: Path, target: Path, raw_dir: Path | None = None) ->
     if raw_dir:
         env["RECSYS_RAW_DIR"] = str(raw_dir)
     t0 = time.perf_counter()
-    subprocess.run(
-        [
-            settings.DBT_EXECUTABLE,
-            *args,
-            "--project-dir",
-            str(settings.DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(settings.DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--quiet",
-        ],
-        env=env,
-        check=True,
-    )
+    subprocess.run(settings.dbt_command(*args, "--quiet", target_path=target), env=env, check=True)
     return time.perf_counter() - t0
 
 

@@ -102,21 +102,7 @@ def large_figures(raw: Path) -> None:
     if not large.exists():
         env = {**os.environ, "RECSYS_DUCKDB_PATH": str(large), "RECSYS_RAW_DIR": str(raw)}
         target = settings.data_dir() / "bench_large_target"  # keep the project's own manifest untouched
-        subprocess.run(
-            [
-                settings.DBT_EXECUTABLE,
-                "run",
-                "--project-dir",
-                str(settings.DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(settings.DBT_PROJECT_DIR),
-                "--target-path",
-                str(target),
-                "--quiet",
-            ],
-            env=env,
-            check=True,
-        )
+        subprocess.run(settings.dbt_command("run", "--quiet", target_path=target), env=env, check=True)
     for kind in ("two_tower", "dcn"):
         proc = subprocess.run([sys.executable, "-c", ONE_EPOCH, kind, str(large)], capture_output=True, text=True, check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])

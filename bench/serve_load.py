@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from ml import settings
+from bench.common import run_pipeline
 from tests.conftest import running_service
 
 LOAD = r"""
@@ -71,16 +71,7 @@ def main():
     data_dir = args.data_dir
     if data_dir is None or not (data_dir / "models" / "als" / "latest" / "index.npz").exists():
         data_dir = Path(tempfile.mkdtemp(prefix="bench_serve_")) / "data"
-        env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir.parent / "dagster_home")}
-        env.pop("RECSYS_DUCKDB_PATH", None)
-        subprocess.run(
-            [sys.executable, "-m", "dagster_defs.pipeline"],
-            env=env,
-            cwd=settings.ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        run_pipeline(data_dir)
     env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir)}
     env.pop("RECSYS_DUCKDB_PATH", None)
     with running_service(env) as url:

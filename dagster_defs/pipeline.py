@@ -44,18 +44,7 @@ def absolute_environment() -> None:
 
 
 def prepare_dbt_manifest() -> None:
-    subprocess.run(
-        [
-            settings.DBT_EXECUTABLE,
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(settings.DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(settings.DBT_PROJECT_DIR),
-        ],
-        check=True,
-    )
+    subprocess.run(settings.dbt_command("parse", "--quiet"), check=True)
 
 
 def dagster_home() -> str:

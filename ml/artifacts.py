@@ -1,5 +1,8 @@
 """Versioned, atomically published model artifacts.
 
+File format: ``params.json`` names the model (what ``ml.catalog.load_model`` dispatches on) and its
+parameters; arrays go to ``arrays.npz`` (no pickles); sparse matrices as their CSR arrays.
+
 Layout: ``<root>/<model>/<version>/`` (params.json, arrays.npz, ...) and ``<root>/<model>/latest``, a
 symlink to the newest complete version. A version is written into a hidden temporary directory,
 renamed into place when complete, and only then ``latest`` is switched with an atomic rename, so a
@@ -9,11 +12,16 @@ see either the old or the new version.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
 
 KEEP_VERSIONS = 3
 
@@ -56,3 +64,45 @@ def _prune(base: Path) -> None:
     for old in versions[KEEP_VERSIONS:]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def write_params(directory: str | Path, name: str, params: dict, **meta: Any) -> Path:
+    """``params.json`` of an artifact: the model name :func:`ml.catalog.load_model` dispatches on."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    doc = {"model": name, "params": params, **meta}
+    (directory / "params.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=str))
+    return directory
+
+
+def read_params(directory: str | Path, expected: str | None = None) -> dict:
+    directory = Path(directory)
+    meta = json.loads((directory / "params.json").read_text())
+    if expected is not None and meta["model"] != expected:
+        raise ValueError(f"{directory} holds a {meta['model']} model, not {expected}")
+    return meta
+
+
+def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
+
+
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as f:
+        return {key: f[key] for key in f.files}
+
+
+def sparse_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+        shape=tuple(arrays[f"{prefix}_shape"]),
+    )
+
+
+def sparse_to_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {
+        f"{prefix}_data": matrix.data,
+        f"{prefix}_indices": matrix.indices,
+        f"{prefix}_indptr": matrix.indptr,
+        f"{prefix}_shape": np.asarray(matrix.shape),
+    }

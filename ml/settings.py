@@ -27,3 +27,13 @@ def warehouse_path() -> Path:
 def artifacts_dir() -> Path:
     """Root of the versioned model artifacts: ``<data>/models``."""
     return data_dir() / "models"
+
+
+def dbt_command(*args: str, target_path: Path | None = None, log_path: Path | None = None) -> list[str]:
+    """A dbt command line for this project, with the dbt of this Python environment."""
+    cmd = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        cmd += ["--target-path", str(target_path)]
+    if log_path is not None:
+        cmd += ["--log-path", str(log_path)]
+    return cmd

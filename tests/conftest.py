@@ -13,8 +13,6 @@ import pytest
 from ml import settings
 from ml.recommenders import Scorer
 
-DBT = settings.DBT_EXECUTABLE
-
 
 def run_dbt(
     args: list[str], warehouse: Path, raw_dir: Path | None = None, raw_format: str = "parquet", check: bool = True
@@ -25,24 +23,8 @@ def run_dbt(
     if raw_dir is not None:
         env["RECSYS_RAW_DIR"] = str(raw_dir)
         env["RECSYS_RAW_FORMAT"] = raw_format
-    target = warehouse.parent / "dbt_target"
-    proc = subprocess.run(
-        [
-            DBT,
-            *args,
-            "--project-dir",
-            str(settings.DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(settings.DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(warehouse.parent / "dbt_logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    cmd = settings.dbt_command(*args, target_path=warehouse.parent / "dbt_target", log_path=warehouse.parent / "dbt_logs")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}")
     return proc

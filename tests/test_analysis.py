@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from ml.analysis import cold_start_metrics
 from ml.catalog import load_model
 from ml.ctr.deep import CTRModel
-from ml.ctr.features import split_examples
+from ml.ctr.features import ITEM_COLUMNS, USER_COLUMNS, pair_features, split_examples
 from ml.ctr.gbdt import LightGBMCTR
 from ml.ctr.rerank import RerankRecommender
 from ml.metrics import calibration_table, ctr_report
@@ -64,32 +64,16 @@ def test_lightgbm_ctr_learns_and_round_trips(tmp_path):
 
 def test_reranker_orders_the_base_top_n_by_click_probability(tmp_path):
     data = tiny_data()
-    users = pd.DataFrame(
-        {"user_idx": range(3), "user_id": [10, 11, 12], "country": "US", "segment": "a", "age_band": "x", "days_since_signup": 5}
-    )
-    for col in (
-        "n_impression",
-        "n_click",
-        "n_purchase",
-        "n_engaged",
-        "active_days",
-        "ctr_smoothed",
-        "cvr_smoothed",
-        "days_since_last_event",
-        "avg_engaged_price",
-    ):
-        users[col] = 1.0
-    items = data.items.assign(brand="b", price=[1.0, 2.0, 3.0, 4.0], price_vs_category=1.0, days_since_release=3)
-    for col in ("n_impression", "n_click", "n_purchase", "n_engaged", "ctr_smoothed", "cvr_smoothed", "days_since_last_event"):
-        items[col] = 1.0
+    users = pd.DataFrame({"user_idx": range(3), "user_id": [10, 11, 12], "country": "US", "segment": "a", "age_band": "x"})
+    users = users.assign(**dict.fromkeys(USER_COLUMNS.values(), 1.0))
+    items = data.items.assign(brand="b", price=[1.0, 2.0, 3.0, 4.0], price_vs_category=1.0)
+    items = items.assign(**dict.fromkeys(ITEM_COLUMNS.values(), 1.0))
     ctr = CTRModel("mlp", epochs=2, seed=1).fit(*split_examples(tiny_ctr())[:2])
     base = PopularityRecommender().fit(data.train)
     rerank = RerankRecommender(base, ctr, users, items, data.train, n_candidates=2)
     got, _ = rerank.recommend([0], 2, exclude=data.train)
     top2, _ = base.recommend([0], 2, exclude=data.train)
     assert set(got[0]) == set(top2[0])  # the same candidates, reordered by the CTR model
-    from ml.ctr.features import pair_features
-
     probs = ctr.predict_proba(pair_features(users, items, data.train, np.array([0, 0]), top2[0]))
     assert got[0].tolist() == top2[0][np.argsort(-probs, kind="stable")].tolist()
     loaded = load_model(rerank.save(tmp_path / "rerank"))

@@ -8,18 +8,7 @@ from dagster_defs.assets.common import md
 from dagster_defs.project import LEADERBOARD, Translator, dbt_project, release_adapter_connection
 from dagster_defs.resources import RecsysResource
 from ml import warehouse
-
-SHOWN = [
-    "model",
-    "ndcg_at_10",
-    "recall_at_10",
-    "hit_rate_at_10",
-    "coverage_at_10",
-    "cold_users_ndcg_at_10",
-    "ndcg_share_of_oracle",
-    "ctr_auc",
-    "n_users",
-]
+from ml.summary import BOARD_COLUMNS
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=LEADERBOARD, name="dbt_leaderboard")
@@ -33,5 +22,5 @@ def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     board = warehouse.query_df("select * from marts.leaderboard order by ndcg_at_10 desc nulls last", recsys.warehouse_path)
     for event in events:
         if isinstance(event, dg.Output):
-            event = event.with_metadata({**event.metadata, "leaderboard": md(board[[c for c in SHOWN if c in board]])})
+            event = event.with_metadata({**event.metadata, "leaderboard": md(board[[c for c in BOARD_COLUMNS if c in board]])})
         yield event

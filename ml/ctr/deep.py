@@ -6,6 +6,7 @@ window).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +18,26 @@ import torch
 import torch.nn.functional as F
 
 from ml import metrics as M
+from ml.artifacts import read_arrays, read_params, write_arrays, write_params
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
+from ml.hyperparams import param
 from ml.neural import TabularEncoder, arrays_to_state, mlp, seed_everything, state_to_arrays
-from ml.recommenders.base import read_arrays, read_params, write_arrays, write_params
 
 ARCHITECTURES = ("dcn", "mlp")
+
+
+@dataclasses.dataclass(frozen=True)
+class CTRParams:
+    embedding_dim: int = param(4, "embedding size of each categorical feature")
+    cross_layers: int = param(2, "DCN-v2 cross layers (ignored by the MLP baseline)")
+    hidden: tuple[int, ...] = param((128, 64), "deep MLP layer sizes")
+    dropout: float = param(0.1, "dropout in the deep MLP")
+    epochs: int = param(20, "maximum epochs (early stopping on validation AUC)")
+    batch_size: int = param(512, "examples per batch")
+    learning_rate: float = param(2e-3, "AdamW learning rate")
+    weight_decay: float = param(1e-4, "AdamW weight decay")
+    patience: int = param(3, "epochs without a better validation AUC before stopping")
+    seed: int = param(42, "seed of torch and numpy")
 
 
 class CTRNet(torch.nn.Module):
@@ -64,37 +80,16 @@ class CTRNet(torch.nn.Module):
 class CTRModel:
     """Click-probability model over ctr_examples rows (any frame with CTR_NUMERIC + CTR_CATEGORICAL)."""
 
-    def __init__(
-        self,
-        architecture: str = "dcn",
-        embedding_dim: int = 4,
-        cross_layers: int = 2,
-        hidden: tuple[int, ...] = (128, 64),
-        dropout: float = 0.1,
-        epochs: int = 20,
-        batch_size: int = 512,
-        learning_rate: float = 2e-3,
-        weight_decay: float = 1e-4,
-        patience: int = 3,
-        seed: int = 42,
-        drop_features: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, architecture: str = "dcn", drop_features: tuple[str, ...] = (), **params: Any) -> None:
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-        self.params: dict[str, Any] = dict(
-            architecture=architecture,
-            embedding_dim=embedding_dim,
-            cross_layers=cross_layers,
-            hidden=list(hidden),
-            dropout=dropout,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            patience=patience,
-            seed=seed,
-            drop_features=list(drop_features),
-        )
+        hp = dataclasses.asdict(CTRParams(**params))
+        self.params: dict[str, Any] = {
+            "architecture": architecture,
+            **hp,
+            "hidden": list(hp["hidden"]),
+            "drop_features": list(drop_features),
+        }
         self.history: list[dict] = []
 
     @property

@@ -56,6 +56,14 @@ CTR_FEATURE_GROUPS = {
 }
 
 
+# where pair_features takes each column from: user_features / item_features as of the split
+PAIR_FEATURES = ["user_category_share", "user_price_ratio"]
+USER_ATTRIBUTES = ["country", "segment", "age_band"]
+ITEM_ATTRIBUTES = ["category", "brand", "price", "price_vs_category"]
+USER_COLUMNS = {c: c.removeprefix("user_") for c in CTR_NUMERIC if c.startswith("user_") and c not in PAIR_FEATURES}
+ITEM_COLUMNS = {c: c.removeprefix("item_") for c in CTR_NUMERIC if c.startswith("item_")}
+
+
 def load_examples(path: str | Path | None = None) -> pd.DataFrame:
     """``marts.ctr_examples`` in event order."""
     with warehouse.connect(path) as con:
@@ -88,34 +96,15 @@ def pair_features(
     like ctr_examples (context features fixed to ``event_hour``/``is_weekend``)."""
     u = users.iloc[user_idx].reset_index(drop=True)
     it = items.iloc[item_idx].reset_index(drop=True)
-    frame = pd.DataFrame(
-        {
-            "user_idx": user_idx,
-            "item_idx": item_idx,
-            "event_hour": event_hour,
-            "is_weekend": is_weekend,
-            "user_days_since_signup": u["days_since_signup"],
-        }
-    )
-    for col in ("country", "segment", "age_band"):
+    frame = pd.DataFrame({"user_idx": user_idx, "item_idx": item_idx, "event_hour": event_hour, "is_weekend": is_weekend})
+    for col in USER_ATTRIBUTES:
         frame[col] = u[col]
-    for col in (
-        "n_impression",
-        "n_click",
-        "n_purchase",
-        "n_engaged",
-        "active_days",
-        "ctr_smoothed",
-        "cvr_smoothed",
-        "days_since_last_event",
-        "avg_engaged_price",
-    ):
-        frame[f"user_{col}"] = u[col]
-    for col in ("category", "brand", "price", "price_vs_category"):
+    for col, source in USER_COLUMNS.items():
+        frame[col] = u[source]
+    for col in ITEM_ATTRIBUTES:
         frame[col] = it[col]
-    frame["item_days_since_release"] = it["days_since_release"]
-    for col in ("n_impression", "n_click", "n_purchase", "n_engaged", "ctr_smoothed", "cvr_smoothed", "days_since_last_event"):
-        frame[f"item_{col}"] = it[col]
+    for col, source in ITEM_COLUMNS.items():
+        frame[col] = it[source]
     # the user's share of train weight in the item's category (as in int_user_categories_snapshotted)
     frame["user_category_share"] = user_category_share(train, items["category"], user_idx, item_idx)
     frame["user_price_ratio"] = frame["user_avg_engaged_price"].fillna(frame["price"]) / frame["price"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,18 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import read_params, write_params
 from ml.ctr.features import CTR_ATTRIBUTES, CTR_NUMERIC
-from ml.recommenders.base import read_params, write_params
+from ml.hyperparams import param
+
+
+@dataclasses.dataclass(frozen=True)
+class LightGBMCTRParams:
+    n_estimators: int = param(500, "maximum boosting rounds (early stopping on validation AUC)")
+    learning_rate: float = param(0.05, "LightGBM learning rate")
+    num_leaves: int = param(31, "leaves per tree")
+    min_child_samples: int = param(50, "minimum examples per leaf")
+    seed: int = param(42, "LightGBM seed")
 
 
 class LightGBMCTR:
@@ -19,21 +30,8 @@ class LightGBMCTR:
 
     name = "lgbm_ctr"
 
-    def __init__(
-        self,
-        n_estimators: int = 500,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 50,
-        seed: int = 42,
-    ) -> None:
-        self.params: dict[str, Any] = dict(
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            num_leaves=num_leaves,
-            min_child_samples=min_child_samples,
-            seed=seed,
-        )
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = dataclasses.asdict(LightGBMCTRParams(**params))
 
     def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[CTR_NUMERIC].astype(float).copy()

@@ -8,18 +8,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ml.artifacts import read_arrays, read_params, sparse_from_arrays, sparse_to_arrays, write_arrays, write_params
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import pair_features
-from ml.recommenders.base import (
-    Recommender,
-    Scorer,
-    read_arrays,
-    read_params,
-    sparse_from_arrays,
-    sparse_to_arrays,
-    write_arrays,
-    write_params,
-)
+from ml.recommenders.base import Recommender, Scorer
 
 
 class RerankRecommender(Scorer):

@@ -9,6 +9,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import read_arrays, read_params, sparse_from_arrays, sparse_to_arrays, write_arrays, write_params
+from ml.hyperparams import param
 from ml.ranking.features import (
     FEATURES,
     add_features,
@@ -20,15 +22,7 @@ from ml.ranking.features import (
     stacked_frames,
 )
 from ml.ranking.windows import Window
-from ml.recommenders.base import (
-    Scorer,
-    read_arrays,
-    read_params,
-    sparse_from_arrays,
-    sparse_to_arrays,
-    write_arrays,
-    write_params,
-)
+from ml.recommenders.base import Scorer
 
 
 def train_ranker(
@@ -162,17 +156,17 @@ class TwoStageRecommender(Scorer):
 
 @dataclass(frozen=True)
 class TwoStageParams:
-    """Hyperparameters of :func:`train_two_stage` (the Dagster config mirrors them with descriptions)."""
+    """Hyperparameters of :func:`train_two_stage`."""
 
-    n_candidates: int = 50
-    label_days: int = 7
-    n_train_windows: int = 5
-    max_users_per_window: int = 5_000
-    num_leaves: int = 15
-    min_child_samples: int = 300
-    n_estimators: int = 600
-    learning_rate: float = 0.03
-    seed: int = 42
+    n_candidates: int = param(50, "top-N taken from each generator (popularity, item_item, als)")
+    label_days: int = param(7, "length of each label window inside the train period")
+    n_train_windows: int = param(5, "weekly label windows stacked for ranker training")
+    max_users_per_window: int = param(5_000, "users sampled (seeded) per training window; bounds the frames on large data")
+    num_leaves: int = param(15, "LightGBM leaves per tree")
+    min_child_samples: int = param(300, "LightGBM minimum examples per leaf")
+    n_estimators: int = param(600, "maximum boosting rounds (early stopping on the validation window)")
+    learning_rate: float = param(0.03, "LightGBM learning rate")
+    seed: int = param(42, "LightGBM seed")
 
 
 def ranker_frames(data, windows, params: TwoStageParams) -> tuple[pd.DataFrame, pd.DataFrame]:

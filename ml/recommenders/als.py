@@ -6,21 +6,29 @@ thread during fit (implicit parallelises itself and warns otherwise).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from ml.hyperparams import param
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    factors: int = param(16, "latent dimensions")
+    regularization: float = param(1.0, "L2 penalty on the factors")
+    alpha: float = param(1.0, "confidence = 1 + alpha * weight")
+    iterations: int = param(15, "ALS sweeps")
+    seed: int = param(42, "random seed of the factor initialisation")
 
 
 class ALSRecommender(Recommender, ItemSimilarity):
     name = "als"
-
-    def __init__(
-        self, factors: int = 16, regularization: float = 1.0, alpha: float = 1.0, iterations: int = 15, seed: int = 42, **params
-    ) -> None:
-        super().__init__(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, seed=seed, **params)
+    Params = ALSParams
 
     def build(self) -> AlternatingLeastSquares:
         p = self.params

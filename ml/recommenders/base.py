@@ -17,13 +17,16 @@ graph publishes loads back through :func:`ml.catalog.load_model`.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+
+from ml.artifacts import read_arrays, read_params, write_arrays, write_params
+from ml.hyperparams import NoParams
 
 # bound the dense score block of one batch (rows x items float32) to about 64 MB
 SCORE_BLOCK_ELEMENTS = 16_000_000
@@ -87,32 +90,6 @@ def batched_top_k(
     return items, scores
 
 
-def write_params(directory: str | Path, name: str, params: dict, **meta: Any) -> Path:
-    """``params.json`` of an artifact: the model name :func:`ml.catalog.load_model` dispatches on."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    doc = {"model": name, "params": params, **meta}
-    (directory / "params.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=str))
-    return directory
-
-
-def read_params(directory: str | Path, expected: str | None = None) -> dict:
-    directory = Path(directory)
-    meta = json.loads((directory / "params.json").read_text())
-    if expected is not None and meta["model"] != expected:
-        raise ValueError(f"{directory} holds a {meta['model']} model, not {expected}")
-    return meta
-
-
-def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
-
-
-def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as f:
-        return {key: f[key] for key in f.files}
-
-
 class Scorer(ABC):
     """Read-only ranking: dense scores for users, and top-k recommendations built on them."""
 
@@ -150,8 +127,11 @@ class Recommender(Scorer):
     """A trainable, persistable scorer. Subclasses set ``name`` and implement fit, score_users and
     the array (de)serialisation."""
 
+    Params: ClassVar[type] = NoParams  # the model's hyperparameter dataclass (ml.hyperparams)
+
     def __init__(self, **params: Any) -> None:
-        self.params = params
+        self.hp = self.Params(**params)  # unknown names fail here, with the model's own message
+        self.params: dict[str, Any] = dataclasses.asdict(self.hp)
         self.n_users = 0
         self.n_items = 0
 
@@ -177,19 +157,3 @@ class Recommender(Scorer):
         model.n_users, model.n_items = meta["n_users"], meta["n_items"]
         model._restore(read_arrays(directory / "arrays.npz"))
         return model
-
-
-def sparse_from_arrays(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
-        shape=tuple(arrays[f"{prefix}_shape"]),
-    )
-
-
-def sparse_to_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
-    return {
-        f"{prefix}_data": matrix.data,
-        f"{prefix}_indices": matrix.indices,
-        f"{prefix}_indptr": matrix.indptr,
-        f"{prefix}_shape": np.asarray(matrix.shape),
-    }

@@ -8,12 +8,16 @@ Hybrid: a blend of ALS and content scores, each standardised per user: alpha * z
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ml.artifacts import sparse_from_arrays, sparse_to_arrays
+from ml.hyperparams import param
 from ml.recommenders.als import ALSRecommender
-from ml.recommenders.base import ItemSimilarity, Recommender, sparse_from_arrays, sparse_to_arrays, top_k
+from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
 PRICE_BANDS = 5
 
@@ -66,28 +70,19 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
     return (scores - mean) / np.where(std > 0, std, 1.0)
 
 
+@dataclass(frozen=True)
+class HybridParams:
+    alpha: float = param(0.7, "weight of the standardised ALS scores; 1 - alpha goes to content")
+    factors: int = param(16, "ALS latent dimensions")
+    regularization: float = param(1.0, "ALS L2 penalty")
+    als_alpha: float = param(1.0, "ALS confidence = 1 + als_alpha * weight")
+    iterations: int = param(15, "ALS sweeps")
+    seed: int = param(42, "ALS seed")
+
+
 class HybridRecommender(Recommender):
     name = "hybrid"
-
-    def __init__(
-        self,
-        alpha: float = 0.7,
-        factors: int = 16,
-        regularization: float = 1.0,
-        als_alpha: float = 1.0,
-        iterations: int = 15,
-        seed: int = 42,
-        **params,
-    ) -> None:
-        super().__init__(
-            alpha=alpha,
-            factors=factors,
-            regularization=regularization,
-            als_alpha=als_alpha,
-            iterations=iterations,
-            seed=seed,
-            **params,
-        )
+    Params = HybridParams
 
     def _parts(self) -> tuple[ALSRecommender, ContentRecommender]:
         p = self.params

@@ -11,33 +11,40 @@ accumulator, so no items x items or users x items matrix is ever dense. Users ar
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numba import get_num_threads, njit, prange
 
-from ml.recommenders.base import ItemSimilarity, Recommender, sparse_from_arrays, sparse_to_arrays, top_k
+from ml.artifacts import sparse_from_arrays, sparse_to_arrays
+from ml.hyperparams import param
+from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
 WEIGHTINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
 
 
+@dataclass(frozen=True)
+class ItemItemParams:
+    k_neighbors: int = param(100, "neighbours kept per item")
+    shrinkage: float = param(50.0, "added to the cosine denominator; damps rare co-occurrences")
+    weighting: str = param("log", "transform of the mart weights: log (log1p), binary or raw")
+
+    def __post_init__(self) -> None:
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {sorted(WEIGHTINGS)}, got {self.weighting!r}")
+
+
 class ItemItemRecommender(Recommender, ItemSimilarity):
     name = "item_item"
-
-    def __init__(self, k_neighbors: int = 100, shrinkage: float = 50.0, weighting: str = "log", **params) -> None:
-        if weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {sorted(WEIGHTINGS)}, got {weighting!r}")
-        super().__init__(k_neighbors=k_neighbors, shrinkage=shrinkage, weighting=weighting, **params)
-        self.k_neighbors = k_neighbors
-        self.shrinkage = shrinkage
-        self.weighting = weighting
+    Params = ItemItemParams
 
     def fit(self, interactions: sp.csr_matrix, **side) -> ItemItemRecommender:
         X = sp.csr_matrix(interactions, dtype=np.float32, copy=True)
-        X.data = WEIGHTINGS[self.weighting](X.data)
+        X.data = WEIGHTINGS[self.params["weighting"]](X.data)
         self.n_users, self.n_items = X.shape
         self.user_items = X
-        self.similarity = item_neighbours(X, self.k_neighbors, self.shrinkage)
+        self.similarity = item_neighbours(X, self.params["k_neighbors"], self.params["shrinkage"])
         return self
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ml.hyperparams import param
 from ml.neural import TabularEncoder, mlp, seed_everything
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
@@ -74,39 +77,31 @@ class Tower(torch.nn.Module):
         return F.normalize(self.body(torch.cat(parts, dim=1)), dim=1)
 
 
+@dataclass(frozen=True)
+class TwoTowerParams:
+    embedding_dim: int = param(32, "size of the user/item embeddings (output of each tower)")
+    hidden: int = param(64, "hidden units of each tower's MLP")
+    epochs: int = param(15, "passes over the train interactions")
+    batch_size: int = param(512, "interactions per batch (in-batch negatives)")
+    negatives: str = param("mixed", "extra negatives: random (uniform), hard (popular, unseen) or mixed")
+    n_negatives: int = param(256, "extra negatives shared by a batch")
+    learning_rate: float = param(3e-3, "AdamW learning rate")
+    temperature: float = param(0.1, "softmax temperature of the dot-product scores")
+    id_dropout: float = param(0.1, "share of training rows whose user ID is hidden (teaches cold start)")
+    seed: int = param(42, "seed of torch, numpy and the samplers")
+
+    def __post_init__(self) -> None:
+        if self.negatives not in NEGATIVE_STRATEGIES:
+            raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {self.negatives!r}")
+
+
 class TwoTowerRecommender(Recommender, ItemSimilarity):
     name = "two_tower"
     cold_start_from_features = True
+    Params = TwoTowerParams
 
-    def __init__(
-        self,
-        embedding_dim: int = 32,
-        hidden: int = 64,
-        epochs: int = 15,
-        batch_size: int = 512,
-        negatives: str = "mixed",
-        n_negatives: int = 256,
-        learning_rate: float = 3e-3,
-        temperature: float = 0.1,
-        id_dropout: float = 0.1,
-        seed: int = 42,
-        **params,
-    ) -> None:
-        if negatives not in NEGATIVE_STRATEGIES:
-            raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {negatives!r}")
-        super().__init__(
-            embedding_dim=embedding_dim,
-            hidden=hidden,
-            epochs=epochs,
-            batch_size=batch_size,
-            negatives=negatives,
-            n_negatives=n_negatives,
-            learning_rate=learning_rate,
-            temperature=temperature,
-            id_dropout=id_dropout,
-            seed=seed,
-            **params,
-        )
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
         self.history: list[dict] = []
 
     def fit(

@@ -1,11 +1,7 @@
 -- staged events with their split, implicit-feedback weight (event_weights var) and optional
 -- exponential time decay towards the split (decay_half_life_days var; train events only)
 select
-    e.event_id,
-    e.user_id,
-    e.item_id,
-    e.event_type,
-    e.event_at,
+    e.event_id, e.user_id, e.item_id, e.event_type, e.event_at,
     {{ dbt.date_trunc('day', 'e.event_at') }} as event_day,
     {{ hour_of_day('e.event_at') }} as event_hour,
     {{ is_weekend('e.event_at') }} as is_weekend,
