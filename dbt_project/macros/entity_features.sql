@@ -49,3 +49,31 @@ select
 from history as h
 inner join {{ ref('int_global_rates_snapshotted') }} as g on h.snapshot_at = g.snapshot_at
 {% endmacro %}
+
+{# A user's or item's history features as of the split, from its snapshot row (zero counts and the
+   prior rates when it has no history); used by the user_features and item_features marts. #}
+{% macro history_features_as_of_split(snap, rates) -%}
+    {%- for t in var('event_weights') %}
+    coalesce({{ snap }}.n_{{ t }}, 0) as n_{{ t }},
+    {%- endfor %}
+    coalesce({{ snap }}.n_engaged, 0) as n_engaged,
+    coalesce({{ snap }}.active_days, 0) as active_days,
+    coalesce({{ snap }}.ctr_smoothed, {{ rates }}.prior_ctr) as ctr_smoothed,
+    coalesce({{ snap }}.cvr_smoothed, {{ rates }}.prior_cvr) as cvr_smoothed,
+    {{ snap }}.days_since_last_event,
+    {{ snap }}.evening_share,
+    {{ snap }}.weekend_share,
+    {{ snap }}.last_event_at
+{%- endmacro %}
+
+{# The CTR examples' history features of a user or item from its snapshot row, named with a prefix
+   (zero counts and the prior rates when it has no history before the snapshot). #}
+{% macro snapshot_history_features(snap, rates, prefix) -%}
+    {%- for t in ['impression', 'click', 'purchase', 'engaged'] %}
+    coalesce({{ snap }}.n_{{ t }}, 0) as {{ prefix }}n_{{ t }},
+    {%- endfor %}
+    coalesce({{ snap }}.ctr_smoothed, {{ rates }}.prior_ctr) as {{ prefix }}ctr_smoothed,
+    coalesce({{ snap }}.cvr_smoothed, {{ rates }}.prior_cvr) as {{ prefix }}cvr_smoothed,
+    {{ snap }}.days_since_last_event as {{ prefix }}days_since_last_event,
+    {{ snap }}.last_event_at as {{ prefix }}last_event_at
+{%- endmacro %}

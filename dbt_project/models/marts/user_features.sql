@@ -20,20 +20,10 @@ select
     u.age_band,
     u.signup_at,
     {{ dbt.datediff('u.signup_at', 's.split_at', 'day') }} as days_since_signup,
-    {%- for t in var('event_weights') %}
-    coalesce(snap.n_{{ t }}, 0) as n_{{ t }},
-    {%- endfor %}
-    coalesce(snap.n_engaged, 0) as n_engaged,
-    coalesce(snap.active_days, 0) as active_days,
-    coalesce(snap.ctr_smoothed, g.prior_ctr) as ctr_smoothed,
-    coalesce(snap.cvr_smoothed, g.prior_cvr) as cvr_smoothed,
-    snap.days_since_last_event,
-    snap.evening_share,
-    snap.weekend_share,
     snap.avg_engaged_price,
     fav.favourite_category,
     fav.favourite_category_share,
-    snap.last_event_at
+    {{ history_features_as_of_split('snap', 'g') }}
 from {{ ref('stg_shop__users') }} as u
 cross join {{ ref('int_split_defined') }} as s
 left join {{ ref('int_global_rates_snapshotted') }} as g on g.snapshot_at = s.split_at
