@@ -9,6 +9,7 @@ summary at the end, also when the run fails; every event of the run goes to a lo
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+
+import yaml
 
 from ml import settings
 from ml.summary import warehouse_summary
@@ -43,8 +46,19 @@ def absolute_environment() -> None:
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
 
 
-def prepare_dbt_manifest() -> None:
-    subprocess.run(settings.dbt_command("parse", "--quiet"), check=True)
+def prepare_dbt_manifest(dbt_vars: str) -> None:
+    subprocess.run(settings.dbt_command("parse", "--quiet", *(["--vars", dbt_vars] if dbt_vars else [])), check=True)
+
+
+def parse_vars(text: str) -> str:
+    """Validate ``--vars`` (YAML or JSON, a mapping) and return it as JSON for dbt."""
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise SystemExit(f"--vars is not valid YAML/JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SystemExit(f"--vars must be a mapping such as '{{test_days: 14}}', got {text!r}")
+    return json.dumps(value) if value else ""
 
 
 def dagster_home() -> str:
@@ -141,7 +155,7 @@ class Progress(threading.Thread):
         print(line, file=self.out, flush=True)
 
 
-def run(select: str | None) -> int:
+def run(select: str | None, dbt_vars: str) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
     import dagster as dg
 
@@ -166,7 +180,10 @@ def run(select: str | None) -> int:
                 asset_selection=keys,
                 run_id=run_id,
                 raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                    "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
+                },
             )
             ok = result.success
         except KeyboardInterrupt:
@@ -216,13 +233,19 @@ def main(argv: list[str] | None = None) -> None:
         help="Dagster asset selection, e.g. '*' (everything, the feature ablation included) or "
         "'+evaluation/als'; default: the main job materialize_all",
     )
+    parser.add_argument(
+        "--vars",
+        default=os.environ.get("RECSYS_DBT_VARS", ""),
+        help="dbt vars for this run, YAML or JSON, e.g. '{test_days: 14}' (default RECSYS_DBT_VARS)",
+    )
     args = parser.parse_args(argv)
+    dbt_vars = parse_vars(args.vars)
     # the run ends with os._exit (below); multiprocessing's tracker would then warn about a semaphore
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
     absolute_environment()
-    prepare_dbt_manifest()
+    prepare_dbt_manifest(dbt_vars)
     os.environ["DAGSTER_HOME"] = dagster_home()
-    code = run(args.select)
+    code = run(args.select, dbt_vars)
     try:
         print(warehouse_summary())
     except Exception as exc:  # the summary reads what is there; a failed run may have left little

@@ -28,6 +28,11 @@ class RecsysResource(dg.ConfigurableResource):
     ground_truth_path: str = Field(
         default_factory=default_ground_truth, description="generator ground truth for the oracle; missing = no oracle"
     )
+    dbt_vars: str = Field(
+        default_factory=lambda: os.environ.get("RECSYS_DBT_VARS", ""),
+        description="dbt vars for every dbt run, as YAML or JSON (e.g. {test_days: 14, event_time_min: '1995-01-01'}); "
+        "override dbt_project.yml; default RECSYS_DBT_VARS",
+    )
     ndcg_regression_tolerance: float = Field(
         default=0.02, description="largest allowed drop of a model's NDCG@10 below its previous evaluation"
     )
@@ -36,3 +41,8 @@ class RecsysResource(dg.ConfigurableResource):
 def dbt_resource() -> DbtCliResource:
     """dbt of this Python environment (works without an activated venv)."""
     return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.DBT_EXECUTABLE)
+
+
+def dbt_build_args(recsys: RecsysResource) -> list[str]:
+    """``dbt build`` with the run's dbt vars."""
+    return ["build", *(["--vars", recsys.dbt_vars] if recsys.dbt_vars.strip() else [])]

@@ -116,3 +116,9 @@ def user_category_share(
     per_cat = (interactions[users] @ onehot).toarray()
     share = per_cat / np.maximum(per_cat.sum(axis=1, keepdims=True), 1e-12)
     return share[inverse, codes[np.asarray(item_idx)]]
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Categorical values as text, a missing value being its own category ``(missing)`` (brand, price
+    and user attributes are optional in the raw contract)."""
+    return values.astype(object).where(values.notna(), "(missing)").astype(str)

@@ -53,6 +53,7 @@ def test_calibration_table_bins_by_quantile():
 
 def test_lightgbm_ctr_learns_and_round_trips(tmp_path):
     train, val, test = split_examples(tiny_ctr())
+    train = train.assign(brand=train["brand"].where(train.index % 3 > 0))  # brand is optional: missing values train
     model = LightGBMCTR(n_estimators=100, min_child_samples=20).fit(train, val)
     p = model.predict_proba(test)
     assert ctr_report(test["clicked"].to_numpy(), p)["auc"] > 0.7

@@ -172,3 +172,12 @@ def test_two_stage_adds_the_als_base_at_prediction():
         )[0]
         == -1
     ).all()
+
+
+def test_content_works_without_brands_or_prices():
+    """Brand and price are optional in the raw contract: a missing value is its own attribute value."""
+    X = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]], dtype=np.float32))
+    for items in (items_frame().assign(brand=None), items_frame().assign(brand=[None, "y", None, None, "x", "y"], price=np.nan)):
+        model = ContentRecommender().fit(X, item_features=items)
+        recs, scores = model.recommend([0, 1], 2, exclude=X)
+        assert recs[0, 0] == 1 and recs[1, 0] == 3 and np.isfinite(scores).all()  # same category first

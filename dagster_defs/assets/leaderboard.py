@@ -6,7 +6,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_defs.assets.common import md
 from dagster_defs.project import LEADERBOARD, Translator, dbt_project, release_adapter_connection
-from dagster_defs.resources import RecsysResource
+from dagster_defs.resources import RecsysResource, dbt_build_args
 from ml import warehouse
 from ml.summary import BOARD_COLUMNS
 
@@ -16,7 +16,7 @@ def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     """The leaderboard over the evaluation tables (latest run per model), shown in its metadata."""
     # read the table only once dbt has exited and the row count's adapter connection is closed
     try:
-        events = list(dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata())
+        events = list(dbt.cli(dbt_build_args(recsys), context=context).stream().fetch_row_counts().fetch_column_metadata())
     finally:
         release_adapter_connection()
     board = warehouse.query_df("select * from marts.leaderboard order by ndcg_at_10 desc nulls last", recsys.warehouse_path)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ml.artifacts import read_params, write_params
 from ml.ctr.features import CTR_ATTRIBUTES, CTR_NUMERIC
+from ml.data import as_text
 from ml.hyperparams import param
 
 
@@ -36,12 +37,12 @@ class LightGBMCTR:
     def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[CTR_NUMERIC].astype(float).copy()
         for col in CTR_ATTRIBUTES:
-            out[col] = pd.Categorical(frame[col].astype(str), categories=self.categories[col])
+            out[col] = pd.Categorical(as_text(frame[col]), categories=self.categories[col])
         return out
 
     def fit(self, train: pd.DataFrame, validation: pd.DataFrame) -> LightGBMCTR:
         p = self.params
-        self.categories = {c: sorted(train[c].astype(str).unique()) for c in CTR_ATTRIBUTES}
+        self.categories = {c: sorted(as_text(train[c]).unique()) for c in CTR_ATTRIBUTES}
         self.model = lgb.LGBMClassifier(
             n_estimators=p["n_estimators"],
             learning_rate=p["learning_rate"],

@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.artifacts import sparse_from_arrays, sparse_to_arrays
+from ml.data import as_text
 from ml.hyperparams import param
 from ml.recommenders.als import ALSRecommender
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
@@ -24,9 +25,10 @@ PRICE_BANDS = 5
 
 def item_content_matrix(items: pd.DataFrame) -> sp.csr_matrix:
     blocks = []
-    bands = pd.qcut(items["price"].rank(method="first"), PRICE_BANDS, labels=False)
-    for values in (items["category"].astype(str), items["brand"].astype(str), bands.astype(str)):
-        codes = pd.Categorical(values).codes
+    ranks = items["price"].rank(method="first")  # missing prices keep no rank, and no band
+    bands = pd.qcut(ranks, min(PRICE_BANDS, int(ranks.count())), labels=False) if ranks.count() else ranks
+    for values in (items["category"], items["brand"], bands):  # a missing brand or price is its own value
+        codes = pd.Categorical(as_text(values)).codes
         blocks.append(sp.csr_matrix((np.ones(len(items)), (np.arange(len(items)), codes))))
     # each block contributes equally: a row of three unit blocks, normalised to length 1
     return sp.csr_matrix(sp.hstack(blocks) / np.sqrt(len(blocks)), dtype=np.float32)

@@ -1,9 +1,10 @@
 -- catalogue-wide CTR (clicks / impressions) and CVR (purchases / clicks) as of each snapshot:
--- the prior of the smoothed per-user and per-item rates
+-- the prior of the smoothed per-user and per-item rates (0 when the data has no impressions or clicks:
+-- impressions are optional in the raw contract)
 select
     s.snapshot_at,
-    1.0 * sum(d.n_click) / nullif(sum(d.n_impression), 0) as prior_ctr,
-    1.0 * sum(d.n_purchase) / nullif(sum(d.n_click), 0) as prior_cvr
+    coalesce(1.0 * sum(d.n_click) / nullif(sum(d.n_impression), 0), 0) as prior_ctr,
+    coalesce(1.0 * sum(d.n_purchase) / nullif(sum(d.n_click), 0), 0) as prior_cvr
 from {{ ref('int_snapshots_defined') }} as s
 inner join {{ ref('int_item_days_aggregated') }} as d on d.event_day < s.snapshot_at
 group by s.snapshot_at
