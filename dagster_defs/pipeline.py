@@ -90,6 +90,7 @@ class Progress(threading.Thread):
         self.instance, self.run_id, self.total, self.log_path, self.out = instance, run_id, total, log_path, out
         self.done, self.stop = 0, threading.Event()
         self.failures: list[str] = []
+        self.skipped: list[str] = []
         self.step_started: dict[str, float] = {}
 
     def run(self) -> None:
@@ -136,9 +137,12 @@ class Progress(threading.Thread):
                 if "Execution Duration" in metadata
                 else entry.timestamp - self.step_started.get(event.step_key, entry.timestamp)
             )
-            self.say(
-                f"[{self.done:>3}/{self.total}] {mat.asset_key.to_user_string():<46} {seconds:6.1f}s  {key_figure(metadata)}"
-            )
+            if "skipped" in metadata:  # materialized empty: say why
+                self.skipped.append(mat.asset_key.to_user_string())
+                figure = f"skipped: {metadata['skipped'].value}"
+            else:
+                figure = key_figure(metadata)
+            self.say(f"[{self.done:>3}/{self.total}] {mat.asset_key.to_user_string():<46} {seconds:6.1f}s  {figure}")
         elif event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
             while error is not None and error.cause is not None:  # the root cause says what to fix
@@ -146,6 +150,9 @@ class Progress(threading.Thread):
             message = (error.message if error else "failed").strip().splitlines()[-1][:300]
             self.failures.append(f"{event.step_key}: {message}")
             self.say(f"FAILED {event.step_key}: {message}")
+        elif event.event_type_value == "STEP_SKIPPED":
+            self.skipped.append(event.step_key)
+            self.say(f"skipped step {event.step_key}: an upstream output was not produced")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             if not check.passed:
@@ -197,6 +204,8 @@ def run(select: str | None, dbt_vars: str) -> int:
         progress.join()
     status = "succeeded" if ok else f"FAILED ({len(progress.failures)} step(s))"
     print(f"\nrun {run_id[:8]} {status} in {time.perf_counter() - t0:.0f}s; full log: {log_path}")
+    if progress.skipped:
+        print(f"skipped (the reason is on each one's line): {', '.join(progress.skipped)}")
     return 0 if ok else 1
 
 

@@ -49,14 +49,15 @@ def feature_ablation(
     data: InteractionData,
     windows,
     generators: dict[str, Scorer],
-    ctr_splits: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    ctr_splits: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None,
     params: TwoStageParams,
     ctr_epochs: int = 4,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Per model and dropped feature group (``none`` = the full model): the two-stage ranker's test
     NDCG@10 and the DCN's test AUC, with ``delta`` against the full model. Candidates and features are
-    built once; the DCN runs ``ctr_epochs`` epochs for every variant, the full model included."""
+    built once; the DCN runs ``ctr_epochs`` epochs for every variant, the full model included (no DCN
+    rows when ``ctr_splits`` is None: the data has no impressions)."""
     rows = []
     train_frame, val_frame = ranker_frames(data, windows, params)
     for group in [None, *FEATURE_GROUPS]:
@@ -68,13 +69,16 @@ def feature_ablation(
         rows.append(("two_stage", group or "none", M.HEADLINE, 10, value))
         if log:
             log(f"two_stage without {group}: ndcg@10 {value:.4f}")
-    train, val, test = ctr_splits
-    for group in [None, *CTR_FEATURE_GROUPS]:
-        model = CTRModel("dcn", epochs=ctr_epochs, drop_features=tuple(CTR_FEATURE_GROUPS.get(group or "", ()))).fit(train, val)
-        auc = M.roc_auc(test["clicked"].to_numpy(), model.predict_proba(test))
-        rows.append(("dcn", group or "none", "auc", 0, auc))
-        if log:
-            log(f"dcn without {group}: auc {auc:.4f}")
+    if ctr_splits is not None:  # None: the data has no impressions
+        train, val, test = ctr_splits
+        for group in [None, *CTR_FEATURE_GROUPS]:
+            model = CTRModel("dcn", epochs=ctr_epochs, drop_features=tuple(CTR_FEATURE_GROUPS.get(group or "", ()))).fit(
+                train, val
+            )
+            auc = M.roc_auc(test["clicked"].to_numpy(), model.predict_proba(test))
+            rows.append(("dcn", group or "none", "auc", 0, auc))
+            if log:
+                log(f"dcn without {group}: auc {auc:.4f}")
     frame = pd.DataFrame(rows, columns=["model", "dropped_group", "metric", "k", "value"])
     full = frame[frame["dropped_group"] == "none"].set_index("model")["value"]
     frame["delta"] = frame["value"] - frame["model"].map(full)

@@ -7,10 +7,11 @@ recsys-generate parquet --events 10000000   # data/raw/{users,items,events}.parq
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
-from ml import synthetic
+from ml import importers, synthetic
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,6 +44,26 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(data.events):,} events, {len(data.users):,} users, {len(data.items):,} items "
         f"in {time.perf_counter() - t0:.1f}s -> " + ", ".join(str(p) for p in paths.values())
     )
+
+
+def import_main(argv: list[str] | None = None) -> None:
+    """``recsys-import <format> <src> --out <dir>``: a public dataset in its published layout -> the raw
+    data contract, for ``RECSYS_RAW_DIR=<dir> recsys-pipeline``."""
+    parser = argparse.ArgumentParser(prog="recsys-import", description=import_main.__doc__)
+    parser.add_argument("format", choices=sorted(importers.IMPORTERS))
+    parser.add_argument("src", type=Path, help="the dataset's folder as published (e.g. ml-100k/)")
+    parser.add_argument("--out", type=Path, required=True, help="directory for users/items/events.parquet")
+    parser.add_argument(
+        "--rating-events",
+        default=None,
+        help='JSON rating -> event type, e.g. \'{"5": "purchase", "4": "click"}\' (ratings not '
+        "listed become no event and are quarantined as unknown_event_type)",
+    )
+    args = parser.parse_args(argv)
+    mapping = {int(k): v for k, v in json.loads(args.rating_events).items()} if args.rating_events else None
+    frames = importers.IMPORTERS[args.format](args.src, rating_events=mapping)
+    paths = importers.write_contract(frames, args.out)
+    print(", ".join(f"{len(frames[n]):,} {n}" for n in frames) + " -> " + ", ".join(str(p) for p in paths.values()))
 
 
 if __name__ == "__main__":

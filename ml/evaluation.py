@@ -141,6 +141,8 @@ def evaluate_oracle(ground_truth: GroundTruth, data: InteractionData, ctr_test: 
     """Ranking metrics of the true affinity, and the CTR metrics of the true click probabilities."""
     oracle = OracleScorer(ground_truth, data.users["user_id"].to_numpy(), data.items["item_id"].to_numpy())
     frame = evaluate(oracle, data, fallback=None)
+    if ctr_test.empty:  # no impressions: no click probabilities to score
+        return frame
     truth = pd.Series(ground_truth.click_probability, index=ground_truth.impression_event_ids)
     report = M.ctr_report(ctr_test["clicked"].to_numpy(), truth.reindex(ctr_test["event_id"]).to_numpy())
     return pd.concat([frame, ctr_rows(report)], ignore_index=True)

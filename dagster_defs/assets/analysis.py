@@ -9,7 +9,7 @@ from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS, 
 from dagster_defs.resources import RecsysResource
 from ml import analysis, catalog
 from ml import columns as C
-from ml.ctr.features import load_examples, split_examples
+from ml.ctr.features import load_examples, skip_reason, split_examples
 from ml.data import load_interactions
 from ml.ranking.features import GENERATORS
 from ml.ranking.ranker import TwoStageParams
@@ -63,7 +63,7 @@ def feature_ablation(
         data,
         windows,
         {n: catalog.load_model(a.path) for n, a in generators.items()},
-        split_examples(load_examples(recsys.warehouse_path)),
+        None if skip_reason(examples := load_examples(recsys.warehouse_path)) else split_examples(examples),
         params,
         ctr_epochs=ABLATION_DCN_EPOCHS,
         log=context.log.info,

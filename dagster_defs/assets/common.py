@@ -48,6 +48,14 @@ class ModelArtifact:
     model: str
     version: str
     path: str
+    skipped: str = ""  # why nothing was trained (e.g. no impressions for a click model); then no path
+
+
+def skip(context: dg.AssetExecutionContext, reason: str) -> dict:
+    """Log why an asset computed nothing and return the metadata that says so in the UI. The asset
+    still materializes (empty), so that what does not depend on it, like the leaderboard, runs."""
+    context.log.warning(f"{context.asset_key.to_user_string()} skipped: {reason}")
+    return {"skipped": reason}
 
 
 def new_version(context: dg.AssetExecutionContext) -> str:

@@ -6,7 +6,16 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS, ModelArtifact, code_version, md, store_metrics
+from dagster_defs.assets.common import (
+    CTR_MART,
+    DAILY_MART,
+    INTERACTION_MARTS,
+    ModelArtifact,
+    code_version,
+    md,
+    skip,
+    store_metrics,
+)
 from dagster_defs.resources import RecsysResource
 from ml import catalog, evaluation
 from ml.ctr.features import load_examples, split_examples
@@ -69,6 +78,8 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
     )
     def evaluate_ctr(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact) -> dg.MaterializeResult:
         model = inputs["model"]
+        if model.skipped:
+            return dg.MaterializeResult(metadata=skip(context, f"models/{name} was skipped: {model.skipped}"))
         ctr = catalog.load_model(model.path)
         _, _, test = split_examples(load_examples(recsys.warehouse_path))
         frame, report = evaluation.evaluate_ctr(ctr, test)
@@ -94,9 +105,9 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
 def oracle_evaluation(context: dg.AssetExecutionContext, recsys: RecsysResource) -> dg.MaterializeResult:
     gt_path = Path(recsys.ground_truth_path)
     if not gt_path.exists():
-        context.log.warning(f"no ground truth at {gt_path}: real data has no oracle; nothing written")
-        return dg.MaterializeResult(metadata={"skipped": f"no ground truth at {gt_path}", "rows_written": 0})
-    _, _, test = split_examples(load_examples(recsys.warehouse_path))
+        return dg.MaterializeResult(metadata=skip(context, f"no ground truth at {gt_path}: only synthetic data has an oracle"))
+    examples = load_examples(recsys.warehouse_path)
+    test = examples[examples["split"] == "test"]
     frame = evaluation.evaluate_oracle(GroundTruth.load(gt_path), load_interactions(recsys.warehouse_path), test)
     return dg.MaterializeResult(metadata=store_metrics(context, frame, "oracle", gt_path.name, recsys))
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from dagster_defs.assets.common import CTR_MART, INTERACTION_MARTS, ML_DIR, ModelArtifact, code_version, md, new_version
+from dagster_defs.assets.common import CTR_MART, INTERACTION_MARTS, ML_DIR, ModelArtifact, code_version, md, new_version, skip
 from dagster_defs.assets.configs import CONFIGS, CTRConfig, LightGBMCTRConfig
 from dagster_defs.resources import RecsysResource
 from ml import catalog, training
 from ml.ctr.deep import CTRModel
-from ml.ctr.features import load_examples, split_examples
+from ml.ctr.features import load_examples, skip_reason, split_examples
 from ml.ctr.gbdt import LightGBMCTR
 from ml.data import load_interactions
 from ml.recommenders import RECOMMENDERS
@@ -74,10 +74,13 @@ def build_ctr_network_asset(name: str) -> dg.AssetsDefinition:
         kinds={"python", "pytorch"},
         code_version=code_version("ctr/deep.py", "ctr/features.py", "neural.py"),
         description=f"{catalog.MODELS[name].description} Validation = the latest train block of "
-        "marts.ctr_examples, early stopping on its AUC.",
+        "marts.ctr_examples, early stopping on its AUC. Skipped when the data has no impressions.",
     )
-    def train_ctr(context: dg.AssetExecutionContext, config: CTRConfig, recsys: RecsysResource) -> ModelArtifact:
-        train, validation, _ = split_examples(load_examples(recsys.warehouse_path))
+    def train_ctr(context: dg.AssetExecutionContext, config: CTRConfig, recsys: RecsysResource) -> dg.Output:
+        examples = load_examples(recsys.warehouse_path)
+        if reason := skip_reason(examples):
+            return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
+        train, validation, _ = split_examples(examples)
         t0 = time.perf_counter()
         model = CTRModel(architecture=catalog.CTR_NETWORKS[name], **config.model_dump()).fit(
             train, validation, log=context.log.info
@@ -85,17 +88,15 @@ def build_ctr_network_asset(name: str) -> dg.AssetsDefinition:
         seconds = time.perf_counter() - t0
         version = new_version(context)
         path = training.publish(recsys.artifacts_dir, name, version, model)
-        context.add_output_metadata(
-            {
-                "train_examples": len(train),
-                "validation_examples": len(validation),
-                "best_epoch": model.best_epoch,
-                "best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in model.history), 4)),
-                **history_metadata(model.history),
-                **artifact_metadata(path, version, seconds, config.model_dump()),
-            }
-        )
-        return ModelArtifact(model=name, version=version, path=str(path))
+        meta = {
+            "train_examples": len(train),
+            "validation_examples": len(validation),
+            "best_epoch": model.best_epoch,
+            "best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in model.history), 4)),
+            **history_metadata(model.history),
+            **artifact_metadata(path, version, seconds, config.model_dump()),
+        }
+        return dg.Output(ModelArtifact(model=name, version=version, path=str(path)), metadata=meta)
 
     return train_ctr
 
@@ -106,23 +107,25 @@ def build_ctr_network_asset(name: str) -> dg.AssetsDefinition:
     deps=[CTR_MART],
     kinds={"python", "lightgbm"},
     code_version=code_version("ctr/gbdt.py", "ctr/features.py"),
-    description=f"{catalog.MODELS['lgbm_ctr'].description} Early stopping on the latest train block's AUC.",
+    description=f"{catalog.MODELS['lgbm_ctr'].description} Early stopping on the latest train block's AUC. "
+    "Skipped when the data has no impressions.",
 )
-def lgbm_ctr_model(context: dg.AssetExecutionContext, config: LightGBMCTRConfig, recsys: RecsysResource) -> ModelArtifact:
-    train, validation, _ = split_examples(load_examples(recsys.warehouse_path))
+def lgbm_ctr_model(context: dg.AssetExecutionContext, config: LightGBMCTRConfig, recsys: RecsysResource) -> dg.Output:
+    examples = load_examples(recsys.warehouse_path)
+    if reason := skip_reason(examples):
+        return dg.Output(ModelArtifact("lgbm_ctr", "", "", skipped=reason), metadata=skip(context, reason))
+    train, validation, _ = split_examples(examples)
     t0 = time.perf_counter()
     model = LightGBMCTR(**config.model_dump()).fit(train, validation)
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = training.publish(recsys.artifacts_dir, "lgbm_ctr", version, model)
-    context.add_output_metadata(
-        {
-            "train_examples": len(train),
-            "validation_examples": len(validation),
-            **artifact_metadata(path, version, seconds, config.model_dump()),
-        }
-    )
-    return ModelArtifact(model="lgbm_ctr", version=version, path=str(path))
+    meta = {
+        "train_examples": len(train),
+        "validation_examples": len(validation),
+        **artifact_metadata(path, version, seconds, config.model_dump()),
+    }
+    return dg.Output(ModelArtifact(model="lgbm_ctr", version=version, path=str(path)), metadata=meta)
 
 
 training_assets = (

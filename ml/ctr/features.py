@@ -70,6 +70,20 @@ def load_examples(path: str | Path | None = None) -> pd.DataFrame:
         return con.execute(f"select * from marts.{C.CTR_EXAMPLES} order by event_id").df()
 
 
+def skip_reason(examples: pd.DataFrame) -> str | None:
+    """Why no CTR model can be trained on these examples, or None when one can."""
+    if examples.empty:
+        return (
+            "marts.ctr_examples is empty: the data has no impression events (optional in the raw "
+            "contract), and click models learn from impressions"
+        )
+    if examples.loc[examples["split"] == "train", "snapshot_at"].nunique() < 2:
+        return "marts.ctr_examples has fewer than two train blocks: raise dbt var ctr_train_snapshots or add history"
+    if (examples["split"] == "test").sum() == 0:
+        return "marts.ctr_examples has no test impressions: nothing to evaluate a click model on"
+    return None
+
+
 def split_examples(examples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(train, validation, test): validation = the latest train block by time, test = the test window."""
     train_all = examples[examples["split"] == "train"]
