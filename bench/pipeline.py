@@ -1,11 +1,9 @@
 """The main job on the committed sample, timed end to end, and the leaderboard it produces.
 
-    python -m bench.pipeline [--runs 3] [--root OTHER_CHECKOUT]
+    python -m bench.pipeline [--runs 3]
 
-Each run materializes into a fresh data directory (seeds -> dbt -> models -> evaluations ->
-leaderboard); the median of the runs is the figure (the machine is shared and noisy). ``--root``
-times another checkout of the project with this environment (e.g. an earlier commit via
-``git worktree add``), alternating with this one, for a before/after ratio.
+Each run materializes the main job into a fresh data directory (seeds -> dbt -> models ->
+evaluations -> leaderboard); the median of the runs is the figure (the machine is shared and noisy).
 """
 
 import argparse
@@ -37,20 +35,13 @@ def timed_run(root: Path) -> tuple[float, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--root", type=Path, default=None, help="another checkout to time alternately")
     args = parser.parse_args()
-    roots = {"this checkout": settings.ROOT, **({str(args.root): args.root} if args.root else {})}
-    times: dict[str, list[float]] = {name: [] for name in roots}
+    times = []
     for i in range(args.runs):
-        for name, root in roots.items():
-            secs, wh = timed_run(root)
-            times[name].append(secs)
-            print(f"run {i + 1} {name}: {secs:.1f}s", flush=True)
-    for name, values in times.items():
-        print(f"main job on the sample, {name}: median {statistics.median(values):.1f}s of {values}  [target <= 120s]")
-    if args.root:
-        ratio = statistics.median(times["this checkout"]) / statistics.median(times[str(args.root)])
-        print(f"this checkout / {args.root}: {ratio:.2f}")
+        secs, wh = timed_run(settings.ROOT)
+        times.append(secs)
+        print(f"run {i + 1}: {secs:.1f}s", flush=True)
+    print(f"main job on the sample: median {statistics.median(times):.1f}s of {[round(t, 1) for t in times]}  [target <= 120s]")
     board = warehouse.query_df(
         "select model, ndcg_at_10, recall_at_10, ndcg_share_of_oracle, cold_users_ndcg_at_10, new_items_ndcg_at_10, "
         "ctr_auc, ctr_auc_share_of_oracle from marts.leaderboard order by ndcg_at_10 desc nulls last",
