@@ -14,6 +14,14 @@ from ml import settings
 from ml.recommenders import Scorer
 
 
+def pytest_configure(config) -> None:
+    """Parse the dbt project as the sample configures it (seeds on) before tests import the code
+    location: the manifest under dbt_project/target is whatever the last parse saw, and a run on raw
+    files (RECSYS_RAW_DIR) parses without the seeds."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RECSYS_RAW_DIR", "RECSYS_DBT_VARS")}
+    subprocess.run(settings.dbt_command("parse", "--quiet"), env=env, check=True)
+
+
 def run_dbt(
     args: list[str], warehouse: Path, raw_dir: Path | None = None, raw_format: str = "parquet", check: bool = True
 ) -> subprocess.CompletedProcess:

@@ -37,7 +37,7 @@ def test_malformed_rows_are_quarantined_with_reasons_and_counts_reconcile(tmp_pa
             {"event_id": 10_000_002, "user_id": "abc", "item_id": 1, "event_type": "view", "event_at": "2026-01-05 10:00:00"},
             {"event_id": 10_000_003, "user_id": 1, "item_id": 1, "event_type": "like", "event_at": "2026-01-05 10:00:00"},
             {"event_id": 10_000_004, "user_id": 1, "item_id": 1, "event_type": "view", "event_at": "yesterday"},
-            {"event_id": 10_000_005, "user_id": 1, "item_id": 1, "event_type": "view", "event_at": "1999-12-31 00:00:00"},
+            {"event_id": 10_000_005, "user_id": 1, "item_id": 1, "event_type": "view", "event_at": "1989-12-31 00:00:00"},
             {"event_id": 10_000_006, "user_id": 1, "item_id": 1, "event_type": "view", "event_at": "2999-01-01 00:00:00"},
             {"event_id": 10_000_007, "user_id": 987654, "item_id": 1, "event_type": "view", "event_at": "2026-01-05 10:00:00"},
             {"event_id": 10_000_008, "user_id": 1, "item_id": 987654, "event_type": "view", "event_at": "2026-01-05 10:00:00"},
