@@ -13,6 +13,13 @@ def param(default: Any, doc: str) -> Any:
     return dataclasses.field(default=default, metadata={"doc": doc})
 
 
+def one_of(params: Any, name: str, choices: Any) -> None:
+    """Raise a clear error when hyperparameter ``name`` is not one of ``choices``."""
+    value = getattr(params, name)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class NoParams:
     """A model without hyperparameters."""

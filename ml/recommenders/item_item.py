@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from numba import get_num_threads, njit, prange
 
 from ml.artifacts import sparse_from_arrays, sparse_to_arrays
-from ml.hyperparams import param
+from ml.hyperparams import one_of, param
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
 WEIGHTINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
@@ -31,8 +31,7 @@ class ItemItemParams:
     weighting: str = param("log", "transform of the mart weights: log (log1p), binary or raw")
 
     def __post_init__(self) -> None:
-        if self.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {sorted(WEIGHTINGS)}, got {self.weighting!r}")
+        one_of(self, "weighting", WEIGHTINGS)
 
 
 class ItemItemRecommender(Recommender, ItemSimilarity):

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from ml.hyperparams import param
+from ml.hyperparams import one_of, param
 from ml.neural import TabularEncoder, mlp, seed_everything
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
@@ -91,8 +91,7 @@ class TwoTowerParams:
     seed: int = param(42, "seed of torch, numpy and the samplers")
 
     def __post_init__(self) -> None:
-        if self.negatives not in NEGATIVE_STRATEGIES:
-            raise ValueError(f"negatives must be one of {NEGATIVE_STRATEGIES}, got {self.negatives!r}")
+        one_of(self, "negatives", NEGATIVE_STRATEGIES)
 
 
 class TwoTowerRecommender(Recommender, ItemSimilarity):
