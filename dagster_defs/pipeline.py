@@ -35,7 +35,7 @@ def absolute_environment() -> None:
 
 
 def prepare_dbt_manifest(dbt_vars: str) -> None:
-    subprocess.run(settings.dbt_command("parse", "--quiet", *(["--vars", dbt_vars] if dbt_vars else [])), check=True)
+    subprocess.run(settings.dbt_command("parse", "--quiet", dbt_vars=dbt_vars), check=True)
 
 
 def parse_vars(text: str) -> str:

@@ -52,19 +52,22 @@ class Translator(DagsterDbtTranslator):
             return spec
         if manifest["nodes"][unique_id]["name"] == LEADERBOARD:  # it reads every model's evaluation table
             return spec.replace_attributes(deps=[*spec.deps, *(dg.AssetKey(["evaluation", m]) for m in catalog.MODELS)])
-        seeded = {
-            f"source.{manifest['metadata'].get('project_name', 'recsys')}.shop.{s['name'].removeprefix('raw_')}"
-            for s in manifest["nodes"].values()
-            if s["resource_type"] == "seed"
-        }
-        shadowed = {
-            super(Translator, self).get_asset_spec(manifest, sid, project).key
-            for sid in seeded
-            if sid in manifest.get("sources", {})
-        }
+        shadowed = self.seeded_source_keys(manifest, project)
         if not shadowed & {dep.asset_key for dep in spec.deps}:
             return spec
         return spec.replace_attributes(deps=[dep for dep in spec.deps if dep.asset_key not in shadowed])
+
+    def seeded_source_keys(self, manifest: Mapping[str, Any], project: DbtProject | None) -> set[dg.AssetKey]:
+        """Keys of the shop sources whose tables the seeds load (once per manifest)."""
+        if getattr(self, "_seeded_for", None) is not manifest:
+            seeds = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "seed"}
+            self._seeded = {
+                self.get_asset_spec(manifest, uid, project).key
+                for uid, source in manifest.get("sources", {}).items()
+                if source["source_name"] == "shop" and source["identifier"] in seeds
+            }
+            self._seeded_for = manifest
+        return self._seeded
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         resource_type = dbt_resource_props["resource_type"]
@@ -74,17 +77,3 @@ class Translator(DagsterDbtTranslator):
             return "leaderboard"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else None
-
-
-def release_adapter_connection() -> None:
-    """fetch_row_counts / fetch_column_metadata query through dbt's adapter in this process, and
-    dbt-duckdb keeps its database handle open for the process's lifetime: close it, so the next
-    step (a dbt subprocess or a Python reader) can open the single-writer warehouse."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # another adapter: nothing held in this process
-        return
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None

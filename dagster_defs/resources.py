@@ -1,6 +1,7 @@
 """Resources: where the warehouse, the artifacts and the ground truth live, evaluation settings, and dbt."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -43,6 +44,24 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.DBT_EXECUTABLE)
 
 
-def dbt_build_args(recsys: RecsysResource) -> list[str]:
-    """``dbt build`` with the run's dbt vars."""
-    return ["build", *(["--vars", recsys.dbt_vars] if recsys.dbt_vars.strip() else [])]
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource) -> Iterator:
+    """``dbt build`` of the context's selection with the run's dbt vars; its events carry row counts
+    and column schemas. Those are queried through dbt's adapter in this process, and dbt-duckdb keeps
+    its database handle open afterwards: it is closed when the build is done, so that the next step (a
+    dbt subprocess or a Python reader) can open the single-writer warehouse."""
+    args = ["build", *settings.vars_args(recsys.dbt_vars)]
+    try:
+        yield from dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+    finally:
+        release_adapter_connection()
+
+
+def release_adapter_connection() -> None:
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held in this process
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None

@@ -29,9 +29,22 @@ def artifacts_dir() -> Path:
     return data_dir() / "models"
 
 
-def dbt_command(*args: str, target_path: Path | None = None, log_path: Path | None = None) -> list[str]:
+def vars_args(dbt_vars: str) -> list[str]:
+    """``--vars`` for dbt when any are set (YAML or JSON text)."""
+    return ["--vars", dbt_vars] if dbt_vars.strip() else []
+
+
+def dbt_command(*args: str, target_path: Path | None = None, log_path: Path | None = None, dbt_vars: str = "") -> list[str]:
     """A dbt command line for this project, with the dbt of this Python environment."""
-    cmd = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    cmd = [
+        DBT_EXECUTABLE,
+        *args,
+        *vars_args(dbt_vars),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+    ]
     if target_path is not None:
         cmd += ["--target-path", str(target_path)]
     if log_path is not None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pandas as pd
+
 from ml import settings, warehouse
 
 MARTS = ("interactions", "user_features", "item_features", "ctr_examples")
@@ -19,6 +22,12 @@ BOARD_COLUMNS = [
     "ctr_auc",
     "n_users",
 ]
+
+
+def leaderboard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The leaderboard's headline columns, best NDCG@10 first."""
+    board = con.execute("select * from marts.leaderboard order by ndcg_at_10 desc nulls last").df()
+    return board[[c for c in BOARD_COLUMNS if c in board.columns]]
 
 
 def warehouse_summary(path: str | Path | None = None) -> str:
@@ -38,7 +47,6 @@ def warehouse_summary(path: str | Path | None = None) -> str:
             else:
                 lines.append(f"marts.{mart}: not built")
         if warehouse.table_exists(con, "marts", "leaderboard"):
-            board = con.execute("select * from marts.leaderboard order by ndcg_at_10 desc nulls last").df()
-            board = board[[c for c in BOARD_COLUMNS if c in board.columns]]
-            lines += ["leaderboard (select * from marts.leaderboard):", board.round(4).to_string(index=False, na_rep="")]
+            board = leaderboard(con).round(4).to_string(index=False, na_rep="")
+            lines += ["leaderboard (select * from marts.leaderboard):", board]
     return "\n".join(lines)

@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml import artifacts
+from ml import artifacts, catalog
+from ml.ctr.deep import CTRModel
+from ml.ctr.features import split_examples
+from ml.ctr.gbdt import LightGBMCTR
 from ml.data import InteractionData, ServingIndex
 from ml.recommenders import RECOMMENDERS, Recommender, Scorer
 
@@ -24,6 +27,29 @@ def train_recommender(
     t0 = time.perf_counter()
     model.fit(data.train, user_features=data.users, item_features=data.items, log=log)
     return model, time.perf_counter() - t0
+
+
+def click_model(name: str, params: dict[str, Any]) -> CTRModel | LightGBMCTR:
+    """An untrained click model of the catalog: a CTR network (dcn, ctr_mlp) or LightGBM (lgbm_ctr)."""
+    if name == LightGBMCTR.name:
+        return LightGBMCTR(**params)
+    return CTRModel(architecture=catalog.CTR_NETWORKS[name], **params)
+
+
+def click_model_params(name: str) -> type:
+    return LightGBMCTR.Params if name == LightGBMCTR.name else CTRModel.Params
+
+
+def train_click_model(
+    name: str, params: dict[str, Any], examples: pd.DataFrame, log: Callable[[str], None] | None = None
+) -> tuple[CTRModel | LightGBMCTR, float, dict[str, int]]:
+    """Fit click model ``name`` on the train blocks of the CTR examples, early-stopped on the latest;
+    returns it, the seconds it took and the example counts."""
+    train, validation, _ = split_examples(examples)
+    model = click_model(name, params)
+    t0 = time.perf_counter()
+    model.fit(train, validation, log=log)
+    return model, time.perf_counter() - t0, {"train_examples": len(train), "validation_examples": len(validation)}
 
 
 def publish(root: str | Path, name: str, version: str, model: Any, data: InteractionData | None = None) -> Path:

@@ -1,6 +1,7 @@
 """What the stage modules share: the artifact handle a training asset passes to its evaluation, code
 versions, dbt asset keys, and the metadata formatting of metrics."""
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,8 +38,14 @@ def code_version(*paths: str) -> str:
     for name in ("data.py", "recommenders/base.py", *paths):
         path = ML_DIR / name
         for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(f.read_bytes())
+            digest.update(source_digest(f))
     return digest.hexdigest()[:12]
+
+
+@functools.cache
+def source_digest(path: Path) -> bytes:
+    """One file's hash, read once however many assets run it."""
+    return hashlib.sha1(path.read_bytes()).digest()
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
 """Hyperparameters of every training asset as Dagster configs (Launchpad fields with descriptions),
 generated from each model's hyperparameter dataclass, so a default is written once, in ml/."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 import pydantic
 
-from ml.ctr.deep import CTRParams
-from ml.ctr.gbdt import LightGBMCTRParams
+from ml.catalog import CTR_NETWORKS
 from ml.hyperparams import describe
 from ml.ranking.ranker import TwoStageParams
 from ml.recommenders import RECOMMENDERS
+from ml.training import click_model_params
 
 
 def config_class(name: str, params_cls: type) -> type[dg.Config]:
@@ -29,14 +29,6 @@ def config_class(name: str, params_cls: type) -> type[dg.Config]:
 
 CONFIGS: dict[str, type[dg.Config]] = {
     **{name: config_class(name, cls.Params) for name, cls in RECOMMENDERS.items()},
-    "dcn": config_class("ctr", CTRParams),
-    "ctr_mlp": config_class("ctr", CTRParams),
-    "lgbm_ctr": config_class("lgbm_ctr", LightGBMCTRParams),
+    **{name: config_class(name, click_model_params(name)) for name in [*CTR_NETWORKS, "lgbm_ctr"]},
     "two_stage": config_class("two_stage", TwoStageParams),
 }
-if TYPE_CHECKING:  # the type checker sees each generated class as what it is, a dg.Config
-    CTRConfig = dg.Config
-    LightGBMCTRConfig = dg.Config
-    TwoStageConfig = dg.Config
-else:
-    CTRConfig, LightGBMCTRConfig, TwoStageConfig = CONFIGS["dcn"], CONFIGS["lgbm_ctr"], CONFIGS["two_stage"]

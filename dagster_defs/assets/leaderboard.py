@@ -5,22 +5,17 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_defs.assets.common import md
-from dagster_defs.project import LEADERBOARD, Translator, dbt_project, release_adapter_connection
-from dagster_defs.resources import RecsysResource, dbt_build_args
+from dagster_defs.project import LEADERBOARD, Translator, dbt_project
+from dagster_defs.resources import RecsysResource, dbt_build
 from ml import warehouse
-from ml.summary import BOARD_COLUMNS
+from ml.summary import leaderboard
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=LEADERBOARD, name="dbt_leaderboard")
 def leaderboard_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
     """The leaderboard over the evaluation tables (latest run per model), shown in its metadata."""
-    # read the table only once dbt has exited and the row count's adapter connection is closed
-    try:
-        events = list(dbt.cli(dbt_build_args(recsys), context=context).stream().fetch_row_counts().fetch_column_metadata())
-    finally:
-        release_adapter_connection()
-    board = warehouse.query_df("select * from marts.leaderboard order by ndcg_at_10 desc nulls last", recsys.warehouse_path)
+    events = list(dbt_build(context, dbt, recsys))  # the table is read once dbt has released the warehouse
+    with warehouse.connect(recsys.warehouse_path) as con:
+        board = md(leaderboard(con))
     for event in events:
-        if isinstance(event, dg.Output):
-            event = event.with_metadata({**event.metadata, "leaderboard": md(board[[c for c in BOARD_COLUMNS if c in board]])})
-        yield event
+        yield event.with_metadata({**event.metadata, "leaderboard": board}) if isinstance(event, dg.Output) else event

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import dagster as dg
 
 from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, ModelArtifact, code_version, md, new_version
-from dagster_defs.assets.configs import TwoStageConfig
+from dagster_defs.assets.configs import CONFIGS
 from dagster_defs.assets.training import artifact_metadata
 from dagster_defs.resources import RecsysResource
 from ml import catalog, training
@@ -15,6 +15,7 @@ from ml.ranking.features import GENERATORS
 from ml.ranking.ranker import TwoStageParams, train_two_stage
 from ml.ranking.windows import load_windows
 
+Config = CONFIGS["two_stage"]
 GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
 
 
@@ -29,9 +30,12 @@ GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
     "(marts.interactions_daily), early-stopped on the last one; serves with the published generators.",
 )
 def two_stage_model(
-    context: dg.AssetExecutionContext, config: TwoStageConfig, recsys: RecsysResource, **generators: ModelArtifact
+    context: dg.AssetExecutionContext,
+    config: Config,  # type: ignore[valid-type]
+    recsys: RecsysResource,
+    **generators: ModelArtifact,
 ) -> ModelArtifact:
-    params = TwoStageParams(**config.model_dump())
+    params = TwoStageParams(**config.model_dump())  # type: ignore[attr-defined]
     data, windows = load_windows(recsys.warehouse_path, params.label_days, params.n_train_windows)
     t0 = time.perf_counter()
     model, info = train_two_stage(data, windows, {n: catalog.load_model(a.path) for n, a in generators.items()}, params)

@@ -2,19 +2,16 @@
 (``data/models/<model>/<version>``, ``latest`` switched only once the artifact is complete)."""
 
 import inspect
-import time
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import CTR_MART, INTERACTION_MARTS, ML_DIR, ModelArtifact, code_version, md, new_version, skip
-from dagster_defs.assets.configs import CONFIGS, CTRConfig, LightGBMCTRConfig
+from dagster_defs.assets.configs import CONFIGS
 from dagster_defs.resources import RecsysResource
 from ml import catalog, training
-from ml.ctr.deep import CTRModel
-from ml.ctr.features import load_examples, skip_reason, split_examples
-from ml.ctr.gbdt import LightGBMCTR
+from ml.ctr.features import load_examples, skip_reason
 from ml.data import load_interactions
 from ml.recommenders import RECOMMENDERS
 
@@ -66,70 +63,39 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
     return train
 
 
-def build_ctr_network_asset(name: str) -> dg.AssetsDefinition:
+def build_click_model_asset(name: str) -> dg.AssetsDefinition:
+    Config = CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
+    source = "ctr/gbdt.py" if name == "lgbm_ctr" else "ctr/deep.py"
+
     @dg.asset(
         key=["models", name],
         group_name="models",
         deps=[CTR_MART],
-        kinds={"python", "pytorch"},
-        code_version=code_version("ctr/deep.py", "ctr/features.py", "neural.py"),
-        description=f"{catalog.MODELS[name].description} Validation = the latest train block of "
-        "marts.ctr_examples, early stopping on its AUC. Skipped when the data has no impressions.",
+        kinds={"python", "lightgbm" if name == "lgbm_ctr" else "pytorch"},
+        code_version=code_version(source, "ctr/features.py", "neural.py"),
+        description=f"{catalog.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "
+        "early-stopped on the AUC of the latest. Skipped when the data has no impressions.",
     )
-    def train_ctr(context: dg.AssetExecutionContext, config: CTRConfig, recsys: RecsysResource) -> dg.Output:
+    def train_click(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource) -> dg.Output:  # type: ignore[valid-type]
         examples = load_examples(recsys.warehouse_path)
         if reason := skip_reason(examples):
             return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
-        train, validation, _ = split_examples(examples)
-        t0 = time.perf_counter()
-        model = CTRModel(architecture=catalog.CTR_NETWORKS[name], **config.model_dump()).fit(
-            train, validation, log=context.log.info
-        )
-        seconds = time.perf_counter() - t0
+        params = config.model_dump()  # type: ignore[attr-defined]
+        model, seconds, counts = training.train_click_model(name, params, examples, log=context.log.info)
+        history = getattr(model, "history", [])
         version = new_version(context)
         path = training.publish(recsys.artifacts_dir, name, version, model)
         meta = {
-            "train_examples": len(train),
-            "validation_examples": len(validation),
-            "best_epoch": model.best_epoch,
-            "best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in model.history), 4)),
-            **history_metadata(model.history),
-            **artifact_metadata(path, version, seconds, config.model_dump()),
+            **counts,
+            **({"best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in history), 4))} if history else {}),
+            **history_metadata(history),
+            **artifact_metadata(path, version, seconds, params),
         }
         return dg.Output(ModelArtifact(model=name, version=version, path=str(path)), metadata=meta)
 
-    return train_ctr
+    return train_click
 
 
-@dg.asset(
-    key=["models", "lgbm_ctr"],
-    group_name="models",
-    deps=[CTR_MART],
-    kinds={"python", "lightgbm"},
-    code_version=code_version("ctr/gbdt.py", "ctr/features.py"),
-    description=f"{catalog.MODELS['lgbm_ctr'].description} Early stopping on the latest train block's AUC. "
-    "Skipped when the data has no impressions.",
-)
-def lgbm_ctr_model(context: dg.AssetExecutionContext, config: LightGBMCTRConfig, recsys: RecsysResource) -> dg.Output:
-    examples = load_examples(recsys.warehouse_path)
-    if reason := skip_reason(examples):
-        return dg.Output(ModelArtifact("lgbm_ctr", "", "", skipped=reason), metadata=skip(context, reason))
-    train, validation, _ = split_examples(examples)
-    t0 = time.perf_counter()
-    model = LightGBMCTR(**config.model_dump()).fit(train, validation)
-    seconds = time.perf_counter() - t0
-    version = new_version(context)
-    path = training.publish(recsys.artifacts_dir, "lgbm_ctr", version, model)
-    meta = {
-        "train_examples": len(train),
-        "validation_examples": len(validation),
-        **artifact_metadata(path, version, seconds, config.model_dump()),
-    }
-    return dg.Output(ModelArtifact(model="lgbm_ctr", version=version, path=str(path)), metadata=meta)
-
-
-training_assets = (
-    [build_recommender_asset(n) for n in catalog.RECOMMENDER_NAMES]
-    + [build_ctr_network_asset(n) for n in catalog.CTR_NETWORKS]
-    + [lgbm_ctr_model]
-)
+training_assets = [build_recommender_asset(n) for n in catalog.RECOMMENDER_NAMES] + [
+    build_click_model_asset(n) for n in [*catalog.CTR_NETWORKS, "lgbm_ctr"]
+]

@@ -80,6 +80,8 @@ class CTRNet(torch.nn.Module):
 class CTRModel:
     """Click-probability model over ctr_examples rows (any frame with CTR_NUMERIC + CTR_CATEGORICAL)."""
 
+    Params = CTRParams
+
     def __init__(self, architecture: str = "dcn", drop_features: tuple[str, ...] = (), **params: Any) -> None:
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")

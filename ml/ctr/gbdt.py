@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ class LightGBMCTR:
     categories), early stopping on the validation block's AUC."""
 
     name = "lgbm_ctr"
+    Params = LightGBMCTRParams
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dataclasses.asdict(LightGBMCTRParams(**params))
@@ -40,7 +42,7 @@ class LightGBMCTR:
             out[col] = pd.Categorical(as_text(frame[col]), categories=self.categories[col])
         return out
 
-    def fit(self, train: pd.DataFrame, validation: pd.DataFrame) -> LightGBMCTR:
+    def fit(self, train: pd.DataFrame, validation: pd.DataFrame, log: Callable[[str], None] | None = None) -> LightGBMCTR:
         p = self.params
         self.categories = {c: sorted(as_text(train[c]).unique()) for c in CTR_ATTRIBUTES}
         self.model = lgb.LGBMClassifier(
@@ -63,6 +65,9 @@ class LightGBMCTR:
             callbacks=[lgb.early_stopping(30, verbose=False)],
         )
         self.booster = self.model.booster_
+        if log:
+            auc = next(iter(self.model.best_score_.values()))["auc"]
+            log(f"lgbm_ctr: best iteration {self.model.best_iteration_}, validation AUC {auc:.4f}")
         return self
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
