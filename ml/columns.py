@@ -18,7 +18,7 @@ EVENT_TYPE = "event_type"
 EVENT_AT = "event_at"
 WEIGHT = "weight"
 SPLIT = "split"
-TRAIN, TEST = "train", "test"
+TRAIN, VALIDATION, TEST = "train", "validation", "test"
 
 # mart relations (schema "marts") and the schemas Python writes
 INTERACTIONS = "interactions"

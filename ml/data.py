@@ -11,16 +11,33 @@ import scipy.sparse as sp
 
 from ml import columns as C
 from ml import warehouse
+from ml.errors import CannotTrain
 
 
 @dataclass
 class InteractionData:
-    """Train and test user x item weight matrices plus the user/item feature marts (row i = index i)."""
+    """Train and test user x item weight matrices plus the user/item feature marts (row i = index i).
+
+    ``train`` is the whole window before the test window (train + validation splits: what final
+    models are fit on); ``validation`` is the validation split, and :meth:`tuning` the view that
+    selection uses (fit on the train split, score on validation), so nothing chosen reads the test."""
 
     train: sp.csr_matrix
     test: sp.csr_matrix
     users: pd.DataFrame
     items: pd.DataFrame
+    fit: sp.csr_matrix | None = None  # the train split alone
+    validation: sp.csr_matrix | None = None
+
+    def tuning(self) -> InteractionData:
+        """Train split -> validation split, in the same shape: evaluate a candidate on it with
+        ``ml.evaluation.evaluate`` (user/item features stay as of the split)."""
+        if self.fit is None or self.validation is None or self.validation.nnz == 0:
+            raise CannotTrain(
+                "the validation window is empty: set the dbt vars validation_days, validation_fraction or "
+                "holdout_k so that some events fall between the train and test windows"
+            )
+        return InteractionData(train=self.fit, test=self.validation, users=self.users, items=self.items)
 
     @property
     def n_users(self) -> int:
@@ -46,7 +63,8 @@ def to_csr(frame: pd.DataFrame, n_users: int, n_items: int) -> sp.csr_matrix:
 
 
 def load_interactions(path: str | Path | None = None) -> InteractionData:
-    """Read marts.interactions, marts.user_features and marts.item_features from the warehouse."""
+    """Read marts.interactions, marts.user_features and marts.item_features from the warehouse (train =
+    train + validation splits; the splits apart in ``fit`` and ``validation``)."""
     with warehouse.connect(path) as con:
         users = con.execute(f"select * from marts.{C.USER_FEATURES} order by {C.USER_IDX}").df()
         items = con.execute(f"select * from marts.{C.ITEM_FEATURES} order by {C.ITEM_IDX}").df()
@@ -55,9 +73,9 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
         raise ValueError("marts.user_features.user_idx must be dense 0..n-1; rebuild the dbt marts")
     if not (items[C.ITEM_IDX].to_numpy() == np.arange(len(items))).all():
         raise ValueError("marts.item_features.item_idx must be dense 0..n-1; rebuild the dbt marts")
-    train = to_csr(inter[inter[C.SPLIT] == C.TRAIN], len(users), len(items))
-    test = to_csr(inter[inter[C.SPLIT] == C.TEST], len(users), len(items))
-    return InteractionData(train=train, test=test, users=users, items=items)
+    split = inter[C.SPLIT]
+    fit, validation, test = (to_csr(inter[split == s], len(users), len(items)) for s in (C.TRAIN, C.VALIDATION, C.TEST))
+    return InteractionData(train=fit + validation, test=test, users=users, items=items, fit=fit, validation=validation)
 
 
 ITEM_ATTRIBUTES = ["item_id", "category", "brand", "price", "released_at"]

@@ -35,7 +35,11 @@ def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
     items = q(sample_warehouse, "select item_idx, item_id from marts.item_features order by item_idx")
     assert users["user_idx"].tolist() == list(range(len(users)))
     assert items["item_idx"].tolist() == list(range(len(items)))
-    inter = q(sample_warehouse, "select * from marts.interactions where split = 'train'")
+    inter = q(  # the train window: train and validation splits (a pair may have a row in each)
+        sample_warehouse,
+        "select user_idx, item_idx, user_id, item_id, sum(weight) as weight from marts.interactions "
+        "where split in ('train', 'validation') group by all",
+    )
     matrix = sp.csr_matrix((inter["weight"], (inter["user_idx"], inter["item_idx"])), shape=(len(users), len(items)))
     assert matrix.nnz == len(inter)
     # recompute one user's weights from the staged events with the default weights
@@ -52,15 +56,19 @@ def test_interaction_matrix_has_dense_indices_and_weights(sample_warehouse):
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy())
 
 
-def test_split_is_the_last_seven_days(sample_warehouse):
+def test_split_is_the_last_seven_days_after_seven_validation_days(sample_warehouse):
     s = q(sample_warehouse, "select * from intermediate.int_split_defined")
     assert (s["end_at"][0] - s["split_at"][0]) == pd.Timedelta(days=7)
-    bad = q(
+    assert (s["split_at"][0] - s["valid_at"][0]) == pd.Timedelta(days=7)
+    windows = q(
         sample_warehouse,
-        "select count(*) n from intermediate.int_events_weighted e, intermediate.int_split_defined s "
-        "where (e.split = 'train') != (e.event_at < s.split_at)",
-    )
-    assert bad["n"][0] == 0
+        "select e.split, count(*) n, "
+        "sum(case when e.split = case when e.event_at >= s.split_at then 'test' "
+        "when e.event_at >= s.valid_at then 'validation' else 'train' end then 0 else 1 end) as misplaced "
+        "from intermediate.int_events_weighted e, intermediate.int_split_defined s group by e.split",
+    ).set_index("split")
+    assert windows["misplaced"].sum() == 0 and (windows["n"] > 0).all() and len(windows) == 3
+    assert s["n_test_users"][0] >= s["min_test_users"][0]  # the sample's test window is large enough
 
 
 def test_ctr_examples_labels_match_clicks_in_window(sample_warehouse):

@@ -82,3 +82,14 @@
 -- depends_on: {{ ref(seed_name) }}
     {%- endif %}
 {%- endmacro %}
+
+{# the value of a timestamp column below which `fraction` of the rows fall (an existing value) #}
+{% macro time_quantile(expr, fraction) -%}
+    {{ return(adapter.dispatch('time_quantile', 'recsys')(expr, fraction)) }}
+{%- endmacro %}
+{% macro default__time_quantile(expr, fraction) -%}
+    percentile_disc({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+{% macro spark__time_quantile(expr, fraction) -%}
+    timestamp_seconds(percentile(unix_timestamp({{ expr }}), {{ fraction }}))
+{%- endmacro %}

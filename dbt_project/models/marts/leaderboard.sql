@@ -1,4 +1,6 @@
--- one row per model: the headline metrics of its latest evaluation run (slice all, k = 10), the
+-- one row per model: the headline metrics of its latest evaluation run (slice all, k = 10) with the
+-- 95% per-user bootstrap interval of NDCG@10, the paired test against popularity (lift, its interval,
+-- p-value) and against the model's previous run (change, p-value; ml/uncertainty.py), the
 -- cold-start and new-item slices, NDCG@10 as a share of the oracle's (synthetic data only), and for
 -- CTR models the test AUC / log loss (the dcn row's ranking metrics are ALS's top-50 reranked by DCN).
 -- Reads every model's table in schema evaluation (written by the Dagster evaluation assets, which
@@ -15,6 +17,14 @@ select
     {%- for m in metric_names %}
     cast(null as {{ dbt.type_float() }}) as {{ m }}_at_10,
     {%- endfor %}
+    cast(null as {{ dbt.type_float() }}) as ndcg_at_10_ci_low,
+    cast(null as {{ dbt.type_float() }}) as ndcg_at_10_ci_high,
+    cast(null as {{ dbt.type_float() }}) as ndcg_lift_vs_popularity,
+    cast(null as {{ dbt.type_float() }}) as lift_ci_low,
+    cast(null as {{ dbt.type_float() }}) as lift_ci_high,
+    cast(null as {{ dbt.type_float() }}) as p_vs_popularity,
+    cast(null as {{ dbt.type_float() }}) as ndcg_change_vs_previous,
+    cast(null as {{ dbt.type_float() }}) as p_vs_previous,
     cast(null as {{ dbt.type_float() }}) as cold_users_ndcg_at_10,
     cast(null as {{ dbt.type_float() }}) as new_items_ndcg_at_10,
     cast(null as {{ dbt.type_float() }}) as ndcg_share_of_oracle,
@@ -26,7 +36,7 @@ where 1 = 0
 {% else %}
 with metrics as (
     {%- for rel in tables %}
-    select model, model_version, run_id, evaluated_at, slice, metric, k, value, n_users from {{ rel }}
+    select model, model_version, run_id, evaluated_at, slice, metric, k, value, n_users, ci_low, ci_high, p_value from {{ rel }}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -53,6 +63,14 @@ wide as (
         {%- for m in metric_names %}
         max(case when slice = 'all' and metric = '{{ m }}' and k = 10 then value end) as {{ m }}_at_10,
         {%- endfor %}
+        max(case when slice = 'all' and metric = 'ndcg' and k = 10 then ci_low end) as ndcg_at_10_ci_low,
+        max(case when slice = 'all' and metric = 'ndcg' and k = 10 then ci_high end) as ndcg_at_10_ci_high,
+        max(case when slice = 'vs_popularity' and metric = 'ndcg' and k = 10 then value end) as ndcg_lift_vs_popularity,
+        max(case when slice = 'vs_popularity' and metric = 'ndcg' and k = 10 then ci_low end) as lift_ci_low,
+        max(case when slice = 'vs_popularity' and metric = 'ndcg' and k = 10 then ci_high end) as lift_ci_high,
+        max(case when slice = 'vs_popularity' and metric = 'ndcg' and k = 10 then p_value end) as p_vs_popularity,
+        max(case when slice = 'vs_previous' and metric = 'ndcg' and k = 10 then value end) as ndcg_change_vs_previous,
+        max(case when slice = 'vs_previous' and metric = 'ndcg' and k = 10 then p_value end) as p_vs_previous,
         max(case when slice = 'cold_users' and metric = 'ndcg' and k = 10 then value end) as cold_users_ndcg_at_10,
         max(case when slice = 'new_items' and metric = 'ndcg' and k = 10 then value end) as new_items_ndcg_at_10,
         max(case when slice = 'ctr_test' and metric = 'auc' then value end) as ctr_auc,
@@ -67,6 +85,14 @@ select
     {%- for m in metric_names %}
     w.{{ m }}_at_10,
     {%- endfor %}
+    w.ndcg_at_10_ci_low,
+    w.ndcg_at_10_ci_high,
+    w.ndcg_lift_vs_popularity,
+    w.lift_ci_low,
+    w.lift_ci_high,
+    w.p_vs_popularity,
+    w.ndcg_change_vs_previous,
+    w.p_vs_previous,
     w.cold_users_ndcg_at_10,
     w.new_items_ndcg_at_10,
     w.ndcg_at_10 / nullif(o.ndcg_at_10, 0) as ndcg_share_of_oracle,
