@@ -40,6 +40,12 @@ _SPECS = [
         "als", "recommender", "Implicit-feedback ALS (implicit library): latent factors fit with confidence 1 + alpha * weight."
     ),
     ModelSpec(
+        "ease",
+        "recommender",
+        "EASE: closed-form linear item-item weights (ridge regression of each item on all others, zero "
+        "diagonal); refuses catalogues above its memory budget.",
+    ),
+    ModelSpec(
         "two_tower",
         "recommender",
         "Two-tower retrieval (torch): ID + feature towers, sampled softmax with "

@@ -8,7 +8,14 @@ from implicit.nearest_neighbours import CosineRecommender
 from threadpoolctl import threadpool_limits
 
 from ml.catalog import load_model
-from ml.recommenders import ALSRecommender, ItemItemRecommender, ItemSimilarity, PopularityRecommender
+from ml.recommenders import (
+    ALSRecommender,
+    CatalogTooLarge,
+    EASERecommender,
+    ItemItemRecommender,
+    ItemSimilarity,
+    PopularityRecommender,
+)
 from ml.recommenders.base import top_k
 
 
@@ -25,7 +32,9 @@ def test_top_k_orders_breaks_ties_by_index_and_pads():
     assert scores[0].tolist() == [3, 3, 2]
 
 
-@pytest.mark.parametrize("model", [PopularityRecommender(), ItemItemRecommender(k_neighbors=10), ALSRecommender(factors=4)])
+@pytest.mark.parametrize(
+    "model", [PopularityRecommender(), ItemItemRecommender(k_neighbors=10), ALSRecommender(factors=4), EASERecommender(l2=5.0)]
+)
 def test_protocol_shapes_exclusion_and_save_load(model, tmp_path):
     X = random_matrix()
     model.fit(X)
@@ -94,3 +103,15 @@ def test_als_through_protocol_equals_bare_implicit_and_is_deterministic():
     np.testing.assert_allclose(a.item_factors, bare.item_factors, rtol=1e-5, atol=1e-6)
     items, _ = a.similar_items([0, 1], 3)
     assert items.shape == (2, 3) and 0 not in items[0] and 1 not in items[1]
+
+
+def test_ease_hand_computed_closed_form_and_memory_limit():
+    # items 0 and 1: 3 users each, 2 together; l2 = 1 -> G = [[4, 2], [2, 4]], B01 = -P01 / P11 = 2 / 4
+    X = sp.csr_matrix(np.array([[1, 1], [1, 0], [0, 1], [1, 1]], dtype=np.float32))
+    model = EASERecommender(l2=1.0).fit(X)
+    np.testing.assert_allclose(model.weights, [[0.0, 0.5], [0.5, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(model.score_users(np.array([1])), [[0.0, 0.5]], atol=1e-6)
+    items, _ = model.similar_items([0], 1)
+    assert items.tolist() == [[1]]
+    with pytest.raises(CatalogTooLarge, match="memory_gb"):
+        EASERecommender(memory_gb=1e-9).fit(X)

@@ -12,6 +12,9 @@ import scipy.sparse as sp
 from ml import columns as C
 from ml import warehouse
 from ml.data import InteractionData, load_interactions, to_csr
+from ml.recommenders.base import CannotTrain
+
+GLOBAL_SPLITS = ("last_days", "last_fraction")  # strategies with one time boundary for every user
 
 
 @dataclass
@@ -94,8 +97,17 @@ def make_windows(
 
 def load_windows(path, label_days: int, n_train_windows: int) -> tuple[InteractionData, tuple]:
     """The marts of the warehouse at ``path`` and the ranker's (train windows, validation, test) windows."""
-    data = load_interactions(path)
     with warehouse.connect(path) as con:
+        strategy, split_at = con.execute("select split_strategy, split_at from intermediate.int_split_defined").fetchone() or (
+            None,
+            None,
+        )
+        if strategy not in GLOBAL_SPLITS:
+            raise CannotTrain(
+                f"the two-stage ranker learns from time windows before one global split, and split_strategy is {strategy} "
+                f"(per-user boundaries): use split_strategy {' or '.join(GLOBAL_SPLITS)} to train it"
+            )
         daily = con.execute("select * from marts.interactions_daily").df()
-        split_at = pd.Timestamp(warehouse.scalar(con, "select split_at from intermediate.int_split_defined"))
+    split_at = pd.Timestamp(split_at)
+    data = load_interactions(path)
     return data, make_windows(daily, data.n_users, data.n_items, split_at, label_days, n_train_windows)

@@ -2,8 +2,9 @@
 ``ml.catalog.load_model``."""
 
 from ml.recommenders.als import ALSRecommender
-from ml.recommenders.base import ItemSimilarity, Recommender, Scorer
+from ml.recommenders.base import CannotTrain, CatalogTooLarge, ItemSimilarity, Recommender, Scorer
 from ml.recommenders.content import ContentRecommender, HybridRecommender
+from ml.recommenders.ease import EASERecommender
 from ml.recommenders.item_item import ItemItemRecommender
 from ml.recommenders.popularity import PopularityRecommender
 from ml.recommenders.two_tower import TwoTowerRecommender
@@ -14,6 +15,7 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
         PopularityRecommender,
         ItemItemRecommender,
         ALSRecommender,
+        EASERecommender,
         TwoTowerRecommender,
         ContentRecommender,
         HybridRecommender,
@@ -23,7 +25,10 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
 __all__ = [
     "RECOMMENDERS",
     "ALSRecommender",
+    "CannotTrain",
+    "CatalogTooLarge",
     "ContentRecommender",
+    "EASERecommender",
     "HybridRecommender",
     "ItemItemRecommender",
     "ItemSimilarity",

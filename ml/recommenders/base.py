@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ml.artifacts import read_arrays, read_params, write_arrays, write_params
+from ml.errors import CannotTrain
 from ml.hyperparams import NoParams
 
 # bound the dense score block of one batch (rows x items float32) to about 64 MB
@@ -88,6 +89,10 @@ def batched_top_k(
         mask_excluded(block, exclude, users)
         items[lo : lo + batch], scores[lo : lo + batch] = top_k(block, k)
     return items, scores
+
+
+class CatalogTooLarge(CannotTrain):
+    """The catalogue is above what the model's resource budget allows."""
 
 
 class Scorer(ABC):

@@ -109,8 +109,11 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
         user_features: pd.DataFrame | None = None,
         item_features: pd.DataFrame | None = None,
         log: Callable[[str], None] | None = None,
+        on_epoch: Callable[[TwoTowerRecommender], None] | None = None,
         **side,
     ) -> TwoTowerRecommender:
+        """Train for ``epochs``; ``on_epoch(self)`` after each epoch sees the model as it is then
+        (embeddings computed), which is how tuning picks the number of epochs on validation."""
         if user_features is None or item_features is None:
             raise ValueError("two_tower needs user_features and item_features (the dbt feature marts)")
         p = self.params
@@ -184,13 +187,20 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
             self.history.append(record)
             if log:
                 log(f"two_tower epoch {record['epoch']}/{p['epochs']}: loss {record['loss']:.4f}")
+            if on_epoch is not None:
+                self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
+                on_epoch(self)
+        self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
+        return self
+
+    def _embed(self, train: sp.csr_matrix, user_tower, item_tower, user_inputs, item_inputs) -> None:
+        """The user and item embeddings of the towers as they are (users without history: features only)."""
         with torch.no_grad():
             user_ids = torch.arange(self.n_users)
             cold = torch.from_numpy(np.diff(train.indptr) == 0)
-            user_ids = torch.where(cold, torch.full_like(user_ids, self.n_users), user_ids)  # features only
-            self.user_embeddings = user_tower(user_ids, u_cat, u_num).numpy()
-            self.item_embeddings = item_tower(torch.arange(self.n_items), i_cat, i_num).numpy()
-        return self
+            user_ids = torch.where(cold, torch.full_like(user_ids, self.n_users), user_ids)
+            self.user_embeddings = user_tower(user_ids, *user_inputs).numpy()
+            self.item_embeddings = item_tower(torch.arange(self.n_items), *item_inputs).numpy()
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.user_embeddings[user_indices] @ self.item_embeddings.T

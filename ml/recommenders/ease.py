@@ -1,0 +1,81 @@
+"""EASE (Steck, 2019): a closed-form linear item-item model, a strong and cheap baseline on public data.
+
+B = argmin |X - XB|^2 + l2 |B|^2 subject to diag(B) = 0 has the solution P = (X^T X + l2 I)^-1,
+B = -P / diag(P) (column-wise), diag(B) = 0. Users are scored by ``x_u B``. The items x items Gram
+matrix and its inverse are dense, so memory grows with the square of the catalogue: above the item
+count that ``memory_gb`` allows, fit stops with :class:`~ml.recommenders.base.CatalogTooLarge`
+(the training asset then skips, with the reason, instead of exhausting the machine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from ml.artifacts import sparse_from_arrays, sparse_to_arrays
+from ml.hyperparams import one_of, param
+from ml.recommenders.base import CatalogTooLarge, ItemSimilarity, Recommender, top_k
+from ml.recommenders.item_item import WEIGHTINGS
+
+BYTES_PER_ITEM_PAIR = 8 * 2 + 4  # the float64 Gram matrix and its inverse, and the float32 weights
+
+
+@dataclass(frozen=True)
+class EASEParams:
+    l2: float = param(200.0, "L2 penalty on the item weights (larger: closer to popularity)")
+    weighting: str = param("binary", "transform of the mart weights: binary (the paper's), log (log1p) or raw")
+    memory_gb: float = param(4.0, "memory budget of the dense items x items solve; larger catalogues are refused")
+
+    def __post_init__(self) -> None:
+        one_of(self, "weighting", WEIGHTINGS)
+
+
+def max_items(memory_gb: float) -> int:
+    """The largest catalogue whose dense solve fits in ``memory_gb``."""
+    return int(np.sqrt(memory_gb * 2**30 / BYTES_PER_ITEM_PAIR))
+
+
+class EASERecommender(Recommender, ItemSimilarity):
+    name = "ease"
+    Params = EASEParams
+
+    def fit(self, interactions: sp.csr_matrix, **side) -> EASERecommender:
+        n_items = interactions.shape[1]
+        limit = max_items(self.params["memory_gb"])
+        if n_items > limit:
+            raise CatalogTooLarge(
+                f"EASE needs a dense {n_items:,} x {n_items:,} solve (~{n_items**2 * BYTES_PER_ITEM_PAIR / 2**30:.1f} GiB); "
+                f"memory_gb={self.params['memory_gb']} allows {limit:,} items: raise memory_gb or use item_item / als"
+            )
+        X = sp.csr_matrix(interactions, dtype=np.float64, copy=True)
+        X.data = WEIGHTINGS[self.params["weighting"]](X.data)
+        gram = (X.T @ X).toarray()
+        gram[np.diag_indices_from(gram)] += self.params["l2"]
+        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        weights = inverse / (-np.diag(inverse))[None, :]
+        np.fill_diagonal(weights, 0.0)
+        self.weights = weights.astype(np.float32)
+        self.user_items = sp.csr_matrix(X, dtype=np.float32)
+        self.n_users, self.n_items = X.shape
+        return self
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return np.asarray(self.user_items[user_indices] @ self.weights)
+
+    def similar_items(self, item_indices, k: int):
+        self._check_fitted()
+        item_indices = np.asarray(item_indices)
+        block = self.weights[item_indices].copy()  # row q: what a user who chose q is scored on
+        block[np.arange(len(item_indices)), item_indices] = -np.inf
+        return top_k(block, k)
+
+    def _arrays(self):
+        return {"weights": self.weights, **sparse_to_arrays("user_items", self.user_items)}
+
+    def _restore(self, arrays):
+        self.weights = arrays["weights"]
+        self.user_items = sparse_from_arrays("user_items", arrays)
