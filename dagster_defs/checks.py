@@ -2,34 +2,51 @@
 marts' column schemas. The decisions are plain functions, tested directly."""
 
 import dagster as dg
-import pandas as pd
+import numpy as np
 
 from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS
 from dagster_defs.resources import RecsysResource
-from ml import catalog, warehouse
+from ml import catalog, uncertainty, warehouse
 from ml import metrics as M
 
 HEADLINE = f"{M.HEADLINE}@10"
 
 
-def beats_baseline(mine: pd.DataFrame, base: pd.DataFrame) -> dg.AssetCheckResult:
-    """Passes when the latest headline metric of ``mine`` is above the latest of ``base``."""
-    if mine.empty or base.empty:
-        return dg.AssetCheckResult(passed=False, description="missing evaluation rows: evaluate both models first")
-    m, b = float(mine["value"].iloc[-1]), float(base["value"].iloc[-1])
+def comparison_metadata(c: uncertainty.Comparison) -> dict:
+    return {
+        f"{HEADLINE}_difference": dg.MetadataValue.float(round(c.diff, 4)),
+        "ci95": f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
+        "p_value": dg.MetadataValue.float(float(np.round(c.p_value, 4))),
+        "paired_users": c.n_users,
+    }
+
+
+def beats_baseline(c: uncertainty.Comparison | None) -> dg.AssetCheckResult:
+    """Decides on the paired test against popularity (same users): passes when the model is
+    significantly better; a difference inside the noise warns (does not block); significantly worse fails."""
+    if c is None:
+        return dg.AssetCheckResult(passed=False, description="no paired comparison with popularity: evaluate the model first")
+    verdict = c.verdict()
+    severity = (
+        dg.AssetCheckSeverity.WARN if verdict in ("no significant difference", "not comparable") else dg.AssetCheckSeverity.ERROR
+    )
     return dg.AssetCheckResult(
-        passed=m > b, metadata={HEADLINE: round(m, 4), f"popularity_{HEADLINE}": round(b, 4), "lift": round(m - b, 4)}
+        passed=verdict == "better",
+        severity=severity,
+        description=f"{verdict} than popularity ({HEADLINE} {c.diff:+.4f}, p = {c.p_value:.3g}, {c.n_users} users)",
+        metadata=comparison_metadata(c),
     )
 
 
-def not_regressed(history: pd.DataFrame, tolerance: float) -> dg.AssetCheckResult:
-    """Passes on a first evaluation, or when the latest value is at most ``tolerance`` below the previous."""
-    if len(history) < 2:
+def not_regressed(c: uncertainty.Comparison | None) -> dg.AssetCheckResult:
+    """Fails only when the model is significantly worse than its previous evaluation on the same users."""
+    if c is None:
         return dg.AssetCheckResult(passed=True, metadata={"note": "first evaluation, nothing to compare"})
-    prev, cur = float(history["value"].iloc[-2]), float(history["value"].iloc[-1])
+    verdict = c.verdict()
     return dg.AssetCheckResult(
-        passed=cur >= prev - tolerance,
-        metadata={HEADLINE: round(cur, 4), f"previous_{HEADLINE}": round(prev, 4), "tolerance": tolerance},
+        passed=verdict != "worse",
+        description=f"{verdict} than the previous evaluation ({HEADLINE} {c.diff:+.4f}, p = {c.p_value:.3g})",
+        metadata=comparison_metadata(c),
     )
 
 
@@ -38,13 +55,11 @@ def build_beats_popularity_check(name: str) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(["evaluation", name]),
         blocking=True,
         additional_deps=[dg.AssetKey(["evaluation", catalog.FALLBACK])],
-        description=f"{name} {HEADLINE} on the test window is above the popularity baseline's",
+        description=f"{name} {HEADLINE} on the test window is significantly above popularity's (paired t-test on "
+        "the same users; inside the noise: warning)",
     )
     def beats_popularity(recsys: RecsysResource) -> dg.AssetCheckResult:
-        return beats_baseline(
-            warehouse.metric_history(name, path=recsys.warehouse_path),
-            warehouse.metric_history(catalog.FALLBACK, path=recsys.warehouse_path),
-        )
+        return beats_baseline(warehouse.latest_comparison(name, "vs_popularity", path=recsys.warehouse_path))
 
     return beats_popularity
 
@@ -53,15 +68,15 @@ def build_regression_check(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["evaluation", name]),
         blocking=True,
-        description=f"{HEADLINE} did not drop more than ndcg_regression_tolerance below the previous evaluation",
+        description=f"{HEADLINE} is not significantly below the previous evaluation's (paired t-test on the same users)",
     )
     def ndcg_not_regressed(recsys: RecsysResource) -> dg.AssetCheckResult:
-        return not_regressed(warehouse.metric_history(name, path=recsys.warehouse_path), recsys.ndcg_regression_tolerance)
+        return not_regressed(warehouse.latest_comparison(name, "vs_previous", path=recsys.warehouse_path))
 
     return ndcg_not_regressed
 
 
-BEATS_POPULARITY = ("item_item", "als", "two_tower")
+BEATS_POPULARITY = ("item_item", "als", "ease", "two_tower")
 evaluation_checks = [build_beats_popularity_check(n) for n in BEATS_POPULARITY] + [
     build_regression_check(n) for n in catalog.RECOMMENDER_NAMES
 ]

@@ -34,9 +34,6 @@ class RecsysResource(dg.ConfigurableResource):
         description="dbt vars for every dbt run, as YAML or JSON (e.g. {test_days: 14, event_time_min: '1995-01-01'}); "
         "override dbt_project.yml; default RECSYS_DBT_VARS",
     )
-    ndcg_regression_tolerance: float = Field(
-        default=0.02, description="largest allowed drop of a model's NDCG@10 below its previous evaluation"
-    )
 
 
 def dbt_resource() -> DbtCliResource:

@@ -13,7 +13,7 @@ from ml import metrics as M
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import CTR_FEATURE_GROUPS
 from ml.data import InteractionData
-from ml.evaluation import METRIC_COLUMNS, evaluate, relevant_items
+from ml.evaluation import METRIC_COLUMNS, evaluate, ranking_rows, relevant_items
 from ml.ranking.features import FEATURE_GROUPS, FEATURES
 from ml.ranking.ranker import TwoStageParams, TwoStageRecommender, fit_ranker, ranker_frames
 from ml.recommenders.base import Scorer
@@ -40,8 +40,11 @@ def cold_start_metrics(model: Scorer, data: InteractionData, k: int = 10, few: i
     }
     rows = []
     for name, (hs, nr) in slices.items():
-        rows.append((name, "ndcg", k, M.mean_over_users(M.ndcg_at_k(hs, nr, k), nr), int((nr > 0).sum())))
-        rows.append((name, "recall", k, M.mean_over_users(M.recall_at_k(hs, nr, k), nr), int((nr > 0).sum())))
+        rows += [
+            (name, metric, k, value, int((nr > 0).sum()), lo, hi)
+            for metric, k, value, lo, hi in ranking_rows(hs, nr, [k])
+            if metric in ("ndcg", "recall")
+        ]
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 

@@ -11,6 +11,10 @@ interacted with in the train window. Users with no relevant item are not evaluat
 
 Beyond-accuracy metrics (coverage, intra-list diversity over item categories, novelty) are
 reported on ``all``. :class:`OracleScorer` ranks by the generator's true affinity (upper bound).
+
+Every ranking metric carries its 95% per-user bootstrap interval (``ci_low``, ``ci_high``), and
+:func:`evaluate_users` also returns the headline metric per user, from which :func:`comparison_rows`
+tests a model against popularity and against its own previous run on the same users.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml import metrics as M
+from ml import uncertainty
 from ml.data import InteractionData
 from ml.recommenders.base import Scorer
 from ml.synthetic import GroundTruth
 
 K_VALUES = (10, 20)
 SLICES = ("all", "warm_users", "cold_users", "new_items")
-METRIC_COLUMNS = ["slice", "metric", "k", "value", "n_users"]
+METRIC_COLUMNS = ["slice", "metric", "k", "value", "n_users", "ci_low", "ci_high"]
+HEADLINE_K = 10
 
 
 def relevant_items(data: InteractionData) -> sp.csr_matrix:
@@ -58,12 +64,15 @@ def recommend_with_fallback(
     return items, scores, cold
 
 
-def ranking_rows(h: np.ndarray, n_rel: np.ndarray, k_values: Sequence[int]) -> list[tuple[str, int, float]]:
-    """(metric, k, mean over users) for every ranking metric of the registry."""
+def ranking_rows(h: np.ndarray, n_rel: np.ndarray, k_values: Sequence[int], seed: int = 0) -> list[tuple]:
+    """(metric, k, mean over users, ci_low, ci_high) for every ranking metric of the registry."""
+    keys = [(m, k) for k in k_values for m in M.RANKING]
+    evaluated = n_rel > 0
+    per_user = np.array([m.per_user(h, n_rel, k)[evaluated] for m, k in keys])  # type: ignore[misc]
+    low, high = uncertainty.bootstrap_ci(per_user.reshape(len(keys), -1), seed=seed)
     return [
-        (m.name, k, M.mean_over_users(m.per_user(h, n_rel, k), n_rel))  # type: ignore[misc]
-        for k in k_values
-        for m in M.RANKING
+        (m.name, k, M.mean_over_users(values, np.ones(len(values))), lo, hi)
+        for (m, k), values, lo, hi in zip(keys, per_user, low, high, strict=True)
     ]
 
 
@@ -75,7 +84,14 @@ def category_vectors(data: InteractionData) -> np.ndarray:
 def evaluate(
     model: Scorer, data: InteractionData, fallback: Scorer | None = None, k_values: Sequence[int] = K_VALUES
 ) -> pd.DataFrame:
-    """Long table (slice, metric, k, value, n_users) of ``model`` on the test window."""
+    """Long table (slice, metric, k, value, n_users, ci_low, ci_high) of ``model`` on the test window."""
+    return evaluate_users(model, data, fallback, k_values)[0]
+
+
+def evaluate_users(
+    model: Scorer, data: InteractionData, fallback: Scorer | None = None, k_values: Sequence[int] = K_VALUES
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`evaluate`'s table, and the headline metric (NDCG@10) per evaluated user, by user id."""
     rel = relevant_items(data)
     n_rel_all = M.n_relevant(rel)
     users = np.flatnonzero(n_rel_all > 0)
@@ -97,21 +113,49 @@ def evaluate(
     rows = []
     for name, (hs, nr) in slices.items():
         n_users = int((nr > 0).sum())
-        rows += [(name, metric, k, value, n_users) for metric, k, value in ranking_rows(hs, nr, k_values)]
+        rows += [(name, metric, k, value, n_users, lo, hi) for metric, k, value, lo, hi in ranking_rows(hs, nr, k_values)]
     popularity = data.item_popularity()
     cats = category_vectors(data)
+    nan = float("nan")
     for k in k_values:
         rows += [
-            ("all", "coverage", k, M.catalog_coverage(recs[:, :k], data.n_items), len(users)),
-            ("all", "diversity", k, M.intra_list_diversity(recs[:, :k], cats), len(users)),
-            ("all", "novelty", k, M.novelty(recs[:, :k], popularity, data.n_users), len(users)),
+            ("all", "coverage", k, M.catalog_coverage(recs[:, :k], data.n_items), len(users), nan, nan),
+            ("all", "diversity", k, M.intra_list_diversity(recs[:, :k], cats), len(users), nan, nan),
+            ("all", "novelty", k, M.novelty(recs[:, :k], popularity, data.n_users), len(users), nan, nan),
         ]
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    headline = M.REGISTRY[M.HEADLINE].per_user(h, n_rel, HEADLINE_K)  # type: ignore[misc]
+    per_user = pd.Series(headline, index=pd.Index(data.users["user_id"].to_numpy()[users], name="user_id"), name="value")
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS), per_user
+
+
+def comparison_rows(per_user: pd.Series, baseline: pd.Series | None, previous: pd.Series | None) -> pd.DataFrame:
+    """Paired tests of the headline metric on the same users (slice ``vs_popularity`` / ``vs_previous``):
+    value = mean difference, its 95% interval, the paired t-test's p-value and the users compared."""
+    rows = []
+    for name, other in (("vs_popularity", baseline), ("vs_previous", previous)):
+        if other is None or other.empty:
+            continue
+        c = uncertainty.paired_comparison(per_user, other)
+        rows.append((name, M.HEADLINE, HEADLINE_K, c.diff, c.n_users, c.ci_low, c.ci_high, c.p_value))
+    return pd.DataFrame(rows, columns=[*METRIC_COLUMNS, "p_value"])
+
+
+def headline_score(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = 10) -> float:
+    """NDCG@k over every evaluated user: what selection (tuning, epochs) maximises. Pass
+    ``data.tuning()`` to score on the validation window."""
+    rel = relevant_items(data)
+    n_rel_all = M.n_relevant(rel)
+    users = np.flatnonzero(n_rel_all > 0)
+    if len(users) == 0:
+        return float("nan")
+    recs, _, _ = recommend_with_fallback(model, fallback, users, k, data.train)
+    return M.mean_over_users(M.ndcg_at_k(M.hits(recs, rel[users]), n_rel_all[users], k), n_rel_all[users])
 
 
 def ctr_rows(report: dict) -> pd.DataFrame:
     """The CTR metrics of :func:`ml.metrics.ctr_report` as metric rows (slice ``ctr_test``)."""
-    return pd.DataFrame([("ctr_test", m.name, 0, report[m.name], 0) for m in M.CTR], columns=METRIC_COLUMNS)
+    nan = float("nan")
+    return pd.DataFrame([("ctr_test", m.name, 0, report[m.name], 0, nan, nan) for m in M.CTR], columns=METRIC_COLUMNS)
 
 
 def evaluate_ctr(model, test: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

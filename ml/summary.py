@@ -9,11 +9,14 @@ import duckdb
 import pandas as pd
 
 from ml import settings, warehouse
+from ml.uncertainty import ALPHA
 
 MARTS = ("interactions", "user_features", "item_features", "ctr_examples")
 BOARD_COLUMNS = [
     "model",
     "ndcg_at_10",
+    "ndcg_95ci",
+    "lift_vs_popularity",
     "recall_at_10",
     "hit_rate_at_10",
     "coverage_at_10",
@@ -27,7 +30,32 @@ BOARD_COLUMNS = [
 def leaderboard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The leaderboard's headline columns, best NDCG@10 first."""
     board = con.execute("select * from marts.leaderboard order by ndcg_at_10 desc nulls last").df()
+    if "ndcg_at_10_ci_low" in board:
+        board["ndcg_95ci"] = [
+            f"[{lo:.4f}, {hi:.4f}]" if pd.notna(lo) else ""
+            for lo, hi in zip(board.ndcg_at_10_ci_low, board.ndcg_at_10_ci_high, strict=True)
+        ]
+        board["lift_vs_popularity"] = [
+            f"{d:+.4f} (p={p:.2g}{'' if p < ALPHA else ', noise'})" if pd.notna(p) else ""
+            for d, p in zip(board.ndcg_lift_vs_popularity, board.p_vs_popularity, strict=True)
+        ]
     return board[[c for c in BOARD_COLUMNS if c in board.columns]]
+
+
+def split_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The windows the models were trained, tuned and tested on, and a warning when the test window
+    holds too few users to compare models."""
+    row = con.execute("select * from intermediate.int_split_defined").df().iloc[0]
+    lines = [
+        f"split ({row.split_strategy}): validation from {row.valid_at}, test from {row.split_at}; users with interactions: "
+        f"train {row.n_train_users:,}, validation {row.n_validation_users:,}, test {row.n_test_users:,}"
+    ]
+    if row.n_test_users < row.min_test_users:
+        lines.append(
+            f"WARNING: the test window holds {row.n_test_users:,} users (< min_test_users {row.min_test_users:,}): model "
+            "differences will mostly be noise; widen it (test_days, test_fraction) or use split_strategy leave_last_k"
+        )
+    return lines
 
 
 def warehouse_summary(path: str | Path | None = None) -> str:
@@ -41,6 +69,8 @@ def warehouse_summary(path: str | Path | None = None) -> str:
                 "select source_table, quarantine_reason, count(*) from marts.quarantined_rows group by all order by 1, 3 desc"
             ).fetchall()
             lines.append("quarantined rows: " + (", ".join(f"{t}/{r}={n:,}" for t, r, n in rows) or "none"))
+        if warehouse.table_exists(con, "intermediate", "int_split_defined"):
+            lines += split_summary(con)
         for mart in MARTS:
             if warehouse.table_exists(con, "marts", mart):
                 lines.append(f"marts.{mart}: {warehouse.scalar(con, f'select count(*) from marts.{mart}'):,} rows")

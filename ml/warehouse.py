@@ -80,10 +80,16 @@ METRIC_COLUMNS = {
     "k": "integer",
     "value": "double",
     "n_users": "integer",
+    "ci_low": "double",  # 95% per-user bootstrap interval (ranking metrics), or of a paired difference
+    "ci_high": "double",
+    "p_value": "double",  # paired t-test (rows of slices vs_popularity / vs_previous)
     "model_version": "varchar",
     "run_id": "varchar",
     "evaluated_at": "timestamp",
 }
+
+
+OPTIONAL_METRIC_COLUMNS = ("ci_low", "ci_high", "p_value")  # NULL where they do not apply
 
 
 def append_metrics(
@@ -96,6 +102,7 @@ def append_metrics(
     """Append a long metrics frame (METRIC_COLUMNS, plus ``extra_columns`` name -> SQL type) to
     ``<schema>.<table>``, creating the table, or adding extra columns it lacks, as needed."""
     columns = {**METRIC_COLUMNS, **(extra_columns or {})}
+    frame = frame.assign(**{c: float("nan") for c in OPTIONAL_METRIC_COLUMNS if c not in frame})
     missing = set(columns) - set(frame.columns)
     if missing:
         raise ValueError(f"metrics frame lacks columns {sorted(missing)}")
@@ -106,7 +113,7 @@ def append_metrics(
             f"create table if not exists {schema}.{table} "
             f"({', '.join(f'{name} {kind}' for name, kind in METRIC_COLUMNS.items())})"
         )
-        for name, kind in (extra_columns or {}).items():
+        for name, kind in columns.items():  # tables written before a column existed gain it
             con.execute(f"alter table {schema}.{table} add column if not exists {name} {kind}")
         con.register("metrics_frame", rows)
         con.execute(f"insert into {schema}.{table} by name select * from metrics_frame")
@@ -126,6 +133,55 @@ def write_metric_definitions(con: duckdb.DuckDBPyConnection) -> None:
     con.register("metric_defs", defs)
     con.execute("create or replace table evaluation.metric_definitions as select * from metric_defs")
     con.unregister("metric_defs")
+
+
+USER_METRICS_SCHEMA = "evaluation_users"
+
+
+def write_user_metrics(table: str, per_user: pd.Series, run_id: str, model_version: str, path: str | Path | None = None) -> None:
+    """The headline metric per user of one evaluation run, appended to ``evaluation_users.<table>``:
+    what the next run's paired test against this one reads."""
+    rows = pd.DataFrame(
+        {"run_id": run_id, "model_version": model_version, "user_id": per_user.index.to_numpy(), "value": per_user.to_numpy()}
+    )
+    with connect(path, read_only=False) as con:
+        con.execute(f"create schema if not exists {USER_METRICS_SCHEMA}")
+        con.execute(
+            f"create table if not exists {USER_METRICS_SCHEMA}.{table} "
+            "(run_id varchar, model_version varchar, user_id bigint, value double, "
+            "written_at timestamp default current_timestamp)"
+        )
+        con.register("user_rows", rows)
+        con.execute(f"insert into {USER_METRICS_SCHEMA}.{table} by name select * from user_rows")
+        con.unregister("user_rows")
+
+
+def previous_user_metrics(table: str, path: str | Path | None = None) -> pd.Series | None:
+    """The per-user headline metric of the latest run in ``evaluation_users.<table>``; None if none."""
+    with connect(path) as con:
+        if not table_exists(con, USER_METRICS_SCHEMA, table):
+            return None
+        frame = con.execute(
+            f"select user_id, value from {USER_METRICS_SCHEMA}.{table} where run_id = "
+            f"(select run_id from {USER_METRICS_SCHEMA}.{table} order by written_at desc limit 1)"
+        ).df()
+    return frame.set_index("user_id")["value"] if len(frame) else None
+
+
+def latest_comparison(table: str, slice_: str, path: str | Path | None = None, schema: str = "evaluation"):
+    """The paired comparison (``ml.evaluation.comparison_rows``) of the latest evaluation run of
+    ``table``, or None when that run has none (first run, or no baseline)."""
+    from ml.uncertainty import Comparison
+
+    with connect(path) as con:
+        if not table_exists(con, schema, table):
+            return None
+        rows = con.execute(
+            f"select value, ci_low, ci_high, p_value, n_users from {schema}.{table} "
+            f"where slice = ? and evaluated_at = (select max(evaluated_at) from {schema}.{table})",
+            [slice_],
+        ).fetchall()
+    return Comparison(*rows[0]) if rows else None
 
 
 def metric_history(

@@ -2,61 +2,67 @@
 lineage edges and groups of the loaded Definitions."""
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from dagster_defs.checks import beats_baseline, build_beats_popularity_check, build_regression_check, not_regressed
 from dagster_defs.definitions import defs
 from dagster_defs.project import GROUPS
 from dagster_defs.resources import RecsysResource
-from ml import warehouse
+from ml import evaluation, uncertainty, warehouse
 
 
-def history(*values):
-    return pd.DataFrame({"run_id": [f"r{i}" for i in range(len(values))], "value": list(values)})
+def per_user(values) -> pd.Series:
+    return pd.Series(values, index=pd.Index(range(len(values)), name="user_id"), dtype=float)
 
 
-def test_beats_baseline_passes_fails_and_needs_both_evaluations():
-    assert beats_baseline(history(0.10), history(0.05)).passed
-    assert not beats_baseline(history(0.05), history(0.05)).passed  # equal is not better
-    assert not beats_baseline(history(0.20, 0.04), history(0.05)).passed  # the latest run decides
-    missing = beats_baseline(history(), history(0.05))
-    assert not missing.passed and "evaluate both" in missing.description
+RNG = np.random.default_rng(0)
+BASE = per_user(RNG.random(400) * 0.2)
+BETTER = BASE + 0.05 + RNG.normal(0, 0.02, 400)  # clearly better on the same users
+NOISY = BASE + RNG.normal(0, 0.05, 400)  # a difference inside the noise
+WORSE = BASE - 0.05 + RNG.normal(0, 0.02, 400)
 
 
-def test_not_regressed_tolerates_noise_but_not_a_drop():
-    assert not_regressed(history(0.10), 0.02).passed  # first run: nothing to compare
-    assert not_regressed(history(0.10, 0.085), 0.02).passed
-    assert not not_regressed(history(0.10, 0.07), 0.02).passed
-    assert not_regressed(history(0.10, 0.07), 0.05).passed
+def compare(mine, theirs):
+    return uncertainty.paired_comparison(mine, theirs)
 
 
-def metrics_rows(model: str, ndcg: float, run: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "model": model,
-                "slice": "all",
-                "metric": "ndcg",
-                "k": 10,
-                "value": ndcg,
-                "n_users": 10,
-                "model_version": "v",
-                "run_id": run,
-                "evaluated_at": pd.Timestamp("2026-01-01") + pd.Timedelta(run),
-            }
-        ]
+def test_beats_baseline_decides_on_the_paired_test():
+    assert beats_baseline(compare(BETTER, BASE)).passed
+    noise = beats_baseline(compare(NOISY, BASE))  # not a win, but not a blocking failure either
+    assert not noise.passed and noise.severity == dg.AssetCheckSeverity.WARN and "no significant" in noise.description
+    worse = beats_baseline(compare(WORSE, BASE))
+    assert not worse.passed and worse.severity == dg.AssetCheckSeverity.ERROR
+    missing = beats_baseline(None)
+    assert not missing.passed and "evaluate the model first" in missing.description
+
+
+def test_not_regressed_fails_only_on_a_significant_drop():
+    assert not_regressed(None).passed  # first run: nothing to compare
+    assert not_regressed(compare(NOISY, BASE)).passed
+    assert not_regressed(compare(BETTER, BASE)).passed
+    assert not not_regressed(compare(WORSE, BASE)).passed
+
+
+def evaluation_rows(model: str, comparisons: dict, run: str) -> pd.DataFrame:
+    """An evaluation run as the evaluation asset writes it: the headline row and the paired tests."""
+    headline = pd.DataFrame([("all", "ndcg", 10, 0.1, 400, 0.09, 0.11)], columns=evaluation.METRIC_COLUMNS)
+    return pd.concat([headline, *comparisons.values()] if comparisons else [headline], ignore_index=True).assign(
+        model=model, model_version="v", run_id=run, evaluated_at=pd.Timestamp("2026-01-01") + pd.Timedelta(run)
     )
 
 
 def test_checks_read_the_warehouse_as_dagster_runs_them(tmp_path):
     wh = tmp_path / "w.duckdb"
     recsys = RecsysResource(warehouse_path=str(wh), artifacts_dir=str(tmp_path), ground_truth_path="none")
-    warehouse.append_metrics("popularity", metrics_rows("popularity", 0.05, "1s"), wh)
-    warehouse.append_metrics("als", metrics_rows("als", 0.10, "2s"), wh)
     beats, regressed = build_beats_popularity_check("als"), build_regression_check("als")
+    warehouse.append_metrics("als", evaluation_rows("als", {"p": evaluation.comparison_rows(BETTER, BASE, None)}, "1s"), wh)
     assert beats(recsys=recsys).passed and regressed(recsys=recsys).passed
-    warehouse.append_metrics("als", metrics_rows("als", 0.04, "3s"), wh)  # a worse second run
+    # a second run, worse than popularity and than the first run, on the same users
+    second = evaluation.comparison_rows(WORSE, BASE, BETTER)
+    warehouse.append_metrics("als", evaluation_rows("als", {"p": second}, "2s"), wh)
     assert not beats(recsys=recsys).passed and not regressed(recsys=recsys).passed
+    assert set(second["slice"]) == {"vs_popularity", "vs_previous"}
 
 
 def test_lineage_reads_raw_to_leaderboard_in_named_groups():
@@ -66,7 +72,8 @@ def test_lineage_reads_raw_to_leaderboard_in_named_groups():
         return {k.to_user_string() for k in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
 
     assert "raw/raw_events" in parents("staging/stg_shop__events_validated")
-    assert "marts/interactions" in parents("models/als")
+    assert {"marts/interactions", "tuning/als"} <= parents("models/als")
+    assert "tuning/two_stage" in parents("models/two_stage")
     assert {"models/als", "models/popularity"} <= parents("evaluation/als")
     assert {"models/popularity", "models/item_item", "models/als"} <= parents("models/two_stage")
     assert {"evaluation/als", "evaluation/two_stage", "evaluation/oracle"} <= parents("marts/leaderboard")

@@ -17,7 +17,7 @@ from dagster_defs.assets.features import feature_dbt_assets
 from dagster_defs.resources import RecsysResource
 from ml import columns as C
 from ml import metrics as M
-from ml import warehouse
+from ml import uncertainty, warehouse
 
 ML_DIR = Path(ml.__file__).parent
 
@@ -73,17 +73,30 @@ def md(frame: pd.DataFrame, index: bool = False) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.round(4).to_markdown(index=index) if len(frame) else "(empty)")
 
 
+COMPARISONS = ("vs_popularity", "vs_previous")  # slices of the paired tests (ml.evaluation.comparison_rows)
+
+
 def metrics_metadata(frame: pd.DataFrame) -> dict:
     """Headline metrics@10 (plotted across materializations, rounded) and a table in registry order."""
     at10 = frame[frame["k"] == 10]
     meta: dict = {
         f"{r.slice}/{r.metric}@10": dg.MetadataValue.float(round(float(np.nan_to_num(r.value)), 4))
         for r in at10.itertuples()
-        if r.slice in ("all", "cold_users", "new_items")
+        if r.slice in ("all", "cold_users", "new_items") and r.metric in M.REGISTRY
     }
     if len(at10):
         order = [m for m in M.REGISTRY if m in set(at10["metric"])]
-        meta["metrics@10"] = md(at10.pivot_table(index="metric", columns="slice", values="value").reindex(order), index=True)
+        table = at10[~at10["slice"].isin(COMPARISONS)].pivot_table(index="metric", columns="slice", values="value")
+        meta["metrics@10"] = md(table.reindex(order), index=True)
+    headline = at10[(at10["slice"] == "all") & (at10["metric"] == M.HEADLINE)]
+    if len(headline) and "ci_low" in headline:
+        r = headline.iloc[0]
+        meta[f"all/{M.HEADLINE}@10 95% CI"] = f"[{r.ci_low:.4f}, {r.ci_high:.4f}] over {int(r.n_users)} users"
+    for r in at10[at10["slice"].isin(COMPARISONS)].itertuples():
+        verdict = "significant" if r.p_value < uncertainty.ALPHA else "not significant"
+        meta[f"{M.HEADLINE}@10 {r.slice}"] = (
+            f"{r.value:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}], p = {r.p_value:.3g} ({verdict}; {int(r.n_users)} paired users)"
+        )
     ctr = frame[frame["slice"] == "ctr_test"]
     meta.update({f"test_{r.metric}": dg.MetadataValue.float(round(float(r.value), 4)) for r in ctr.itertuples()})
     return meta

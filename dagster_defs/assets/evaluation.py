@@ -17,7 +17,7 @@ from dagster_defs.assets.common import (
     store_metrics,
 )
 from dagster_defs.resources import RecsysResource
-from ml import catalog, evaluation
+from ml import catalog, evaluation, warehouse
 from ml.ctr.features import load_examples, split_examples
 from ml.ctr.rerank import evaluate_rerank
 from ml.data import load_interactions
@@ -46,16 +46,25 @@ def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
     )
     def evaluate(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact) -> dg.MaterializeResult:
         model = inputs["model"]
+        if model.skipped:
+            return dg.MaterializeResult(metadata=skip(context, f"models/{name} was skipped: {model.skipped}"))
         data = load_interactions(recsys.warehouse_path)
         trained = catalog.load_model(model.path)
         fb = catalog.load_model(inputs["fallback"].path) if "fallback" in inputs else trained
         meta = {}
         if name == "two_stage":
-            frame, recall = evaluate_two_stage(trained, data, fallback=fb)
+            frame, recall, per_user = evaluate_two_stage(trained, data, fallback=fb)
             meta = {f"candidate_recall@{n}": dg.MetadataValue.float(round(v, 4)) for n, v in recall.items()}
         else:
-            frame = evaluation.evaluate(trained, data, fallback=fb)
-        return dg.MaterializeResult(metadata={**store_metrics(context, frame, name, model.version, recsys), **meta})
+            frame, per_user = evaluation.evaluate_users(trained, data, fallback=fb)
+        # paired tests on the same users: against popularity (evaluated here on the same data) and
+        # against this model's previous evaluation
+        baseline = evaluation.evaluate_users(fb, data)[1] if name != catalog.FALLBACK else None
+        previous = warehouse.previous_user_metrics(name, recsys.warehouse_path)
+        frame = pd.concat([frame, evaluation.comparison_rows(per_user, baseline, previous)], ignore_index=True)
+        meta = {**store_metrics(context, frame, name, model.version, recsys), **meta}
+        warehouse.write_user_metrics(name, per_user, context.run_id, model.version, recsys.warehouse_path)
+        return dg.MaterializeResult(metadata=meta)
 
     return evaluate
 

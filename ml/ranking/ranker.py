@@ -216,12 +216,14 @@ def train_two_stage(data, windows, generators: dict[str, Scorer], params: TwoSta
 
 def evaluate_two_stage(
     model: TwoStageRecommender, data, fallback: Scorer, recall_at: tuple[int, ...] = (50, 100, 200)
-) -> tuple[pd.DataFrame, dict[int, float]]:
-    """Test-window metrics of the two-stage model plus the recall of its candidate union at each N."""
-    from ml.evaluation import METRIC_COLUMNS, evaluate, relevant_items
+) -> tuple[pd.DataFrame, dict[int, float], pd.Series]:
+    """Test-window metrics of the two-stage model plus the recall of its candidate union at each N,
+    and the headline metric per user (``ml.evaluation.evaluate_users``)."""
+    from ml.evaluation import METRIC_COLUMNS, evaluate_users, relevant_items
 
-    frame = evaluate(model, data, fallback=fallback)
+    frame, per_user = evaluate_users(model, data, fallback=fallback)
     rel = relevant_items(data)
     recall = {n: candidate_recall(model.generators, data.train, rel, n) for n in recall_at}
-    rows = pd.DataFrame([("all", "candidate_recall", n, v, 0) for n, v in recall.items()], columns=METRIC_COLUMNS)
-    return pd.concat([frame, rows], ignore_index=True), recall
+    nan = float("nan")
+    rows = pd.DataFrame([("all", "candidate_recall", n, v, 0, nan, nan) for n, v in recall.items()], columns=METRIC_COLUMNS)
+    return pd.concat([frame, rows], ignore_index=True), recall, per_user
