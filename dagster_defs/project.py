@@ -20,6 +20,7 @@ GROUPS = {
     "staging": "typed, deduplicated rows; unusable raw rows quarantined with a reason",
     "intermediate": "event weights, the time split, daily aggregates and point-in-time feature snapshots",
     "marts": "the contracts Python reads: interactions, user/item features, CTR examples",
+    "tuning": "hyperparameters chosen on the validation window (train split -> validation split)",
     "models": "trained models, published as versioned artifacts under data/models",
     "evaluation": "test-window metrics of every model, appended to schema evaluation",
     "leaderboard": "the latest evaluation of every model side by side (dbt over the evaluation tables)",

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ml import catalog, warehouse
+from ml import catalog, tuning, warehouse
 from ml.catalog import load_model
 from tests.conftest import running_service
 
@@ -39,8 +39,18 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     wh = base / "data" / "warehouse.duckdb"
     board = warehouse.query_df("select * from marts.leaderboard", wh).set_index("model")
     assert set(board.index) == set(catalog.MODELS)  # every model of the catalog was evaluated
-    for model in ("als", "item_item", "two_tower"):
+    for model in ("als", "item_item", "ease", "two_tower"):
         assert board.loc[model, "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"], model
+        # every ranking metric has its interval, and the lift over popularity its paired test
+        row = board.loc[model]
+        assert row.ndcg_at_10_ci_low < row.ndcg_at_10 < row.ndcg_at_10_ci_high
+        assert row.lift_ci_low <= row.ndcg_lift_vs_popularity <= row.lift_ci_high and 0 <= row.p_vs_popularity <= 1
+    assert board.loc["als", "p_vs_popularity"] < 0.05 and board.loc["als", "lift_ci_low"] > 0
+    # tuning chose on validation, and training refit what it chose
+    tuned = load_model(base / "data" / "models" / "als" / "latest").params
+    trials = [line for line in stdout.splitlines() if "] tuning/" in line]
+    assert len(trials) == 5 and tuned != tuning.default_params("als")
+    assert "split (last_days): validation from" in stdout
     assert board.loc["oracle", "ndcg_share_of_oracle"] == 1.0
     # CTR models: better than chance, below the oracle that knows the true click probabilities
     for model in ("dcn", "ctr_mlp", "lgbm_ctr"):
@@ -61,7 +71,7 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     two_stage = load_model(base / "data" / "models" / "two_stage" / "latest")
     assert set(two_stage.generators) == {"popularity", "item_item", "als"}
     cold = warehouse.query_df("select distinct model, slice from analysis.cold_start", wh)
-    assert len(cold) == 6 * 3
+    assert len(cold) == len(catalog.RECOMMENDER_NAMES) * 3
     # the feature ablation is opt-in: not part of the main job
     assert not warehouse.table_exists_at(wh, "analysis", "feature_ablation")
     # evaluation rows carry the run and model version (the artifact the run trained)

@@ -1,11 +1,15 @@
 """Hyperparameters of every training asset as Dagster configs (Launchpad fields with descriptions),
-generated from each model's hyperparameter dataclass, so a default is written once, in ml/."""
+generated from each model's hyperparameter dataclass, so a default is written once, in ml/.
+
+For the models that ``tuning/<model>`` tunes, every field defaults to null: the training asset then
+uses the tuned value (chosen on the validation window), and a value set in the config overrides it."""
 
 from typing import Any
 
 import dagster as dg
 import pydantic
 
+from ml import tuning
 from ml.catalog import CTR_NETWORKS
 from ml.hyperparams import describe
 from ml.ranking.ranker import TwoStageParams
@@ -14,17 +18,39 @@ from ml.training import click_model_params
 
 
 def config_class(name: str, params_cls: type) -> type[dg.Config]:
-    """A ``dg.Config`` with one described field per hyperparameter (tuples become lists)."""
+    """A ``dg.Config`` with one described field per hyperparameter (tuples become lists); optional
+    fields (default null = the tuned value) for the tuned models."""
+    tuned = name in tuning.TUNED
     fields: dict[str, Any] = {}
     for field, (default, doc) in describe(params_cls).items():
-        if isinstance(default, tuple):
-            fields[field] = (list[type(default[0])], pydantic.Field(default=list(default), description=doc))  # type: ignore[misc]
+        kind: Any = list[type(default[0])] if isinstance(default, tuple) else type(default)  # type: ignore[misc]
+        value = list(default) if isinstance(default, tuple) else default
+        if tuned:
+            fields[field] = (kind | None, pydantic.Field(default=None, description=f"{doc} (null: tuned; hand-picked {value!r})"))
         else:
-            fields[field] = (type(default), pydantic.Field(default=default, description=doc))
+            fields[field] = (kind, pydantic.Field(default=value, description=doc))
     title = "".join(part.title() for part in name.split("_")) + "Config"
     config = pydantic.create_model(title, __base__=dg.Config, **fields)
     config.__doc__ = f"Hyperparameters of {name}." if fields else "This model has no hyperparameters."
     return config
+
+
+def tuning_config_class(name: str) -> type[dg.Config]:
+    title = "".join(part.title() for part in name.split("_")) + "TuningConfig"
+    config = pydantic.create_model(
+        title,
+        __base__=dg.Config,
+        n_trials=(int, pydantic.Field(default=tuning.DEFAULT_TRIALS[name], description="trial budget (trial 0 = the defaults)")),
+        seed=(int, pydantic.Field(default=0, description="seed of the TPE sampler")),
+    )
+    config.__doc__ = f"Budget of the validation-window search of {name}'s hyperparameters."
+    return config
+
+
+def resolve_params(config: dg.Config, tuned: dict[str, Any] | None) -> dict[str, Any]:
+    """The parameters a training asset fits with: set config values, else the tuned ones, else defaults."""
+    explicit = {k: v for k, v in config.model_dump().items() if v is not None}
+    return {**(tuned or {}), **explicit}
 
 
 CONFIGS: dict[str, type[dg.Config]] = {
@@ -32,3 +58,4 @@ CONFIGS: dict[str, type[dg.Config]] = {
     **{name: config_class(name, click_model_params(name)) for name in [*CTR_NETWORKS, "lgbm_ctr"]},
     "two_stage": config_class("two_stage", TwoStageParams),
 }
+TUNING_CONFIGS = {name: tuning_config_class(name) for name in tuning.TUNED}

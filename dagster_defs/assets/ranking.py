@@ -6,14 +6,15 @@ from dataclasses import asdict
 
 import dagster as dg
 
-from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, ModelArtifact, code_version, md, new_version
-from dagster_defs.assets.configs import CONFIGS
+from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, ModelArtifact, code_version, md, new_version, skip
+from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.assets.training import artifact_metadata
 from dagster_defs.resources import RecsysResource
 from ml import catalog, training
 from ml.ranking.features import GENERATORS
 from ml.ranking.ranker import TwoStageParams, train_two_stage
 from ml.ranking.windows import load_windows
+from ml.recommenders import CannotTrain
 
 Config = CONFIGS["two_stage"]
 GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
@@ -23,27 +24,36 @@ GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
     key=["models", "two_stage"],
     group_name="models",
     deps=[DAILY_MART, *INTERACTION_MARTS],
-    ins=GENERATOR_INS,
+    ins={**GENERATOR_INS, "tuned": dg.AssetIn(["tuning", "two_stage"])},
     kinds={"python", "lightgbm"},
     code_version=code_version("ranking"),
     description=f"{catalog.MODELS['two_stage'].description} Trained on label windows inside the train period "
-    "(marts.interactions_daily), early-stopped on the last one; serves with the published generators.",
+    "(marts.interactions_daily), early-stopped on the last one, with the parameters of tuning/two_stage "
+    "(config values override them); serves with the published generators.",
 )
 def two_stage_model(
     context: dg.AssetExecutionContext,
     config: Config,  # type: ignore[valid-type]
     recsys: RecsysResource,
+    tuned: dict,
     **generators: ModelArtifact,
-) -> ModelArtifact:
-    params = TwoStageParams(**config.model_dump())  # type: ignore[attr-defined]
-    data, windows = load_windows(recsys.warehouse_path, params.label_days, params.n_train_windows)
+) -> dg.Output:
+    params = TwoStageParams(**resolve_params(config, tuned))  # type: ignore[arg-type]
+    missing = [f"models/{n}: {a.skipped}" for n, a in generators.items() if a.skipped]
+    try:
+        if missing:
+            raise CannotTrain("a candidate generator was skipped: " + "; ".join(missing))
+        data, windows = load_windows(recsys.warehouse_path, params.label_days, params.n_train_windows)
+    except CannotTrain as exc:
+        return dg.Output(ModelArtifact("two_stage", "", "", skipped=str(exc)), metadata=skip(context, str(exc)))
     t0 = time.perf_counter()
     model, info = train_two_stage(data, windows, {n: catalog.load_model(a.path) for n, a in generators.items()}, params)
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = training.publish(recsys.artifacts_dir, "two_stage", version, model, data)
-    context.add_output_metadata(
-        {
+    return dg.Output(
+        ModelArtifact(model="two_stage", version=version, path=str(path)),
+        metadata={
             "best_iteration": info["best_iteration"],
             "train_rows": info["train_rows"],
             "train_positives": info["train_positives"],
@@ -51,9 +61,8 @@ def two_stage_model(
             "feature_importance_gain": md(info["feature_importance"]),
             "generators": ", ".join(f"{n}@{a.version}" for n, a in generators.items()),
             **artifact_metadata(path, version, seconds, asdict(params)),
-        }
+        },
     )
-    return ModelArtifact(model="two_stage", version=version, path=str(path))
 
 
 ranking_assets = [two_stage_model]

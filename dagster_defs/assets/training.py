@@ -8,12 +8,12 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import CTR_MART, INTERACTION_MARTS, ML_DIR, ModelArtifact, code_version, md, new_version, skip
-from dagster_defs.assets.configs import CONFIGS
+from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.resources import RecsysResource
-from ml import catalog, training
+from ml import catalog, training, tuning
 from ml.ctr.features import load_examples, skip_reason
 from ml.data import load_interactions
-from ml.recommenders import RECOMMENDERS
+from ml.recommenders import RECOMMENDERS, CannotTrain
 
 KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
 
@@ -32,22 +32,33 @@ def history_metadata(history: list[dict]) -> dict:
     return {"epochs": md(pd.DataFrame(history))} if history else {}
 
 
+def tuned_input(name: str) -> dict[str, dg.AssetIn]:
+    """The ``tuning/<name>`` parameters, for the models that have a tuning asset."""
+    return {"tuned": dg.AssetIn(["tuning", name])} if name in tuning.TUNED else {}
+
+
 def build_recommender_asset(name: str) -> dg.AssetsDefinition:
     source = str(Path(inspect.getfile(RECOMMENDERS[name])).relative_to(ML_DIR))
     Config = CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
+    tuned_note = " with the parameters of tuning/" + name + " (config values override them)" if name in tuning.TUNED else ""
 
     @dg.asset(
         key=["models", name],
         group_name="models",
         deps=INTERACTION_MARTS,
+        ins=tuned_input(name),
         code_version=code_version(source),
         kinds=KINDS.get(name, {"python"}),
-        description=f"{catalog.MODELS[name].description} Trained on the train window of marts.interactions.",
+        description=f"{catalog.MODELS[name].description} Trained on the train window of marts.interactions"
+        f" (train + validation splits){tuned_note}.",
     )
-    def train(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource) -> ModelArtifact:  # type: ignore[valid-type]
+    def train(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource, **tuned: dict) -> dg.Output:  # type: ignore[valid-type]
         data = load_interactions(recsys.warehouse_path)
-        params = config.model_dump()  # type: ignore[attr-defined]
-        model, seconds = training.train_recommender(name, params, data, log=context.log.info)
+        params = resolve_params(config, tuned.get("tuned"))  # type: ignore[arg-type]
+        try:
+            model, seconds = training.train_recommender(name, params, data, log=context.log.info)
+        except CannotTrain as exc:
+            return dg.Output(ModelArtifact(name, "", "", skipped=str(exc)), metadata=skip(context, str(exc)))
         meta = {
             "n_users": data.n_users,
             "n_items": data.n_items,
@@ -57,8 +68,10 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
         }
         version = new_version(context)
         path = training.publish(recsys.artifacts_dir, name, version, model, data)
-        context.add_output_metadata({**meta, **artifact_metadata(path, version, seconds, params)})
-        return ModelArtifact(model=name, version=version, path=str(path))
+        return dg.Output(
+            ModelArtifact(model=name, version=version, path=str(path)),
+            metadata={**meta, **artifact_metadata(path, version, seconds, model.params)},
+        )
 
     return train
 
@@ -80,7 +93,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         examples = load_examples(recsys.warehouse_path)
         if reason := skip_reason(examples):
             return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
-        params = config.model_dump()  # type: ignore[attr-defined]
+        params = resolve_params(config, None)  # type: ignore[arg-type]
         model, seconds, counts = training.train_click_model(name, params, examples, log=context.log.info)
         history = getattr(model, "history", [])
         version = new_version(context)

@@ -1,0 +1,59 @@
+"""Tuning assets: ``tuning/<model>`` chooses a model's hyperparameters on the validation window
+(train split -> validation split; Optuna TPE, seeded, trial budget in the config). The training asset
+takes the chosen parameters as its input and refits them on the whole train window."""
+
+import dagster as dg
+
+from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, code_version, md, skip
+from dagster_defs.assets.configs import TUNING_CONFIGS
+from dagster_defs.resources import RecsysResource
+from ml import tuning
+from ml.data import load_interactions
+from ml.ranking.ranker import TwoStageParams
+from ml.ranking.windows import load_windows
+from ml.recommenders import CannotTrain
+
+
+def tuning_metadata(result: tuning.TuningResult) -> dict:
+    return {
+        "validation_ndcg@10": dg.MetadataValue.float(round(result.value, 4)),
+        "default_validation_ndcg@10": dg.MetadataValue.float(round(result.default_value, 4)),
+        "n_trials": len(result.trials),
+        "tuning_seconds": dg.MetadataValue.float(round(result.seconds, 2)),
+        "chosen": dg.MetadataValue.json(result.tuned or {"note": "the defaults were best"}),
+        "trials": md(result.trials),
+    }
+
+
+def build_tuning_asset(name: str) -> dg.AssetsDefinition:
+    Config = TUNING_CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
+    ranker = name == "two_stage"
+
+    @dg.asset(
+        key=["tuning", name],
+        group_name="tuning",
+        deps=[*INTERACTION_MARTS, *([DAILY_MART] if ranker else [])],
+        kinds={"python", "optuna"},
+        code_version=code_version("tuning.py", "evaluation.py", *(["ranking"] if ranker else [])),
+        description=f"Hyperparameters of models/{name} chosen on the validation window "
+        + ("(the ranker's last label window before the test window)" if ranker else "(fit on the train split)")
+        + " by Optuna TPE; trial 0 is the hand-picked default. The test window is not read.",
+    )
+    def tune(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource) -> dg.Output:  # type: ignore[valid-type]
+        n_trials, seed = config.n_trials, config.seed  # type: ignore[attr-defined]
+        try:
+            if ranker:
+                defaults = TwoStageParams()
+                data, windows = load_windows(recsys.warehouse_path, defaults.label_days, defaults.n_train_windows)
+                result = tuning.tune_ranker(data, windows, n_trials, seed, log=context.log.info)
+            else:
+                data = load_interactions(recsys.warehouse_path)
+                result = tuning.tune_recommender(name, data, n_trials, seed, log=context.log.info)
+        except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)
+            return dg.Output({}, metadata=skip(context, f"{exc}; models/{name} uses its defaults"))
+        return dg.Output(result.params, metadata=tuning_metadata(result))
+
+    return tune
+
+
+tuning_assets = [build_tuning_asset(n) for n in tuning.TUNED]

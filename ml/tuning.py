@@ -1,0 +1,178 @@
+"""Hyperparameter selection on the validation window, with Optuna's TPE sampler (seeded).
+
+Every candidate is fit on the train split and scored (NDCG@10, users without history served by a
+popularity model fit on the same split) on the validation split: :meth:`InteractionData.tuning`.
+The test window is never read here. The first trial is always the hand-picked default, so the
+chosen parameters are at least as good as the default on validation; the training assets then
+refit the chosen parameters on the whole train window (train + validation).
+
+- ALS, item-item and EASE: TPE over the search space below, ``n_trials`` fits.
+- two-tower: TPE over learning rate, temperature and size; each trial trains up to ``epochs`` and
+  is scored after every epoch, so the number of epochs is chosen on validation too.
+- two-stage: the LightGBM ranker's parameters, TPE over the ranker frames (computed once) of the
+  windows inside the train period; scored by the ranker's NDCG@10 on its validation window (the last
+  ``label_days`` before the test window).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from ml.data import InteractionData
+from ml.evaluation import headline_score
+from ml.recommenders import RECOMMENDERS, PopularityRecommender
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+Suggest = Callable[[optuna.Trial, str], Any]
+
+
+def choice(*values: Any) -> Suggest:
+    return lambda trial, name: trial.suggest_categorical(name, list(values))
+
+
+def log_uniform(low: float, high: float) -> Suggest:
+    return lambda trial, name: trial.suggest_float(name, low, high, log=True)
+
+
+def uniform(low: float, high: float) -> Suggest:
+    return lambda trial, name: trial.suggest_float(name, low, high)
+
+
+def log_int(low: int, high: int) -> Suggest:
+    return lambda trial, name: trial.suggest_int(name, low, high, log=True)
+
+
+def int_range(low: int, high: int) -> Suggest:
+    return lambda trial, name: trial.suggest_int(name, low, high)
+
+
+# model -> hyperparameter -> how TPE samples it (the names are the models' Params fields)
+SPACES: dict[str, dict[str, Suggest]] = {
+    "als": {
+        "factors": choice(16, 32, 64, 128),
+        "regularization": log_uniform(0.01, 100.0),
+        "alpha": log_uniform(0.1, 50.0),
+        "iterations": int_range(5, 30),
+    },
+    "item_item": {"k_neighbors": log_int(10, 500), "shrinkage": uniform(0.0, 200.0), "weighting": choice("log", "binary", "raw")},
+    "ease": {"l2": log_uniform(1.0, 5000.0), "weighting": choice("binary", "log")},
+    "two_tower": {
+        "learning_rate": log_uniform(1e-3, 1e-2),
+        "temperature": log_uniform(0.03, 0.5),
+        "embedding_dim": choice(16, 32, 64),
+    },
+    "two_stage": {"num_leaves": log_int(7, 63), "min_child_samples": log_int(20, 500), "learning_rate": log_uniform(0.01, 0.1)},
+}
+TUNED = tuple(SPACES)
+DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "two_tower": 3, "two_stage": 8}
+
+
+@dataclass
+class TuningResult:
+    model: str
+    params: dict[str, Any]  # every hyperparameter: the defaults with the chosen values
+    value: float  # validation NDCG@10 of the chosen parameters
+    default_value: float  # ... and of the hand-picked defaults (trial 0)
+    trials: pd.DataFrame  # one row per trial: number, the searched parameters, value, seconds
+    seconds: float
+
+    @property
+    def tuned(self) -> dict[str, Any]:
+        """Only the parameters that differ from the defaults."""
+        defaults = default_params(self.model)
+        return {k: v for k, v in self.params.items() if defaults.get(k) != v}
+
+
+def default_params(name: str) -> dict[str, Any]:
+    from ml.ranking.ranker import TwoStageParams
+
+    params_cls = TwoStageParams if name == "two_stage" else RECOMMENDERS[name].Params
+    return dataclasses.asdict(params_cls())
+
+
+def study(seed: int) -> optuna.Study:
+    return optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+
+
+def run_study(
+    name: str, objective: Callable[[dict[str, Any], optuna.Trial], float], n_trials: int, seed: int, log=None
+) -> TuningResult:
+    """Trial 0 = the defaults (restricted to the searched names), then TPE; ``objective(params, trial)``
+    returns the validation score and may record chosen values in ``trial.user_attrs['params']``."""
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be at least 1 (trial 0 scores the defaults), got {n_trials}")
+    defaults = default_params(name)
+    searched = list(SPACES[name])
+    s = study(seed)
+    s.enqueue_trial({k: defaults[k] for k in searched})
+    t0 = time.perf_counter()
+
+    def wrapped(trial: optuna.Trial) -> float:
+        started = time.perf_counter()
+        params = {**defaults, **{p: suggest(trial, p) for p, suggest in SPACES[name].items()}}
+        value = objective(params, trial)
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        trial.set_user_attr("params", {**params, **trial.user_attrs.get("params", {})})
+        if log:
+            log(f"tuning {name} trial {trial.number + 1}/{n_trials}: validation ndcg@10 {value:.4f}")
+        return value
+
+    s.optimize(wrapped, n_trials=n_trials)
+    best = s.best_trial
+    rows = [
+        {"trial": t.number, **t.user_attrs["params"], "validation_ndcg@10": t.value, "seconds": t.user_attrs["seconds"]}
+        for t in s.trials
+    ]
+    keep = ["trial", *searched, *(["epochs"] if name == "two_tower" else []), "validation_ndcg@10", "seconds"]
+    return TuningResult(
+        model=name,
+        params=best.user_attrs["params"],
+        value=float(best.value),  # type: ignore[arg-type]
+        default_value=float(s.trials[0].value),  # type: ignore[arg-type]
+        trials=pd.DataFrame(rows)[keep],
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int = 0, log=None) -> TuningResult:
+    """Choose ``name``'s hyperparameters on the validation window (see the module docstring)."""
+    if name not in SPACES or name == "two_stage":
+        raise ValueError(f"no search space for {name}; tunable recommenders: {[n for n in TUNED if n != 'two_stage']}")
+    view = data.tuning()
+    fallback = PopularityRecommender().fit(view.train)
+    side = {"user_features": view.users, "item_features": view.items}
+
+    def objective(params: dict[str, Any], trial: optuna.Trial) -> float:
+        model = RECOMMENDERS[name](**params)
+        if name != "two_tower":
+            model.fit(view.train, **side)
+            return headline_score(model, view, fallback)
+        per_epoch: list[float] = []
+        model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_score(m, view, fallback)), **side)  # type: ignore[call-arg]
+        best = int(np.nanargmax(per_epoch))
+        trial.set_user_attr("params", {"epochs": best + 1})
+        return per_epoch[best]
+
+    return run_study(name, objective, n_trials, seed, log)
+
+
+def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, log=None) -> TuningResult:
+    """Choose the two-stage ranker's LightGBM parameters on its validation window."""
+    from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames
+
+    train, val = ranker_frames(data, windows, TwoStageParams())
+
+    def objective(params: dict[str, Any], trial: optuna.Trial) -> float:
+        ranker = fit_ranker(train, val, TwoStageParams(**params))
+        return float(ranker.best_score_["valid_0"]["ndcg@10"])
+
+    return run_study("two_stage", objective, n_trials, seed, log)

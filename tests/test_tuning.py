@@ -1,0 +1,50 @@
+"""Tuning chooses on the validation window only: trial 0 is the default, the choice is at least as
+good on validation, it is reproducible, and the test window is never read."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from ml import tuning
+from ml.data import InteractionData
+
+
+def clustered_data(n_users=120, n_items=60, seed=0) -> InteractionData:
+    """Users of 3 tastes; each interacts with items of its cluster; the last 3 of each go to validation."""
+    rng = np.random.default_rng(seed)
+    fit, val = np.zeros((n_users, n_items), np.float32), np.zeros((n_users, n_items), np.float32)
+    for u in range(n_users):
+        items = rng.choice(np.arange(u % 3, n_items, 3), 10, replace=False)
+        fit[u, items[:7]], val[u, items[7:]] = 1, 1
+    fit, val = sp.csr_matrix(fit), sp.csr_matrix(val)
+    users = pd.DataFrame({"user_idx": np.arange(n_users), "user_id": np.arange(n_users) + 1})
+    items = pd.DataFrame({"item_idx": np.arange(n_items), "item_id": np.arange(n_items) + 1})
+    test = sp.csr_matrix((n_users, n_items), dtype=np.float32)
+    return InteractionData(train=fit + val, test=test, users=users, items=items, fit=fit, validation=val)
+
+
+@pytest.mark.parametrize("name", ["als", "ease"])
+def test_tuning_starts_from_the_default_and_is_reproducible(name):
+    data = clustered_data()
+    result = tuning.tune_recommender(name, data, n_trials=5, seed=1)
+    first = result.trials.iloc[0]
+    assert all(first[p] == tuning.default_params(name)[p] for p in tuning.SPACES[name])
+    assert np.isclose(first["validation_ndcg@10"], result.default_value)
+    assert result.value >= result.default_value and len(result.trials) == 5
+    again = tuning.tune_recommender(name, data, n_trials=5, seed=1)
+    assert again.params == result.params and again.value == result.value
+
+
+def test_tuning_never_reads_the_test_window():
+    data = clustered_data()
+    chosen = tuning.tune_recommender("ease", data, n_trials=4, seed=0)
+    data.test = sp.csr_matrix(np.ones(data.train.shape, np.float32))  # a test window that would change any score
+    assert tuning.tune_recommender("ease", data, n_trials=4, seed=0).params == chosen.params
+
+
+def test_tuning_without_a_validation_window_says_what_to_set():
+    data = clustered_data()
+    data.validation = sp.csr_matrix(data.train.shape, dtype=np.float32)
+    with pytest.raises(ValueError, match="validation_days"):
+        tuning.tune_recommender("als", data, n_trials=2)
