@@ -51,17 +51,20 @@ def import_main(argv: list[str] | None = None) -> None:
     data contract, for ``RECSYS_RAW_DIR=<dir> recsys-pipeline``."""
     parser = argparse.ArgumentParser(prog="recsys-import", description=import_main.__doc__)
     parser.add_argument("format", choices=sorted(importers.IMPORTERS))
-    parser.add_argument("src", type=Path, help="the dataset's folder as published (e.g. ml-100k/)")
+    parser.add_argument("src", type=Path, help="the dataset's folder as published (e.g. ml-100k/), or the reviews JSONL")
+    parser.add_argument("--meta", type=Path, default=None, help="amazon-reviews: the product metadata JSONL")
     parser.add_argument("--out", type=Path, required=True, help="directory for users/items/events.parquet")
     parser.add_argument(
         "--rating-events",
         default=None,
-        help='JSON rating -> event type, e.g. \'{"5": "purchase", "4": "click"}\' (ratings not '
-        "listed become no event and are quarantined as unknown_event_type)",
+        help="JSON rating threshold -> event type: a rating takes the type of the highest threshold it reaches, "
+        'e.g. \'{"5": "purchase", "4": "click"}\' (ratings below every threshold are quarantined as '
+        "unknown_event_type); default 5 purchase, 4 add_to_cart, 3 click, 0 view",
     )
     args = parser.parse_args(argv)
-    mapping = {int(k): v for k, v in json.loads(args.rating_events).items()} if args.rating_events else None
-    frames = importers.IMPORTERS[args.format](args.src, rating_events=mapping)
+    mapping = {float(k): v for k, v in json.loads(args.rating_events).items()} if args.rating_events else None
+    extra = {"meta": args.meta} if args.format == "amazon-reviews" else {}
+    frames = importers.IMPORTERS[args.format](args.src, rating_events=mapping, **extra)
     paths = importers.write_contract(frames, args.out)
     print(", ".join(f"{len(frames[n]):,} {n}" for n in frames) + " -> " + ", ".join(str(p) for p in paths.values()))
 

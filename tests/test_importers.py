@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,8 +21,8 @@ def test_movielens_100k_becomes_the_raw_contract(tmp_path):
     assert len(events) == len(ratings) and events["event_id"].is_unique
     assert events["event_at"].is_monotonic_increasing and events["event_at"].min().year == 1997
     # ratings map to event types by the documented rule: 5 purchase, 4 add_to_cart, 3 click, 1-2 view
-    by_rating = ratings.sort_values(["t", "u", "i"], kind="stable")["r"].map(importers.DEFAULT_RATING_EVENTS)
-    assert events["event_type"].tolist() == by_rating.tolist()
+    rule = {5: "purchase", 4: "add_to_cart", 3: "click", 2: "view", 1: "view"}
+    assert events["event_type"].tolist() == ratings.sort_values(["t", "u", "i"], kind="stable")["r"].map(rule).tolist()
     assert set(items["category"]) <= set(GENRES) and items["brand"].isna().all() and items["price"].isna().all()
     undated = items.set_index("item_id").loc[6, "released_at"]  # the fixture's movie without a release date
     assert undated == events.loc[events["item_id"] == 6, "event_at"].min()
@@ -32,6 +33,126 @@ def test_movielens_100k_becomes_the_raw_contract(tmp_path):
         importers.movielens_100k(tmp_path / "ml-100k", rating_events={5: "like"})
     with pytest.raises(FileNotFoundError, match=r"lacks u\.data"):
         importers.movielens_100k(tmp_path)
+
+
+def test_rating_rule_takes_the_highest_threshold_reached():
+    ratings = pd.Series([5.0, 4.5, 4.0, 3.5, 0.5, 2.0])
+    assert importers.rating_event_types(ratings, importers.DEFAULT_RATING_EVENTS).tolist() == [
+        "purchase",
+        "add_to_cart",
+        "add_to_cart",
+        "click",
+        "view",
+        "view",
+    ]
+    threshold = importers.rating_event_types(ratings, {4: "purchase"})  # a rating threshold: the rest quarantined
+    assert threshold.tolist() == ["purchase", "purchase", "purchase", None, None, None]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def check_contract(frames: dict[str, pd.DataFrame]) -> None:
+    """What staging requires: integer ids, every event's user and item present, times sorted."""
+    events, users, items = frames["events"], frames["users"], frames["items"]
+    assert events["event_id"].is_unique and events["event_at"].is_monotonic_increasing
+    assert set(events["user_id"]) <= set(users["user_id"]) and set(events["item_id"]) <= set(items["item_id"])
+    for frame, key in ((users, "user_id"), (items, "item_id")):
+        assert pd.api.types.is_integer_dtype(frame[key]) and frame[key].is_unique
+    assert {"category", "brand", "price", "released_at"} <= set(items.columns)
+    assert {"signup_at", "country", "segment", "age_band"} <= set(users.columns)
+
+
+def test_movielens_dat_layouts_1m_with_users_and_10m_with_half_stars(tmp_path):
+    one_m = tmp_path / "ml-1m"
+    write(one_m / "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n")
+    write(one_m / "movies.dat", "10::Heat (1995)::Action|Crime|Thriller\n20::Amélie (2001)::Comedy|Romance\n", "latin-1")
+    write(one_m / "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
+    frames = importers.IMPORTERS["movielens-1m"](one_m)
+    check_contract(frames)
+    items = frames["items"].set_index("item_id")
+    assert items.loc[10, "category"] == "Action" and items.loc[20, "title"] == "Amélie (2001)"
+    assert items.loc[20, "released_at"] == pd.Timestamp("2001-01-01")
+    assert frames["users"].set_index("user_id")["age_band"].to_dict() == {1: "<18", 2: "55+"}
+    assert frames["events"]["event_type"].tolist() == ["purchase", "add_to_cart", "click"]  # sorted by time
+    ten_m = tmp_path / "ml-10M100K"
+    write(ten_m / "ratings.dat", "7::10::4.5::1100000000\n8::10::0.5::1100000001\n")
+    write(ten_m / "movies.dat", "10::Heat (1995)::Action|Crime\n")
+    frames = importers.IMPORTERS["movielens-10m"](ten_m)  # no users.dat: users from the ratings
+    check_contract(frames)
+    assert frames["users"]["user_id"].tolist() == [7, 8] and frames["users"]["segment"].isna().all()
+    assert frames["events"]["event_type"].tolist() == ["add_to_cart", "view"]
+
+
+def test_movielens_csv_layout(tmp_path):
+    src = tmp_path / "ml-latest-small"
+    write(src / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,5.0,964981247\n2,1,2.5,964982224\n")
+    write(
+        src / "movies.csv",
+        'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n3,"City, The (1990)",(no genres listed)\n',
+    )
+    frames = importers.IMPORTERS["movielens-25m"](src)
+    check_contract(frames)
+    assert frames["items"].set_index("item_id")["category"].to_dict() == {1: "Adventure", 3: "unknown"}
+    assert frames["events"]["event_type"].tolist() == ["purchase", "view", "add_to_cart"]
+
+
+def test_retailrocket_layout(tmp_path):
+    src = tmp_path / "retailrocket"
+    write(
+        src / "events.csv",
+        "timestamp,visitorid,event,itemid,transactionid\n"
+        "1433221332117,257597,view,355908,\n1433224214164,992329,view,248676,\n"
+        "1433221955914,257597,addtocart,355908,\n1433222000000,257597,transaction,355908,4000\n",
+    )
+    write(
+        src / "item_properties_part1.csv",
+        "timestamp,itemid,property,value\n1435460400000,355908,categoryid,1338\n1431226800000,355908,categoryid,1200\n"
+        "1433000000000,355908,790,n277200.000\n1433000000000,111,available,1\n",
+    )
+    frames = importers.IMPORTERS["retailrocket"](src)
+    check_contract(frames)
+    items = frames["items"].set_index("item_id")
+    assert items.loc[355908, "category"] == "category_1338"  # the latest categoryid
+    assert items.loc[355908, "price"] == 277200.0 and np.isnan(items.loc[248676, "price"])
+    assert items.loc[111, "category"] == "unknown"  # properties but no category: still an item
+    assert frames["events"]["event_type"].tolist() == ["view", "add_to_cart", "purchase", "view"]
+
+
+def test_amazon_reviews_2018_and_2023_layouts(tmp_path):
+    src = tmp_path / "amazon"
+    write(
+        src / "Books.json",
+        '{"reviewerID": "A2", "asin": "B01", "overall": 5.0, "unixReviewTime": 1400000000}\n'
+        '{"reviewerID": "A1", "asin": "B02", "overall": 2.0, "unixReviewTime": 1400000100}\n',
+    )
+    write(
+        src / "meta_Books.json",
+        '{"asin": "B01", "title": "A book", "category": ["Books", "Fiction"], "brand": "Pub", "price": "$12.99"}\n'
+        '{"asin": "B02", "title": "Another", "category": [], "price": ""}\n',
+    )
+    frames = importers.IMPORTERS["amazon-reviews"](src / "Books.json")  # meta found next to the reviews
+    check_contract(frames)
+    items = frames["items"].set_index("external_id")
+    assert items.loc["B01", ["category", "brand", "price"]].tolist() == ["Books", "Pub", 12.99]
+    assert items.loc["B02", "category"] == "unknown" and np.isnan(items.loc["B02", "price"])
+    users = frames["users"].set_index("external_id")["user_id"]
+    assert frames["events"]["user_id"].tolist() == [users["A2"], users["A1"]]
+    new = tmp_path / "amazon2023"
+    write(
+        new / "reviews.jsonl", '{"user_id": "U1", "parent_asin": "P1", "asin": "X", "rating": 4.0, "timestamp": 1600000000000}\n'
+    )
+    write(
+        new / "meta.jsonl",
+        '{"parent_asin": "P1", "title": "Lamp", "main_category": "Home", "categories": [], "price": 20.5, "store": "S"}\n',
+    )
+    frames = importers.IMPORTERS["amazon-reviews"](new / "reviews.jsonl", meta=new / "meta.jsonl")
+    check_contract(frames)
+    assert frames["items"][["category", "brand", "price"]].iloc[0].tolist() == ["Home", "S", 20.5]
+    assert frames["events"]["event_type"].tolist() == ["add_to_cart"]
 
 
 def test_pipeline_vars_are_validated():
