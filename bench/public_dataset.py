@@ -7,8 +7,8 @@ on the validation window transfers to the test window.
    ``recbole`` wheel on PyPI (``pip download``; RecBole's tab-separated ``ml-100k.inter/.item/.user``
    hold the same 100,000 ratings), written back in the published layout (``u.data``, ``u.item``,
    ``u.user``). Nothing else is downloaded.
-2. ``recsys-import movielens-100k`` and ``recsys-pipeline`` with a per-user split (each user's last 5
-   items test, the 5 before validation); the leaderboard with 95% intervals and the paired test
+2. ``recsys-import movielens-100k`` and ``recsys-pipeline`` with a per-user split (each user's last 10
+   items test, the 10 before validation); the leaderboard with 95% intervals and the paired test
    against popularity.
 3. Tuned (on validation) vs hand-picked defaults per model, both refit on the train window and
    evaluated on the test window, with the tuning time.
@@ -28,12 +28,12 @@ from pathlib import Path
 import pandas as pd
 
 from bench.common import isolated_env
-from ml import evaluation, settings, tuning, uncertainty, warehouse
+from bench.tuning import test_ndcg, tuned_vs_default
+from ml import settings, tuning, warehouse
 from ml.data import load_interactions
 from ml.importers import ML100K_GENRES
-from ml.recommenders import RECOMMENDERS, PopularityRecommender
 
-SPLIT_VARS = {"split_strategy": "leave_last_k", "holdout_k": 5}
+SPLIT_VARS = {"split_strategy": "leave_last_k", "holdout_k": 10}
 RECBOLE = "recbole==1.2.1"
 
 
@@ -75,12 +75,6 @@ def leaderboard(path: Path) -> pd.DataFrame:
     )
 
 
-def test_ndcg(name: str, params: dict, data) -> tuple[float, pd.Series]:
-    model = RECOMMENDERS[name](**params).fit(data.train, user_features=data.users, item_features=data.items)
-    frame, per_user = evaluation.evaluate_users(model, data, fallback=PopularityRecommender().fit(data.train))
-    return float(frame.query("slice == 'all' and metric == 'ndcg' and k == 10")["value"].iloc[0]), per_user
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--src", type=Path, default=None, help="an unpacked ml-100k/ folder (default: the recbole copy)")
@@ -106,42 +100,23 @@ def main() -> None:
     print(leaderboard(wh).round(4).to_string(index=False))
 
     data = load_interactions(wh)
-    rows = []
-    for name in ("als", "item_item", "ease", "two_tower"):
-        t = time.perf_counter()
-        result = tuning.tune_recommender(name, data, tuning.DEFAULT_TRIALS[name], seed=0)
-        tuning_s = time.perf_counter() - t
-        default_ndcg, default_users = test_ndcg(name, tuning.default_params(name), data)
-        tuned_ndcg, tuned_users = test_ndcg(name, result.params, data)
-        c = uncertainty.paired_comparison(tuned_users, default_users)
-        rows.append(
-            {
-                "model": name,
-                "trials": len(result.trials),
-                "tuning_s": round(tuning_s, 1),
-                "val_default": result.default_value,
-                "val_tuned": result.value,
-                "test_default": default_ndcg,
-                "test_tuned": tuned_ndcg,
-                "test_diff_ci95": f"{c.diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] p={c.p_value:.2g}",
-                "chosen": json.dumps(result.tuned, default=lambda v: round(v, 3)),
-            }
-        )
+    table = tuned_vs_default(data)
     print("\ntuned on validation vs hand-picked defaults (NDCG@10; both refit on the train window):")
-    print(pd.DataFrame(rows).round(4).to_string(index=False))
+    print(table.round(4).to_string(index=False))
     if args.skip_grid:
         return
-    als_tuned = next(r for r in rows if r["model"] == "als")["test_tuned"]
+    als_tuned = float(table.set_index("model").loc["als", "test_tuned"])
     grid = {"factors": [16, 32, 64, 128], "regularization": [0.01, 0.1, 1.0, 10.0], "alpha": [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]}
     t = time.perf_counter()
     best, best_params = -1.0, {}
-    for values in itertools.product(*grid.values()):
+    points = list(itertools.product(*grid.values()))
+    for values in points:
         params = {**tuning.default_params("als"), **dict(zip(grid, values, strict=True))}
         score, _ = test_ndcg("als", params, data)
         if score > best:
             best, best_params = score, params
     print(
-        f"\nselection transfer: validation-tuned ALS test NDCG@10 {als_tuned:.4f} vs best of a {len(list(itertools.product(*grid.values())))}"
+        f"\nselection transfer: validation-tuned ALS test NDCG@10 {als_tuned:.4f} vs best of a {len(points)}"
         f"-point grid searched on the test window {best:.4f} ({ {k: best_params[k] for k in grid} }, "
         f"{time.perf_counter() - t:.0f}s): {als_tuned / best:.1%}  [target >= 98%]"
     )

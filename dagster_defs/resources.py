@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 from pydantic import Field
 
 from dagster_defs.project import dbt_project
@@ -43,14 +44,21 @@ def dbt_resource() -> DbtCliResource:
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource) -> Iterator:
     """``dbt build`` of the context's selection with the run's dbt vars; its events carry row counts
-    and column schemas. Those are queried through dbt's adapter in this process, and dbt-duckdb keeps
-    its database handle open afterwards: it is closed when the build is done, so that the next step (a
-    dbt subprocess or a Python reader) can open the single-writer warehouse."""
-    args = ["build", *settings.vars_args(recsys.dbt_vars)]
+    and column schemas.
+
+    Those are queried through dbt's adapter in this process, which opens the warehouse itself. DuckDB
+    has one writer per file and the dbt subprocess holds it until it exits, so the events are first
+    read to the end (dbt never blocks on a full output pipe while this process waits for its lock),
+    and then enriched. dbt-duckdb keeps its handle open afterwards: it is closed when done, so that the
+    next step (a dbt subprocess or a Python reader) can open the warehouse."""
+    invocation = dbt.cli(["build", *settings.vars_args(recsys.dbt_vars)], context=context, raise_on_error=False)
+    events = list(invocation.stream())  # dbt has exited when this returns
     try:
-        yield from dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+        yield from DbtEventIterator(iter(events), invocation).fetch_row_counts().fetch_column_metadata()
     finally:
         release_adapter_connection()
+    if not invocation.is_successful():
+        raise invocation.get_error() or RuntimeError("dbt build failed")
 
 
 def release_adapter_connection() -> None:

@@ -61,7 +61,7 @@ _SPECS = [
     ModelSpec(
         "two_stage",
         "ranker",
-        "Two-stage: LightGBM LambdaRank over the union of popularity, item-item and ALS "
+        "Two-stage: LightGBM LambdaRank over the union of popularity, item-item, ALS and EASE "
         "candidates, boosted from the ALS ranking.",
     ),
     ModelSpec(

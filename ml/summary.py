@@ -29,7 +29,9 @@ BOARD_COLUMNS = [
 
 def leaderboard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The leaderboard's headline columns, best NDCG@10 first."""
-    board = con.execute("select * from marts.leaderboard order by ndcg_at_10 desc nulls last").df()
+    board = con.execute("select * from marts.leaderboard").df()
+    if "ndcg_at_10" in board:  # no metric columns before any model was evaluated
+        board = board.sort_values("ndcg_at_10", ascending=False, na_position="last", kind="stable")
     if "ndcg_at_10_ci_low" in board:
         board["ndcg_95ci"] = [
             f"[{lo:.4f}, {hi:.4f}]" if pd.notna(lo) else ""
@@ -58,17 +60,59 @@ def split_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
     return lines
 
 
+# what to change when a quarantine reason takes every event
+FIXES = {
+    "event_at_out_of_range": (
+        "set the dbt var event_time_min before your first event (e.g. --vars '{event_time_min: \"1970-01-01\"}')"
+    ),
+    "invalid_event_at": "write event_at as an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS)",
+    "unknown_event_type": "map your event types to those of the dbt var event_weights, or add yours to it",
+    "unknown_user": "every event's user_id must be in the users file",
+    "unknown_item": "every event's item_id must be in the items file",
+    "missing_or_invalid_user_id": "user_id must be an integer",
+    "missing_or_invalid_item_id": "item_id must be an integer",
+    "missing_or_invalid_event_id": "event_id must be an integer",
+}
+
+
+def quarantine_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Quarantine counts per table and reason, and the cause and fix when no event is usable. Before
+    marts.quarantined_rows is built (a run that stopped early), staging's own verdicts on the events."""
+    if warehouse.table_exists(con, "marts", "quarantined_rows"):
+        sql = "select source_table, quarantine_reason, count(*) from marts.quarantined_rows group by all order by 1, 3 desc"
+    elif warehouse.table_exists(con, "staging", "stg_shop__events_validated"):
+        sql = (
+            "select 'events', quarantine_reason, count(*) from staging.stg_shop__events_validated "
+            "where quarantine_reason is not null group by all order by 3 desc"
+        )
+    else:
+        return []
+    rows = con.execute(sql).fetchall()
+    lines = ["quarantined rows: " + (", ".join(f"{t}/{r}={n:,}" for t, r, n in rows) or "none")]
+    if not warehouse.table_exists(con, "intermediate", "int_events_referenced"):
+        return lines
+    if warehouse.scalar(con, "select count(*) from intermediate.int_events_referenced where quarantine_reason is null") == 0:
+        events = [(r, n) for t, r, n in rows if t == "events"]
+        total = sum(n for _, n in events)
+        if total == 0:
+            lines.append("ERROR: the events file holds no rows: nothing to train on")
+        else:
+            reason, n = events[0]
+            lines.append(
+                f"ERROR: all {total:,} events quarantined: "
+                + ", ".join(f"{r} {c:,}" for r, c in events)
+                + f"; {FIXES.get(reason, 'see marts.quarantined_rows')}"
+            )
+    return lines
+
+
 def warehouse_summary(path: str | Path | None = None) -> str:
     path = Path(path or settings.warehouse_path())
     if not path.exists():
         return f"warehouse {path} does not exist yet"
     lines = [f"warehouse: {path}"]
     with warehouse.connect(path) as con:
-        if warehouse.table_exists(con, "marts", "quarantined_rows"):
-            rows = con.execute(
-                "select source_table, quarantine_reason, count(*) from marts.quarantined_rows group by all order by 1, 3 desc"
-            ).fetchall()
-            lines.append("quarantined rows: " + (", ".join(f"{t}/{r}={n:,}" for t, r, n in rows) or "none"))
+        lines += quarantine_summary(con)
         if warehouse.table_exists(con, "intermediate", "int_split_defined"):
             lines += split_summary(con)
         for mart in MARTS:

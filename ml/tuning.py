@@ -7,11 +7,13 @@ chosen parameters are at least as good as the default on validation; the trainin
 refit the chosen parameters on the whole train window (train + validation).
 
 - ALS, item-item and EASE: TPE over the search space below, ``n_trials`` fits.
+- hybrid: the blend weight of ALS and content scores (the ALS part keeps its defaults).
 - two-tower: TPE over learning rate, temperature and size; each trial trains up to ``epochs`` and
   is scored after every epoch, so the number of epochs is chosen on validation too.
-- two-stage: the LightGBM ranker's parameters, TPE over the ranker frames (computed once) of the
-  windows inside the train period; scored by the ranker's NDCG@10 on its validation window (the last
-  ``label_days`` before the test window).
+- two-stage: whether EASE adds candidates, and the LightGBM ranker's parameters, TPE over the ranker
+  frames (computed once per candidate set) of the windows inside the train period; scored by the
+  NDCG@10 of the ranked lists on its validation window (the last ``label_days`` before the test
+  window) against every item the users chose there, so that candidate sets compare fairly.
 """
 
 from __future__ import annotations
@@ -65,15 +67,21 @@ SPACES: dict[str, dict[str, Suggest]] = {
     },
     "item_item": {"k_neighbors": log_int(10, 500), "shrinkage": uniform(0.0, 200.0), "weighting": choice("log", "binary", "raw")},
     "ease": {"l2": log_uniform(1.0, 5000.0), "weighting": choice("binary", "log")},
+    "hybrid": {"alpha": uniform(0.0, 1.0)},
     "two_tower": {
         "learning_rate": log_uniform(1e-3, 1e-2),
         "temperature": log_uniform(0.03, 0.5),
         "embedding_dim": choice(16, 32, 64),
     },
-    "two_stage": {"num_leaves": log_int(7, 63), "min_child_samples": log_int(20, 500), "learning_rate": log_uniform(0.01, 0.1)},
+    "two_stage": {
+        "ease_candidates": choice(False, True),
+        "num_leaves": log_int(7, 63),
+        "min_child_samples": log_int(20, 500),
+        "learning_rate": log_uniform(0.01, 0.1),
+    },
 }
 TUNED = tuple(SPACES)
-DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "two_tower": 3, "two_stage": 8}
+DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "two_tower": 3, "hybrid": 8, "two_stage": 8}
 
 
 @dataclass
@@ -167,12 +175,15 @@ def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int 
 
 def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, log=None) -> TuningResult:
     """Choose the two-stage ranker's LightGBM parameters on its validation window."""
-    from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames
+    from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames, validation_ndcg
 
-    train, val = ranker_frames(data, windows, TwoStageParams())
+    frames: dict[bool, tuple] = {}  # the candidate frames of each candidate set, computed once
 
     def objective(params: dict[str, Any], trial: optuna.Trial) -> float:
-        ranker = fit_ranker(train, val, TwoStageParams(**params))
-        return float(ranker.best_score_["valid_0"]["ndcg@10"])
+        p = TwoStageParams(**params)
+        if p.ease_candidates not in frames:
+            frames[p.ease_candidates] = ranker_frames(data, windows, p)
+        train, val = frames[p.ease_candidates]
+        return validation_ndcg(fit_ranker(train, val, p), val, windows[1])
 
     return run_study("two_stage", objective, n_trials, seed, log)

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from ml import synthetic, warehouse
+from ml import summary, synthetic, warehouse
 from tests.conftest import run_dbt
 
 # events that passed staging and reference a known user and item
@@ -87,3 +87,16 @@ def test_malformed_rows_are_quarantined_with_reasons_and_counts_reconcile(tmp_pa
     assert staged + (qr.source_table == "events").sum() == len(events)
     assert staged == len(ev) + 1  # every original row plus the one valid new click (10_000_009)
     assert np.isin([10_000_009], warehouse.query_df(f"select event_id from {USABLE_EVENTS}", wh)["event_id"]).all()
+
+
+def test_all_events_quarantined_stops_with_the_cause_and_the_fix(tmp_path):
+    data = synthetic.generate(TINY)
+    synthetic.write_parquet(data, tmp_path / "raw")
+    old = data.events.assign(event_at=pd.Timestamp("1985-06-01"))  # older than event_time_min
+    old.to_parquet(tmp_path / "raw" / "events.parquet", index=False)
+    wh = tmp_path / "wh.duckdb"
+    proc = run_dbt(["build", "--exclude", "resource_type:unit_test"], wh, raw_dir=tmp_path / "raw", check=False)
+    assert proc.returncode != 0 and "assert_some_events_are_usable" in proc.stdout
+    text = summary.warehouse_summary(wh)
+    assert f"ERROR: all {len(old):,} events quarantined: event_at_out_of_range {len(old):,}" in text
+    assert "set the dbt var event_time_min" in text

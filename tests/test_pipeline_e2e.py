@@ -49,7 +49,7 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     # tuning chose on validation, and training refit what it chose
     tuned = load_model(base / "data" / "models" / "als" / "latest").params
     trials = [line for line in stdout.splitlines() if "] tuning/" in line]
-    assert len(trials) == 5 and tuned != tuning.default_params("als")
+    assert len(trials) == len(tuning.TUNED) and tuned != tuning.default_params("als")
     assert "split (last_days): validation from" in stdout
     assert board.loc["oracle", "ndcg_share_of_oracle"] == 1.0
     # CTR models: better than chance, below the oracle that knows the true click probabilities

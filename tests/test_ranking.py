@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from ml import ranking as R
 from ml.catalog import load_model
+from ml.ranking import ranker as ranker_module
 from ml.recommenders import ContentRecommender, HybridRecommender
 from tests.conftest import FixedScorer as Fixed
 
@@ -181,3 +182,20 @@ def test_content_works_without_brands_or_prices():
         model = ContentRecommender().fit(X, item_features=items)
         recs, scores = model.recommend([0, 1], 2, exclude=X)
         assert recs[0, 0] == 1 and recs[1, 0] == 3 and np.isfinite(scores).all()  # same category first
+
+
+def test_validation_ndcg_counts_relevant_items_outside_the_candidates():
+    # user 0 chose items 1 and 3 in the window (item 3 was never a candidate), and had seen item 2 before
+    history = sp.csr_matrix(np.array([[0, 0, 1, 0], [1, 0, 0, 0]], dtype=np.float32))
+    labels = sp.csr_matrix(np.array([[0, 1, 1, 1], [0, 0, 1, 0]], dtype=np.float32))
+    window = R.Window(history, labels, pd.Timestamp("2026-01-01"), history, history, history, 7)
+    val = pd.DataFrame({"user": [0, 0, 1, 1], "item": [0, 1, 2, 3], "label": [0, 1, 1, 0], "als_rank": [1, 2, 1, 2]})
+
+    class Scores:  # ranks item 1 above item 0 for user 0, item 3 above item 2 for user 1
+        def predict(self, frame):
+            return np.array([0.0, 5.0, 0.0, 5.0])
+
+    val = val.assign(**{f: 0.0 for f in R.FEATURES if f not in val})
+    # user 0: hit at rank 1, 2 relevant (items 1, 3) -> 1 / (1 + 1/log2(3)); user 1: hit at rank 2 of 1 -> 1/log2(3)
+    expected = np.mean([1 / (1 + 1 / np.log2(3)), 1 / np.log2(3)])
+    assert np.isclose(ranker_module.validation_ndcg(Scores(), val, window), expected)

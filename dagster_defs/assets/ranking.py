@@ -1,5 +1,5 @@
 """The two-stage ranker: LightGBM LambdaRank over the candidates of the published popularity,
-item-item and ALS models, trained on label windows inside the train period."""
+item-item, ALS and EASE models, trained on label windows inside the train period."""
 
 import time
 from dataclasses import asdict
@@ -11,7 +11,7 @@ from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.assets.training import artifact_metadata
 from dagster_defs.resources import RecsysResource
 from ml import catalog, training
-from ml.ranking.features import GENERATORS
+from ml.ranking.features import GENERATORS, REQUIRED_GENERATORS
 from ml.ranking.ranker import TwoStageParams, train_two_stage
 from ml.ranking.windows import load_windows
 from ml.recommenders import CannotTrain
@@ -39,7 +39,8 @@ def two_stage_model(
     **generators: ModelArtifact,
 ) -> dg.Output:
     params = TwoStageParams(**resolve_params(config, tuned))  # type: ignore[arg-type]
-    missing = [f"models/{n}: {a.skipped}" for n, a in generators.items() if a.skipped]
+    missing = [f"models/{n}: {a.skipped}" for n, a in generators.items() if a.skipped and n in REQUIRED_GENERATORS]
+    published = {n: a for n, a in generators.items() if not a.skipped}  # EASE may skip (catalogue too large)
     try:
         if missing:
             raise CannotTrain("a candidate generator was skipped: " + "; ".join(missing))
@@ -47,7 +48,7 @@ def two_stage_model(
     except CannotTrain as exc:
         return dg.Output(ModelArtifact("two_stage", "", "", skipped=str(exc)), metadata=skip(context, str(exc)))
     t0 = time.perf_counter()
-    model, info = train_two_stage(data, windows, {n: catalog.load_model(a.path) for n, a in generators.items()}, params)
+    model, info = train_two_stage(data, windows, {n: catalog.load_model(a.path) for n, a in published.items()}, params)
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = training.publish(recsys.artifacts_dir, "two_stage", version, model, data)
@@ -58,8 +59,9 @@ def two_stage_model(
             "train_rows": info["train_rows"],
             "train_positives": info["train_positives"],
             "validation_rows": info["validation_rows"],
+            "validation_ndcg@10": dg.MetadataValue.float(round(info["validation_ndcg@10"], 4)),
             "feature_importance_gain": md(info["feature_importance"]),
-            "generators": ", ".join(f"{n}@{a.version}" for n, a in generators.items()),
+            "generators": ", ".join(f"{n}@{a.version}" for n, a in published.items()),
             **artifact_metadata(path, version, seconds, asdict(params)),
         },
     )

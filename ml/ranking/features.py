@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import user_category_share
 from ml.ranking.windows import Window, pair_values
-from ml.recommenders import ALSRecommender, ItemItemRecommender, PopularityRecommender, Scorer
+from ml.recommenders import ALSRecommender, CatalogTooLarge, EASERecommender, ItemItemRecommender, PopularityRecommender, Scorer
 
-GENERATORS = ("popularity", "item_item", "als")
+GENERATORS = ("popularity", "item_item", "als", "ease")
+REQUIRED_GENERATORS = ("popularity", "item_item", "als")  # EASE is left out above its memory budget
 FEATURE_GROUPS = {
     "generators": [f"{g}_{kind}" for g in GENERATORS for kind in ("score", "rank")] + ["n_generators"],
     "item": ["item_users", "item_recent_users", "price", "item_age_days", "category_code"],
@@ -21,12 +24,18 @@ FEATURE_GROUPS = {
 FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
 
 
-def fit_generators(history: sp.csr_matrix) -> dict[str, Scorer]:
-    return {
+def fit_generators(history: sp.csr_matrix, ease: bool = False) -> dict[str, Scorer]:
+    """The candidate generators of a window; EASE only when asked and when the catalogue fits its
+    memory budget (else its features stay empty: rank n + 1, score missing)."""
+    generators: dict[str, Scorer] = {
         "popularity": PopularityRecommender().fit(history),
         "item_item": ItemItemRecommender().fit(history),
         "als": ALSRecommender().fit(history),
     }
+    if ease:
+        with contextlib.suppress(CatalogTooLarge):
+            generators["ease"] = EASERecommender().fit(history)
+    return generators
 
 
 def candidates(generators: dict[str, Scorer], history: sp.csr_matrix, users: np.ndarray, n: int) -> pd.DataFrame:
@@ -43,7 +52,9 @@ def candidates(generators: dict[str, Scorer], history: sp.csr_matrix, users: np.
     out = frames[0]
     for f in frames[1:]:
         out = out.merge(f, on=["user", "item"], how="outer")
-    for name in generators:
+    for name in [*generators, *(g for g in GENERATORS if g not in generators)]:
+        if f"{name}_rank" not in out:  # a generator left out (EASE when not asked for, or above its memory budget)
+            out[f"{name}_score"], out[f"{name}_rank"] = np.nan, n + 1
         out[f"{name}_rank"] = out[f"{name}_rank"].fillna(n + 1)
     out["n_generators"] = sum((out[f"{g}_rank"] <= n).astype(int) for g in generators)
     return out.sort_values(["user", "item"], kind="stable").reset_index(drop=True)
@@ -56,7 +67,7 @@ def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items
     u, i = cands["user"].to_numpy(), cands["item"].to_numpy()
     user_items = prof["user_items"]
     f = cands.copy()
-    for name in ("item_item", "als"):  # share of the user's best candidate score
+    for name in ("item_item", "als", "ease"):  # share of the user's best candidate score
         if f"{name}_score" in f:
             best = f.groupby("user")[f"{name}_score"].transform("max").abs().clip(lower=1e-9)
             f[f"{name}_score"] = f[f"{name}_score"] / best
@@ -98,10 +109,11 @@ def ranking_frame(
     generators: dict[str, Scorer] | None = None,
     max_users: int | None = None,
     seed: int = 42,
+    ease: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Scorer]]:
     """Candidates (for users with history and at least one label) with features and labels; at most
     ``max_users`` users, drawn at random (seeded), bound the cost on large data."""
-    generators = generators or fit_generators(window.history)
+    generators = generators or fit_generators(window.history, ease)
     has_hist = np.diff(window.history.indptr) > 0
     has_label = np.diff(window.labels.indptr) > 0
     target = np.flatnonzero(has_hist & has_label)
@@ -119,12 +131,18 @@ def group_sizes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def stacked_frames(
-    windows: list[Window], users: pd.DataFrame, items: pd.DataFrame, n: int, max_users: int | None = None, seed: int = 42
+    windows: list[Window],
+    users: pd.DataFrame,
+    items: pd.DataFrame,
+    n: int,
+    max_users: int | None = None,
+    seed: int = 42,
+    ease: bool = False,
 ) -> pd.DataFrame:
     """Ranking frames of several windows, users of different windows kept in different query groups."""
     frames = []
     for k, w in enumerate(windows):
-        frame, _ = ranking_frame(w, users, items, n, max_users=max_users, seed=seed + k)
+        frame, _ = ranking_frame(w, users, items, n, max_users=max_users, seed=seed + k, ease=ease)
         frame["query"] = frame["user"] + k * len(users)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

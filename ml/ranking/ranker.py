@@ -158,7 +158,8 @@ class TwoStageRecommender(Scorer):
 class TwoStageParams:
     """Hyperparameters of :func:`train_two_stage`."""
 
-    n_candidates: int = param(50, "top-N taken from each generator (popularity, item_item, als)")
+    n_candidates: int = param(50, "top-N taken from each generator (popularity, item_item, als, ease)")
+    ease_candidates: bool = param(False, "add EASE's top-N to the candidates (tuning/two_stage chooses on validation)")
     label_days: int = param(7, "length of each label window inside the train period")
     n_train_windows: int = param(5, "weekly label windows stacked for ranker training")
     max_users_per_window: int = param(5_000, "users sampled (seeded) per training window; bounds the frames on large data")
@@ -172,13 +173,29 @@ class TwoStageParams:
 def ranker_frames(data, windows, params: TwoStageParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidate/feature/label frames of the stacked training windows and of the early-stopping window."""
     train_windows, val_window, _ = windows
-    train = stacked_frames(
-        train_windows, data.users, data.items, params.n_candidates, max_users=params.max_users_per_window, seed=params.seed
-    )
-    val, _ = ranking_frame(
-        val_window, data.users, data.items, params.n_candidates, max_users=params.max_users_per_window, seed=params.seed
-    )
+    common = {"max_users": params.max_users_per_window, "seed": params.seed, "ease": params.ease_candidates}
+    train = stacked_frames(train_windows, data.users, data.items, params.n_candidates, **common)  # type: ignore[arg-type]
+    val, _ = ranking_frame(val_window, data.users, data.items, params.n_candidates, **common)  # type: ignore[arg-type]
     return train, val
+
+
+def validation_ndcg(ranker: lgb.LGBMRanker, val: pd.DataFrame, window: Window, k: int = 10) -> float:
+    """NDCG@k of the ranked candidate lists against every item of the validation window the user had
+    not interacted with before (not only those among the candidates): comparable across candidate sets."""
+    from ml import metrics as M
+
+    scored = val.assign(score=ranker.predict(val[FEATURES]) + base_score(val))
+    top = scored.sort_values(["user", "score"], ascending=[True, False], kind="stable").groupby("user").head(k)
+    users = np.sort(scored["user"].unique())
+    labels = (window.labels > 0).astype(np.float32)
+    relevant = labels - labels.multiply(window.history > 0)
+    relevant.eliminate_zeros()
+    n_rel = np.diff(relevant.indptr)[users]
+    hits = np.zeros((len(users), k), dtype=bool)
+    rows = np.searchsorted(users, top["user"].to_numpy())
+    ranks = top.groupby("user").cumcount().to_numpy()
+    hits[rows, ranks] = top["label"].to_numpy() > 0
+    return M.mean_over_users(M.ndcg_at_k(hits, n_rel, k), n_rel)
 
 
 def fit_ranker(train: pd.DataFrame, val: pd.DataFrame, params: TwoStageParams, features: list[str] = FEATURES) -> lgb.LGBMRanker:
@@ -199,6 +216,7 @@ def train_two_stage(data, windows, generators: dict[str, Scorer], params: TwoSta
     serves on the full train window with the given (published) generators. Returns it and a summary."""
     train, val = ranker_frames(data, windows, params)
     ranker = fit_ranker(train, val, params)
+    generators = {n: g for n, g in generators.items() if n != "ease" or params.ease_candidates}
     importance = pd.DataFrame({"feature": FEATURES, "gain": ranker.booster_.feature_importance("gain")}).sort_values(
         "gain", ascending=False
     )
@@ -208,6 +226,7 @@ def train_two_stage(data, windows, generators: dict[str, Scorer], params: TwoSta
         "train_rows": len(train),
         "train_positives": int((train["label"] > 0).sum()),
         "validation_rows": len(val),
+        "validation_ndcg@10": validation_ndcg(ranker, val, windows[1]),
         "feature_importance": importance,
         "params": asdict(params),
     }
