@@ -140,16 +140,22 @@ def comparison_rows(per_user: pd.Series, baseline: pd.Series | None, previous: p
     return pd.DataFrame(rows, columns=[*METRIC_COLUMNS, "p_value"])
 
 
-def headline_score(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = 10) -> float:
-    """NDCG@k over every evaluated user: what selection (tuning, epochs) maximises. Pass
-    ``data.tuning()`` to score on the validation window."""
+def headline_users(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = 10) -> pd.Series:
+    """NDCG@k of every evaluated user (by user index): what selection (tuning, epochs) maximises, and
+    what its paired test compares. Pass ``data.tuning()`` to score on the validation window."""
     rel = relevant_items(data)
     n_rel_all = M.n_relevant(rel)
     users = np.flatnonzero(n_rel_all > 0)
     if len(users) == 0:
-        return float("nan")
+        return pd.Series(dtype=float)
     recs, _, _ = recommend_with_fallback(model, fallback, users, k, data.train)
-    return M.mean_over_users(M.ndcg_at_k(M.hits(recs, rel[users]), n_rel_all[users], k), n_rel_all[users])
+    return pd.Series(M.ndcg_at_k(M.hits(recs, rel[users]), n_rel_all[users], k), index=users)
+
+
+def headline_score(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = 10) -> float:
+    """Mean of :func:`headline_users` (nan when no user has a relevant item)."""
+    values = headline_users(model, data, fallback, k)
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def ctr_rows(report: dict) -> pd.DataFrame:

@@ -2,9 +2,10 @@
 
 Every candidate is fit on the train split and scored (NDCG@10, users without history served by a
 popularity model fit on the same split) on the validation split: :meth:`InteractionData.tuning`.
-The test window is never read here. The first trial is always the hand-picked default, so the
-chosen parameters are at least as good as the default on validation; the training assets then
-refit the chosen parameters on the whole train window (train + validation).
+The test window is never read here. The first trial is always the hand-picked default, and the best
+trial replaces it only when it is significantly better on the same validation users (paired t-test,
+``ml.uncertainty``): a gain inside the noise keeps the defaults. The training assets then refit the
+chosen parameters on the whole train window (train + validation).
 
 - ALS, item-item and EASE: TPE over the search space below, ``n_trials`` fits.
 - hybrid: the blend weight of ALS and content scores (the ALS part keeps its defaults).
@@ -28,8 +29,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from ml import uncertainty
 from ml.data import InteractionData
-from ml.evaluation import headline_score
+from ml.evaluation import headline_users
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -92,6 +94,15 @@ class TuningResult:
     default_value: float  # ... and of the hand-picked defaults (trial 0)
     trials: pd.DataFrame  # one row per trial: number, the searched parameters, value, seconds
     seconds: float
+    best_vs_default: uncertainty.Comparison | None = None  # the best trial against trial 0, same users
+
+    @property
+    def decision(self) -> str:
+        c = self.best_vs_default
+        if c is None:
+            return "the defaults were the best trial"
+        verdict = "adopted" if self.value != self.default_value else "not significant: kept the defaults"
+        return f"best trial {c.diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] vs the defaults, p = {c.p_value:.2g}: {verdict}"
 
     @property
     def tuned(self) -> dict[str, Any]:
@@ -112,10 +123,11 @@ def study(seed: int) -> optuna.Study:
 
 
 def run_study(
-    name: str, objective: Callable[[dict[str, Any], optuna.Trial], float], n_trials: int, seed: int, log=None
+    name: str, objective: Callable[[dict[str, Any], optuna.Trial], pd.Series], n_trials: int, seed: int, log=None
 ) -> TuningResult:
     """Trial 0 = the defaults (restricted to the searched names), then TPE; ``objective(params, trial)``
-    returns the validation score and may record chosen values in ``trial.user_attrs['params']``."""
+    returns the validation NDCG@10 per user and may record chosen values in ``trial.user_attrs['params']``.
+    The best trial is adopted only when significantly better than trial 0 on the same users."""
     if n_trials < 1:
         raise ValueError(f"n_trials must be at least 1 (trial 0 scores the defaults), got {n_trials}")
     defaults = default_params(name)
@@ -124,10 +136,15 @@ def run_study(
     s.enqueue_trial({k: defaults[k] for k in searched})
     t0 = time.perf_counter()
 
+    per_user: dict[int, pd.Series] = {}  # trial 0's and the best trial's, for the paired test
+
     def wrapped(trial: optuna.Trial) -> float:
         started = time.perf_counter()
         params = {**defaults, **{p: suggest(trial, p) for p, suggest in SPACES[name].items()}}
-        value = objective(params, trial)
+        users = objective(params, trial)
+        value = float(users.mean()) if len(users) else float("nan")
+        if trial.number == 0 or value > max((t.value for t in trial.study.trials if t.value is not None), default=-1.0):
+            per_user[trial.number] = users
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("params", {**params, **trial.user_attrs.get("params", {})})
         if log:
@@ -135,7 +152,12 @@ def run_study(
         return value
 
     s.optimize(wrapped, n_trials=n_trials)
-    best = s.best_trial
+    best, default = s.best_trial, s.trials[0]
+    comparison = None
+    if best.number != 0:
+        comparison = uncertainty.paired_comparison(per_user[best.number], per_user[0])
+        if not (comparison.significant and comparison.diff > 0):
+            best = default
     rows = [
         {"trial": t.number, **t.user_attrs["params"], "validation_ndcg@10": t.value, "seconds": t.user_attrs["seconds"]}
         for t in s.trials
@@ -145,9 +167,10 @@ def run_study(
         model=name,
         params=best.user_attrs["params"],
         value=float(best.value),  # type: ignore[arg-type]
-        default_value=float(s.trials[0].value),  # type: ignore[arg-type]
+        default_value=float(default.value),  # type: ignore[arg-type]
         trials=pd.DataFrame(rows)[keep],
         seconds=time.perf_counter() - t0,
+        best_vs_default=comparison,
     )
 
 
@@ -159,14 +182,14 @@ def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int 
     fallback = PopularityRecommender().fit(view.train)
     side = {"user_features": view.users, "item_features": view.items}
 
-    def objective(params: dict[str, Any], trial: optuna.Trial) -> float:
+    def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:
         model = RECOMMENDERS[name](**params)
         if name != "two_tower":
             model.fit(view.train, **side)
-            return headline_score(model, view, fallback)
-        per_epoch: list[float] = []
-        model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_score(m, view, fallback)), **side)  # type: ignore[call-arg]
-        best = int(np.nanargmax(per_epoch))
+            return headline_users(model, view, fallback)
+        per_epoch: list[pd.Series] = []
+        model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_users(m, view, fallback)), **side)  # type: ignore[call-arg]
+        best = int(np.nanargmax([e.mean() for e in per_epoch]))
         trial.set_user_attr("params", {"epochs": best + 1})
         return per_epoch[best]
 
@@ -175,15 +198,15 @@ def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int 
 
 def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, log=None) -> TuningResult:
     """Choose the two-stage ranker's LightGBM parameters on its validation window."""
-    from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames, validation_ndcg
+    from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames, validation_ndcg_users
 
     frames: dict[bool, tuple] = {}  # the candidate frames of each candidate set, computed once
 
-    def objective(params: dict[str, Any], trial: optuna.Trial) -> float:
+    def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:
         p = TwoStageParams(**params)
         if p.ease_candidates not in frames:
             frames[p.ease_candidates] = ranker_frames(data, windows, p)
         train, val = frames[p.ease_candidates]
-        return validation_ndcg(fit_ranker(train, val, p), val, windows[1])
+        return validation_ndcg_users(fit_ranker(train, val, p), val, windows[1])
 
     return run_study("two_stage", objective, n_trials, seed, log)

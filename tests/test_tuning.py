@@ -48,3 +48,17 @@ def test_tuning_without_a_validation_window_says_what_to_set():
     data.validation = sp.csr_matrix(data.train.shape, dtype=np.float32)
     with pytest.raises(ValueError, match="validation_days"):
         tuning.tune_recommender("als", data, n_trials=2)
+
+
+@pytest.mark.parametrize(("gain", "adopted"), [(0.0005, False), (0.05, True)])
+def test_the_best_trial_replaces_the_defaults_only_when_significantly_better(gain, adopted):
+    base = pd.Series(np.random.default_rng(0).random(300) * 0.2)
+
+    def objective(params, trial):  # trial 0 (the defaults) scores base; every other trial base + gain + noise
+        if trial.number == 0:
+            return base
+        return base + gain + np.random.default_rng(trial.number).normal(0, 0.01, len(base))
+
+    result = tuning.run_study("ease", objective, n_trials=4, seed=0)
+    assert (result.params != tuning.default_params("ease")) is adopted
+    assert ("adopted" in result.decision) is adopted and result.best_vs_default is not None

@@ -20,7 +20,8 @@ def tuning_metadata(result: tuning.TuningResult) -> dict:
         "default_validation_ndcg@10": dg.MetadataValue.float(round(result.default_value, 4)),
         "n_trials": len(result.trials),
         "tuning_seconds": dg.MetadataValue.float(round(result.seconds, 2)),
-        "chosen": dg.MetadataValue.json(result.tuned or {"note": "the defaults were best"}),
+        "chosen": dg.MetadataValue.json(result.tuned or {"note": "the defaults"}),
+        "decision": result.decision,
         "trials": md(result.trials),
     }
 

@@ -180,8 +180,14 @@ def ranker_frames(data, windows, params: TwoStageParams) -> tuple[pd.DataFrame, 
 
 
 def validation_ndcg(ranker: lgb.LGBMRanker, val: pd.DataFrame, window: Window, k: int = 10) -> float:
-    """NDCG@k of the ranked candidate lists against every item of the validation window the user had
-    not interacted with before (not only those among the candidates): comparable across candidate sets."""
+    """Mean of :func:`validation_ndcg_users`."""
+    return float(validation_ndcg_users(ranker, val, window, k).mean())
+
+
+def validation_ndcg_users(ranker: lgb.LGBMRanker, val: pd.DataFrame, window: Window, k: int = 10) -> pd.Series:
+    """NDCG@k per user of the ranked candidate lists against every item of the validation window the
+    user had not interacted with before (not only those among the candidates): comparable across
+    candidate sets."""
     from ml import metrics as M
 
     scored = val.assign(score=ranker.predict(val[FEATURES]) + base_score(val))
@@ -195,7 +201,8 @@ def validation_ndcg(ranker: lgb.LGBMRanker, val: pd.DataFrame, window: Window, k
     rows = np.searchsorted(users, top["user"].to_numpy())
     ranks = top.groupby("user").cumcount().to_numpy()
     hits[rows, ranks] = top["label"].to_numpy() > 0
-    return M.mean_over_users(M.ndcg_at_k(hits, n_rel, k), n_rel)
+    keep = n_rel > 0
+    return pd.Series(M.ndcg_at_k(hits, n_rel, k)[keep], index=users[keep])
 
 
 def fit_ranker(train: pd.DataFrame, val: pd.DataFrame, params: TwoStageParams, features: list[str] = FEATURES) -> lgb.LGBMRanker:
