@@ -17,6 +17,7 @@ from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
 from ml.data import InteractionData, ServingIndex
 from ml.recommenders import RECOMMENDERS, Recommender, Scorer
+from ml.recommenders.base import check_finite_scores
 
 
 def train_recommender(
@@ -54,7 +55,11 @@ def train_click_model(
 
 def publish(root: str | Path, name: str, version: str, model: Any, data: InteractionData | None = None) -> Path:
     """Publish ``model`` (anything with ``save(directory)``) as ``<root>/<name>/<version>``; with
-    ``data``, the serving index (id mapping, train items to exclude, item attributes) goes with it."""
+    ``data``, the serving index (id mapping, train items to exclude, item attributes) goes with it.
+    A ranking model whose scores are not finite is refused before anything is written."""
+
+    if isinstance(model, Scorer):
+        check_finite_scores(model)  # a diverged model never becomes latest
 
     def write(directory: Path) -> None:
         model.save(directory)

@@ -22,6 +22,7 @@ from ml import warehouse
 from ml.catalog import FALLBACK, SERVED, load_model
 from ml.data import ServingIndex
 from ml.recommenders import ItemSimilarity, Scorer
+from ml.recommenders.base import check_finite_scores
 
 log = logging.getLogger("recsys.service")
 FALLBACK_MODEL = FALLBACK
@@ -68,6 +69,7 @@ def load_served(name: str, directory: Path) -> ServedModel:
     model = load_model(directory)
     if not isinstance(model, Scorer):
         raise ValueError(f"{directory} holds a {type(model).__name__}, not a ranking model")
+    check_finite_scores(model)  # never serve NaN scores: the previous version stays
     index = ServingIndex.load(directory)
     items = index.items.copy()
     items["released_at"] = items["released_at"].astype(str)

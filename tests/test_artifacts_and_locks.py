@@ -86,3 +86,23 @@ def test_metrics_tables_gain_extra_columns_without_losing_rows(tmp_path):
     assert rows == [("r1", 0.5, None, None), ("r2", 0.4, "pair", -0.1)]
     with pytest.raises(ValueError, match="delta"):
         warehouse.append_metrics("t", pd.DataFrame([row]), path, schema="analysis", extra_columns={"delta": "double"})
+
+
+def test_a_model_with_nan_scores_is_neither_published_nor_served(tmp_path):
+    import numpy as np
+    import scipy.sparse as sp
+
+    from ml import training
+    from ml.recommenders import ALSRecommender
+    from service.registry import load_served
+
+    X = sp.random(30, 20, density=0.3, random_state=0, format="csr", dtype=np.float32)
+    good = ALSRecommender(factors=4).fit(X)
+    path = training.publish(tmp_path, "als", "v1", good)
+    good.user_factors[7] = np.nan  # as a diverged training leaves it
+    with pytest.raises(ValueError, match="non-finite"):
+        training.publish(tmp_path, "als", "v2", good)
+    assert artifacts.latest(tmp_path, "als") == path and not (tmp_path / "als" / "v2").exists()
+    ALSRecommender.save(good, tmp_path / "broken")  # written by hand, past publish's check
+    with pytest.raises(ValueError, match="non-finite"):
+        load_served("als", tmp_path / "broken")

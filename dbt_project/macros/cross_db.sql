@@ -93,3 +93,14 @@
 {% macro spark__time_quantile(expr, fraction) -%}
     timestamp_seconds(percentile(unix_timestamp({{ expr }}), {{ fraction }}))
 {%- endmacro %}
+
+{# false for NaN and +-infinity (null stays null) #}
+{% macro is_finite(expr) -%}
+    {{ return(adapter.dispatch('is_finite', 'recsys')(expr)) }}
+{%- endmacro %}
+{% macro default__is_finite(expr) -%}
+    ({{ expr }} not in (cast('NaN' as {{ dbt.type_float() }}), cast('Infinity' as {{ dbt.type_float() }}), cast('-Infinity' as {{ dbt.type_float() }})))
+{%- endmacro %}
+{% macro duckdb__is_finite(expr) -%}
+    isfinite({{ expr }})
+{%- endmacro %}

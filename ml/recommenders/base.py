@@ -120,6 +120,21 @@ class Scorer(ABC):
             raise RuntimeError(f"{self.name} is not fitted: call fit() or load() first")
 
 
+def check_finite_scores(model: Scorer, n_probe: int = 64) -> None:
+    """Raise when the model scores NaN or +inf for any of a spread of probe users (-inf is allowed:
+    it marks items a composed model never proposes). Nothing that fails it is published or served."""
+    if model.n_users == 0:
+        return
+    users = np.unique(np.linspace(0, model.n_users - 1, min(n_probe, model.n_users)).astype(np.int64))
+    scores = np.asarray(model.score_users(users), dtype=np.float64)
+    bad = np.isnan(scores) | np.isposinf(scores)
+    if bad.any():
+        raise ValueError(
+            f"{model.name} scores {int(bad.sum()):,} non-finite values (NaN or +inf) for {len(users)} probe users: "
+            "a NaN or infinite input (e.g. a price) or a diverged training; it is not published or served"
+        )
+
+
 class ItemSimilarity(ABC):
     """Models that rank items by their similarity to an item (``/items/{id}/similar``)."""
 

@@ -25,7 +25,7 @@ select
     case
         when item_id is null then 'missing_or_invalid_item_id'
         when category is null then 'missing_category'
-        when price < 0 or (price is null and raw_price is not null) then 'invalid_price'
+        when price < 0 or not {{ is_finite('price') }} or (price is null and raw_price is not null) then 'invalid_price'
         when released_at is null then 'invalid_released_at'
         when id_rank > 1 then 'duplicate_item_id'
     end as quarantine_reason
