@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -44,8 +45,6 @@ def movielens_from_recbole(out: Path) -> Path:
     if not wheels:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", RECBOLE, "-d", str(cache)], check=True)
         wheels = sorted(cache.glob("recbole-*.whl"))
-    import zipfile
-
     with zipfile.ZipFile(wheels[-1]) as wheel:
 
         def table(ext: str) -> pd.DataFrame:

@@ -70,8 +70,9 @@ def ranking_rows(h: np.ndarray, n_rel: np.ndarray, k_values: Sequence[int], seed
     evaluated = n_rel > 0
     per_user = np.array([m.per_user(h, n_rel, k)[evaluated] for m, k in keys])  # type: ignore[misc]
     low, high = uncertainty.bootstrap_ci(per_user.reshape(len(keys), -1), seed=seed)
+    nan = float("nan")
     return [
-        (m.name, k, M.mean_over_users(values, np.ones(len(values))), lo, hi)
+        (m.name, k, float(values.mean()) if len(values) else nan, lo, hi)
         for (m, k), values, lo, hi in zip(keys, per_user, low, high, strict=True)
     ]
 
@@ -124,8 +125,12 @@ def evaluate_users(
             ("all", "novelty", k, M.novelty(recs[:, :k], popularity, data.n_users), len(users), nan, nan),
         ]
     headline = M.REGISTRY[M.HEADLINE].per_user(h, n_rel, HEADLINE_K)  # type: ignore[misc]
-    per_user = pd.Series(headline, index=pd.Index(data.users["user_id"].to_numpy()[users], name="user_id"), name="value")
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS), per_user
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS), by_user_id(data, users, headline)
+
+
+def by_user_id(data: InteractionData, user_indices: np.ndarray, values: np.ndarray) -> pd.Series:
+    """Per-user values indexed by user id, so that runs over different marts pair on the same users."""
+    return pd.Series(values, index=pd.Index(data.users["user_id"].to_numpy()[user_indices], name="user_id"), name="value")
 
 
 def comparison_rows(per_user: pd.Series, baseline: pd.Series | None, previous: pd.Series | None) -> pd.DataFrame:
@@ -140,22 +145,15 @@ def comparison_rows(per_user: pd.Series, baseline: pd.Series | None, previous: p
     return pd.DataFrame(rows, columns=[*METRIC_COLUMNS, "p_value"])
 
 
-def headline_users(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = 10) -> pd.Series:
-    """NDCG@k of every evaluated user (by user index): what selection (tuning, epochs) maximises, and
-    what its paired test compares. Pass ``data.tuning()`` to score on the validation window."""
+def headline_users(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = HEADLINE_K) -> pd.Series:
+    """NDCG@k of every evaluated user, by user id, without the slices and intervals of
+    :func:`evaluate_users`: what selection (tuning, epochs) maximises and the paired tests compare.
+    Pass ``data.tuning()`` to score on the validation window."""
     rel = relevant_items(data)
     n_rel_all = M.n_relevant(rel)
     users = np.flatnonzero(n_rel_all > 0)
-    if len(users) == 0:
-        return pd.Series(dtype=float)
     recs, _, _ = recommend_with_fallback(model, fallback, users, k, data.train)
-    return pd.Series(M.ndcg_at_k(M.hits(recs, rel[users]), n_rel_all[users], k), index=users)
-
-
-def headline_score(model: Scorer, data: InteractionData, fallback: Scorer | None = None, k: int = 10) -> float:
-    """Mean of :func:`headline_users` (nan when no user has a relevant item)."""
-    values = headline_users(model, data, fallback, k)
-    return float(values.mean()) if len(values) else float("nan")
+    return by_user_id(data, users, M.ndcg_at_k(M.hits(recs, rel[users]), n_rel_all[users], k))
 
 
 def ctr_rows(report: dict) -> pd.DataFrame:

@@ -32,6 +32,7 @@ import pandas as pd
 from ml import uncertainty
 from ml.data import InteractionData
 from ml.evaluation import headline_users
+from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames, validation_ndcg_users
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -95,13 +96,14 @@ class TuningResult:
     trials: pd.DataFrame  # one row per trial: number, the searched parameters, value, seconds
     seconds: float
     best_vs_default: uncertainty.Comparison | None = None  # the best trial against trial 0, same users
+    adopted: bool = False  # the best trial replaced the defaults
 
     @property
     def decision(self) -> str:
         c = self.best_vs_default
         if c is None:
             return "the defaults were the best trial"
-        verdict = "adopted" if self.value != self.default_value else "not significant: kept the defaults"
+        verdict = "adopted" if self.adopted else "not significant: kept the defaults"
         return f"best trial {c.diff:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] vs the defaults, p = {c.p_value:.2g}: {verdict}"
 
     @property
@@ -112,8 +114,6 @@ class TuningResult:
 
 
 def default_params(name: str) -> dict[str, Any]:
-    from ml.ranking.ranker import TwoStageParams
-
     params_cls = TwoStageParams if name == "two_stage" else RECOMMENDERS[name].Params
     return dataclasses.asdict(params_cls())
 
@@ -171,6 +171,7 @@ def run_study(
         trials=pd.DataFrame(rows)[keep],
         seconds=time.perf_counter() - t0,
         best_vs_default=comparison,
+        adopted=best.number != 0,
     )
 
 
@@ -198,8 +199,6 @@ def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int 
 
 def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, log=None) -> TuningResult:
     """Choose the two-stage ranker's LightGBM parameters on its validation window."""
-    from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames, validation_ndcg_users
-
     frames: dict[bool, tuple] = {}  # the candidate frames of each candidate set, computed once
 
     def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:

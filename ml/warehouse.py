@@ -18,6 +18,7 @@ import pandas as pd
 
 from ml import metrics as M
 from ml import settings
+from ml.uncertainty import Comparison
 
 LOCK_WAIT_S = 600.0
 
@@ -171,8 +172,6 @@ def previous_user_metrics(table: str, path: str | Path | None = None) -> pd.Seri
 def latest_comparison(table: str, slice_: str, path: str | Path | None = None, schema: str = "evaluation"):
     """The paired comparison (``ml.evaluation.comparison_rows``) of the latest evaluation run of
     ``table``, or None when that run has none (first run, or no baseline)."""
-    from ml.uncertainty import Comparison
-
     with connect(path) as con:
         if not table_exists(con, schema, table):
             return None
@@ -182,17 +181,3 @@ def latest_comparison(table: str, slice_: str, path: str | Path | None = None, s
             [slice_],
         ).fetchall()
     return Comparison(*rows[0]) if rows else None
-
-
-def metric_history(
-    table: str, metric: str = "ndcg", k: int = 10, slice_: str = "all", path: str | Path | None = None, schema: str = "evaluation"
-) -> pd.DataFrame:
-    """One row per evaluation run of ``table`` (oldest first) with the value of one metric."""
-    with connect(path) as con:
-        if not table_exists(con, schema, table):
-            return pd.DataFrame(columns=["run_id", "evaluated_at", "value"])
-        return con.execute(
-            f"select run_id, max(evaluated_at) as evaluated_at, max(value) as value from {schema}.{table} "
-            "where metric = ? and k = ? and slice = ? group by run_id order by evaluated_at",
-            [metric, k, slice_],
-        ).df()

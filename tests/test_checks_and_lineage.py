@@ -44,10 +44,10 @@ def test_not_regressed_fails_only_on_a_significant_drop():
     assert not not_regressed(compare(WORSE, BASE)).passed
 
 
-def evaluation_rows(model: str, comparisons: dict, run: str) -> pd.DataFrame:
+def evaluation_rows(model: str, comparisons: pd.DataFrame, run: str) -> pd.DataFrame:
     """An evaluation run as the evaluation asset writes it: the headline row and the paired tests."""
     headline = pd.DataFrame([("all", "ndcg", 10, 0.1, 400, 0.09, 0.11)], columns=evaluation.METRIC_COLUMNS)
-    return pd.concat([headline, *comparisons.values()] if comparisons else [headline], ignore_index=True).assign(
+    return pd.concat([headline, comparisons], ignore_index=True).assign(
         model=model, model_version="v", run_id=run, evaluated_at=pd.Timestamp("2026-01-01") + pd.Timedelta(run)
     )
 
@@ -56,11 +56,11 @@ def test_checks_read_the_warehouse_as_dagster_runs_them(tmp_path):
     wh = tmp_path / "w.duckdb"
     recsys = RecsysResource(warehouse_path=str(wh), artifacts_dir=str(tmp_path), ground_truth_path="none")
     beats, regressed = build_beats_popularity_check("als"), build_regression_check("als")
-    warehouse.append_metrics("als", evaluation_rows("als", {"p": evaluation.comparison_rows(BETTER, BASE, None)}, "1s"), wh)
+    warehouse.append_metrics("als", evaluation_rows("als", evaluation.comparison_rows(BETTER, BASE, None), "1s"), wh)
     assert beats(recsys=recsys).passed and regressed(recsys=recsys).passed
     # a second run, worse than popularity and than the first run, on the same users
     second = evaluation.comparison_rows(WORSE, BASE, BETTER)
-    warehouse.append_metrics("als", evaluation_rows("als", {"p": second}, "2s"), wh)
+    warehouse.append_metrics("als", evaluation_rows("als", second, "2s"), wh)
     assert not beats(recsys=recsys).passed and not regressed(recsys=recsys).passed
     assert set(second["slice"]) == {"vs_popularity", "vs_previous"}
 

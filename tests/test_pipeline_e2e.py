@@ -16,9 +16,8 @@ from tests.conftest import running_service
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def pipeline_env(tmp_path_factory):
-    base = tmp_path_factory.mktemp("pipeline")
+def isolated_env(base: Path) -> dict[str, str]:
+    """The environment of a run whose warehouse, artifacts and Dagster instance live under ``base``."""
     env = {
         **os.environ,
         "RECSYS_DATA_DIR": str(base / "data"),
@@ -27,9 +26,20 @@ def pipeline_env(tmp_path_factory):
     }
     for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
         env.pop(var, None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900
+    return env
+
+
+def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_defs.pipeline", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.fixture(scope="module")
+def pipeline_env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pipeline")
+    env = isolated_env(base)
+    proc = pipeline(env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return env, base, proc.stdout
 
@@ -82,14 +92,7 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
 
 def test_feature_ablation_runs_on_request_and_stores_deltas(pipeline_env):
     env, base, _ = pipeline_env
-    proc = subprocess.run(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--select", "analysis/feature_ablation"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = pipeline(env, "--select", "analysis/feature_ablation")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     wh = base / "data" / "warehouse.duckdb"
     ablation = warehouse.query_df("select model, dropped_group, metric, value, delta from analysis.feature_ablation", wh)
@@ -125,7 +128,11 @@ def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_e
     runs = warehouse.query_df("select count(distinct run_id) n from evaluation.popularity", wh)["n"][0]
     assert runs == 3  # the pipeline's run plus both overlapping runs wrote their rows
     # identical data and config: every run measured the same NDCG (reproducible evaluation)
-    values = warehouse.metric_history("item_item", path=wh)["value"]
+    values = warehouse.query_df(
+        "select run_id, max(value) as value from evaluation.item_item "
+        "where slice = 'all' and metric = 'ndcg' and k = 10 group by run_id",
+        wh,
+    )["value"]
     assert values.nunique() == 1
 
 
@@ -139,12 +146,6 @@ def test_service_serves_the_materialized_models_with_their_metrics(pipeline_env)
         assert r.status_code == 200 and len(r.json()["items"]) == 5
 
 
-def pipeline(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dagster_defs.pipeline", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_the_leaderboard_alone_after_a_full_run(pipeline_env):
     env, base, _ = pipeline_env
     proc = pipeline(env, "--select", "marts/leaderboard")
@@ -156,15 +157,7 @@ def test_the_leaderboard_alone_after_a_full_run(pipeline_env):
 def test_a_subset_materializes_on_a_fresh_warehouse(selection, tmp_path):
     """What the UI can select: the marts and what they need, or one model and its upstream; the dbt
     tests that read models outside the subset (the quarantine reconciliation) are not run."""
-    env = {
-        **os.environ,
-        "RECSYS_DATA_DIR": str(tmp_path / "data"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
-        env.pop(var, None)
-    proc = pipeline(env, "--select", selection)
+    proc = pipeline(isolated_env(tmp_path), "--select", selection)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "marts.interactions: " in proc.stdout and "marts.interactions: not built" not in proc.stdout
     if selection.endswith("item_item"):

@@ -59,7 +59,7 @@ def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
             frame, per_user = evaluation.evaluate_users(trained, data, fallback=fb)
         # paired tests on the same users: against popularity (evaluated here on the same data) and
         # against this model's previous evaluation
-        baseline = evaluation.evaluate_users(fb, data)[1] if name != catalog.FALLBACK else None
+        baseline = evaluation.headline_users(fb, data) if name != catalog.FALLBACK else None
         previous = warehouse.previous_user_metrics(name, recsys.warehouse_path)
         frame = pd.concat([frame, evaluation.comparison_rows(per_user, baseline, previous)], ignore_index=True)
         meta = {**store_metrics(context, frame, name, model.version, recsys), **meta}

@@ -61,7 +61,7 @@ def two_stage_model(
             "validation_rows": info["validation_rows"],
             "validation_ndcg@10": dg.MetadataValue.float(round(info["validation_ndcg@10"], 4)),
             "feature_importance_gain": md(info["feature_importance"]),
-            "generators": ", ".join(f"{n}@{a.version}" for n, a in published.items()),
+            "generators": ", ".join(f"{n}@{published[n].version}" for n in model.generators),  # those it serves with
             **artifact_metadata(path, version, seconds, asdict(params)),
         },
     )
