@@ -96,7 +96,7 @@ class Progress(threading.Thread):
             error = event.event_specific_data.error
             while error is not None and error.cause is not None:  # the root cause says what to fix
                 error = error.cause
-            message = (error.message if error else "failed").strip().splitlines()[-1][:300]
+            message = root_message(error.message if error else "failed")
             self.failures.append(f"{event.step_key}: {message}")
             self.say(f"FAILED {event.step_key}: {message}")
         elif event.event_type_value == "STEP_SKIPPED":
@@ -132,3 +132,10 @@ def output_to(path: Path) -> Iterator[TextIO]:
             for fd in saved:
                 os.close(fd)
             terminal.close()
+
+
+def root_message(text: str) -> str:
+    """The line of an error that says what went wrong: its last line, leaving out dbt's macro call stack
+    ('> in macro ...', '> called by ...') that follows a compilation error's message."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith(">")]
+    return (lines[-1] if lines else "failed")[:300]

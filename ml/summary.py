@@ -65,13 +65,17 @@ FIXES = {
     "event_at_out_of_range": (
         "set the dbt var event_time_min before your first event (e.g. --vars '{event_time_min: \"1970-01-01\"}')"
     ),
-    "invalid_event_at": "write event_at as an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS)",
+    "invalid_event_at": "write event_at as an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS, optionally with an offset such as +02:00)",
     "unknown_event_type": "map your event types to those of the dbt var event_weights, or add yours to it",
     "unknown_user": "every event's user_id must be in the users file",
     "unknown_item": "every event's item_id must be in the items file",
-    "missing_or_invalid_user_id": "user_id must be an integer",
-    "missing_or_invalid_item_id": "item_id must be an integer",
-    "missing_or_invalid_event_id": "event_id must be an integer",
+    "missing_or_invalid_user_id": "user_id must be a plain integer within 64 bits (no decimals, exponents or hex)",
+    "missing_or_invalid_item_id": "item_id must be a plain integer within 64 bits (no decimals, exponents or hex)",
+    "missing_or_invalid_event_id": "event_id must be a plain integer within 64 bits (no decimals, exponents or hex)",
+    "malformed_line": "the file has lines with the wrong number of columns or bytes that are not UTF-8; re-export it",
+    "released_at_out_of_range": "release dates before the dbt var released_at_min or over a year ahead are placeholders; "
+    "fix them, or lower released_at_min for old catalogues",
+    "signup_at_out_of_range": "signup_at must lie between the dbt var event_time_min and today",
 }
 
 

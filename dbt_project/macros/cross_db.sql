@@ -29,38 +29,6 @@
     case when dayofweek({{ expr }}) in (1, 7) then 1 else 0 end
 {%- endmacro %}
 
-{# Raw files as the raw relations (only for adapters that can read files in SQL). #}
-{% macro register_raw_files() -%}
-    {{ return(adapter.dispatch('register_raw_files', 'recsys')()) }}
-{%- endmacro %}
-{% macro default__register_raw_files() -%}
-    {% if var('raw_data_dir', '') != '' %}
-        {{ exceptions.raise_compiler_error("raw_data_dir is only supported on DuckDB; on " ~ target.type ~ " load raw_users, raw_items and raw_events into the raw schema with your loader") }}
-    {% endif %}
-    select 1
-{%- endmacro %}
-{% macro duckdb__register_raw_files() -%}
-    {% set dir = var('raw_data_dir', '') %}
-    {% if dir == '' %}
-        select 1
-    {% else %}
-        {% set fmt = var('raw_data_format', 'parquet') %}
-        {% if fmt not in ('parquet', 'csv') %}
-            {{ exceptions.raise_compiler_error("raw_data_format must be 'parquet' or 'csv', got '" ~ fmt ~ "'") }}
-        {% endif %}
-        create schema if not exists raw;
-        {% for table in ['users', 'items', 'events'] %}
-            {% set path = dir ~ '/' ~ table ~ '.' ~ fmt %}
-            {% if fmt == 'parquet' %}
-                {% set reader = "read_parquet('" ~ path ~ "')" %}
-            {% else %}
-                {% set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true)" %}
-            {% endif %}
-            create or replace view raw.raw_{{ table }} as select * from {{ reader }};
-        {% endfor %}
-    {% endif %}
-{%- endmacro %}
-
 {% macro event_weight(event_type_col) -%}
     case {{ event_type_col }}
     {%- for event_type, weight in var('event_weights').items() %}
@@ -103,4 +71,34 @@
 {%- endmacro %}
 {% macro duckdb__is_finite(expr) -%}
     isfinite({{ expr }})
+{%- endmacro %}
+
+{# true when the text is a plain integer: optional minus sign and digits only (no '1.5', '1e3', '0x1F', '1_000') #}
+{% macro is_integer_text(expr) -%}
+    {{ return(adapter.dispatch('is_integer_text', 'recsys')(expr)) }}
+{%- endmacro %}
+{% macro default__is_integer_text(expr) -%}
+    ({{ expr }} ~ '^-?[0-9]+$')
+{%- endmacro %}
+{% macro duckdb__is_integer_text(expr) -%}
+    regexp_full_match({{ expr }}, '-?[0-9]+')
+{%- endmacro %}
+{% macro spark__is_integer_text(expr) -%}
+    ({{ expr }} rlike '^-?[0-9]+$')
+{%- endmacro %}
+
+{# text -> timestamp in UTC: a time with an offset ('+02:00', '+0200', 'Z', 'UTC') is converted to
+   UTC, a time without one is taken as UTC already; null when the text is not a timestamp #}
+{% macro utc_timestamp(expr) -%}
+    {{ return(adapter.dispatch('utc_timestamp', 'recsys')(expr)) }}
+{%- endmacro %}
+{% macro default__utc_timestamp(expr) -%}
+    {{ try_cast_to(expr, dbt.type_timestamp()) }}
+{%- endmacro %}
+{% macro duckdb__utc_timestamp(expr) -%}
+    case
+        when regexp_matches({{ expr }}, '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)?\s*([+-][0-9]{2}(:?[0-9]{2})?|[zZ]|UTC)$')
+            then timezone('UTC', try_cast({{ expr }} as timestamptz))
+        else try_cast({{ expr }} as timestamp)
+    end
 {%- endmacro %}

@@ -1,17 +1,18 @@
 {{ config(meta={'dagster': {'ref': {'name': 'quarantined_rows'}}}) }}
 -- Fails when rows in != rows staged + rows quarantined for any raw table (events are staged when
--- they also reference a known user and item).
+-- they also reference a known user and item). Rows in are the rows of the raw relation plus, when raw
+-- files are read, the lines the CSV reader could not split (quarantined as malformed_line).
 with counts as (
     select 'events' as source_table,
-        (select count(*) from {{ source('shop', 'events') }}) as rows_in,
+        {{ raw_rows_in('events') }} as rows_in,
         (select count(*) from {{ ref('int_events_referenced') }} where quarantine_reason is null) as rows_staged
     union all
     select 'users',
-        (select count(*) from {{ source('shop', 'users') }}),
+        {{ raw_rows_in('users') }},
         (select count(*) from {{ ref('stg_shop__users') }})
     union all
     select 'items',
-        (select count(*) from {{ source('shop', 'items') }}),
+        {{ raw_rows_in('items') }},
         (select count(*) from {{ ref('stg_shop__items') }})
 ),
 

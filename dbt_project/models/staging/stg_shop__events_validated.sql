@@ -1,55 +1,65 @@
 {{ depends_on_seed('raw_events') }}
--- every raw event row with its quarantine reason (null = valid). The first failing rule wins. Only
--- rules about the row itself: references to users and items are checked in int_events_referenced.
-with typed as (
+-- every raw event row with its quarantine reason (null = valid), the column at fault and its raw value.
+-- Values are read as text and validated here. The first failing rule wins; only rules about the row
+-- itself: references to users and items are checked in int_events_referenced.
+with raw as (
     select
-        {{ try_cast_to('event_id', dbt.type_bigint()) }} as event_id,
-        {{ try_cast_to('user_id', dbt.type_bigint()) }} as user_id,
-        {{ try_cast_to('item_id', dbt.type_bigint()) }} as item_id,
-        lower(trim(cast(event_type as {{ dbt.type_string() }}))) as event_type,
-        {{ try_cast_to('event_at', dbt.type_timestamp()) }} as event_at,
-        cast(event_id as {{ dbt.type_string() }}) as raw_event_id,
-        cast(user_id as {{ dbt.type_string() }}) as raw_user_id,
-        cast(item_id as {{ dbt.type_string() }}) as raw_item_id,
-        cast(event_type as {{ dbt.type_string() }}) as raw_event_type,
-        cast(event_at as {{ dbt.type_string() }}) as raw_event_at
+        {{ raw_row_number() }} as source_row,
+        {{ raw_text('event_id') }} as raw_event_id,
+        {{ raw_text('user_id') }} as raw_user_id,
+        {{ raw_text('item_id') }} as raw_item_id,
+        {{ raw_text('event_type') }} as raw_event_type,
+        {{ raw_text('event_at') }} as raw_event_at
     from {{ source('shop', 'events') }}
 ),
 
+typed as (
+    select
+        raw.*,
+        {{ integer_id('raw_event_id') }} as event_id,
+        {{ integer_id('raw_user_id') }} as user_id,
+        {{ integer_id('raw_item_id') }} as item_id,
+        lower(trim(raw_event_type)) as event_type,
+        {{ utc_timestamp('raw_event_at') }} as event_at
+    from raw
+),
+
 ranked as (
-    -- one sort per event_id: rows with the same content share a rank(), so a row whose row_number
-    -- exceeds its rank() is a later copy of an exact duplicate; a rank() above 1 is a different
-    -- row reusing an event_id already taken by an earlier one
+    -- the first row of an event_id (in file order) is kept: a later row with the same content is an
+    -- exact duplicate, a later row with other content reuses an event_id already taken
     select
         typed.*,
-        row_number() over by_id as row_rank,
-        rank() over by_id as content_rank
+        row_number() over (partition by event_id order by source_row) as id_rank,
+        row_number() over (partition by event_id, user_id, item_id, event_type, event_at order by source_row) as copy_rank
     from typed
-    window by_id as (partition by event_id order by event_at, user_id, item_id, event_type)
 ),
 
 checked as (
     select
-    r.*,
-    case
-        when r.event_id is null then 'missing_or_invalid_event_id'
-        when r.user_id is null then 'missing_or_invalid_user_id'
-        when r.item_id is null then 'missing_or_invalid_item_id'
-        when r.event_type is null
-          or r.event_type not in ('{{ var("event_weights").keys() | join("', '") }}') then 'unknown_event_type'
-        when r.event_at is null then 'invalid_event_at'
-        when r.event_at < cast('{{ var("event_time_min") }}' as {{ dbt.type_timestamp() }})
-          or r.event_at > {{ dbt.dateadd('day', 1, dbt.current_timestamp()) }} then 'event_at_out_of_range'
-        when r.row_rank > r.content_rank then 'exact_duplicate'
-        when r.content_rank > 1 then 'duplicate_event_id'
-    end as quarantine_reason
-from ranked as r
+        ranked.*,
+        {{ quarantine_verdict([
+            ['missing_or_invalid_event_id', 'event_id', 'event_id is null'],
+            ['missing_or_invalid_user_id', 'user_id', 'user_id is null'],
+            ['missing_or_invalid_item_id', 'item_id', 'item_id is null'],
+            ['unknown_event_type', 'event_type', "event_type is null or event_type not in ('" ~ var('event_weights').keys() | join("', '") ~ "')"],
+            ['invalid_event_at', 'event_at', 'event_at is null'],
+            ['event_at_out_of_range', 'event_at', "event_at < cast('" ~ var('event_time_min') ~ "' as " ~ dbt.type_timestamp() ~ ") or event_at > " ~ dbt.dateadd('day', 1, dbt.current_timestamp())],
+            ['exact_duplicate', 'event_id', 'copy_rank > 1'],
+            ['duplicate_event_id', 'event_id', 'id_rank > 1'],
+        ]) }}
+    from ranked
 )
 
 -- raw text is kept for quarantined rows only (valid rows are fully described by the typed columns)
 select
-    event_id, user_id, item_id, event_type, event_at, quarantine_reason,
-    {%- for col in ['event_id', 'user_id', 'item_id', 'event_type', 'event_at'] %}
-    case when quarantine_reason is not null then raw_{{ col }} end as raw_{{ col }}{{ ',' if not loop.last }}
+    event_id, user_id, item_id, event_type, event_at,
+    {%- for col in ['event_id', 'user_id', 'item_id'] %}
+    case when quarantine_reason is not null then raw_{{ col }} end as raw_{{ col }},
     {%- endfor %}
+    quarantine_reason, quarantine_column, quarantine_value
 from checked
+{{ malformed_lines('events', [
+    ['event_id', dbt.type_bigint()], ['user_id', dbt.type_bigint()], ['item_id', dbt.type_bigint()],
+    ['event_type', dbt.type_string()], ['event_at', dbt.type_timestamp()],
+    ['raw_event_id', dbt.type_string()], ['raw_user_id', dbt.type_string()], ['raw_item_id', dbt.type_string()],
+]) }}
