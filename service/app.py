@@ -3,22 +3,29 @@
     RECSYS_DATA_DIR=data uvicorn service.app:app --host 127.0.0.1 --port 8000
 
 Environment: RECSYS_DATA_DIR / RECSYS_DUCKDB_PATH (as everywhere), RECSYS_RELOAD_INTERVAL_S (poll
-period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als).
+period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als), RECSYS_MAX_BODY_BYTES
+(largest request body accepted, default 1 MiB; larger ones get 413 before they are read).
+
+Every status code a route can return is declared in the OpenAPI document, and the constraints there
+are the ones enforced (ids are JSON integers, no strings or booleans; one beyond the warehouse's int64
+range is an unknown id). No response carries a filesystem path, a stack trace or a library's name.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 import orjson
-from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ml import settings
 from service.registry import FALLBACK_MODEL, NoFallback, Registry, ServedModel, Snapshot, recommend
@@ -26,18 +33,65 @@ from service.registry import FALLBACK_MODEL, NoFallback, Registry, ServedModel, 
 MAX_BATCH = 1000
 MAX_K = 100
 DEFAULT_MODEL = os.environ.get("RECSYS_DEFAULT_MODEL", "als")
-ID_MAX = 2**62
+MAX_BODY_BYTES = int(os.environ.get("RECSYS_MAX_BODY_BYTES", str(2**20)))
 
 
-def json_safe(value):
-    """``value`` with non-finite floats replaced by their names ('nan', 'inf', '-inf')."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
+def json_integer(value):
+    """A JSON integer and nothing else: no string ("7") or boolean (true). An integral number such as
+    1.0 is the same JSON Schema integer as 1 and is accepted; 1.5 is not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
     return value
+
+
+# any JSON integer is an id: one outside the warehouse's int64 range is simply unknown (the fallback
+# serves it). Constraints come before the validator, so that the schema shows them as minimum/maximum
+Id = Annotated[int, BeforeValidator(json_integer)]
+TopN = Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(json_integer)]
+
+
+class ErrorMessage(BaseModel):
+    detail: str = Field(..., description="what went wrong and what to do")
+
+
+def declared(*codes: int) -> dict:
+    """OpenAPI ``responses`` for the error codes a route returns besides 200 and 422."""
+    return {code: {"model": ErrorMessage} for code in codes}
+
+
+class BodySizeLimit:
+    """ASGI middleware: a request whose body exceeds ``limit`` bytes gets 413 at once: by its
+    Content-Length before any byte is read, or as soon as a chunked body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self.reject(send)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:  # a chunked body: the route's body reading answers 413
+                raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, counted, send)
+
+    @property
+    def message(self) -> str:
+        return f"request body larger than {self.limit} bytes (RECSYS_MAX_BODY_BYTES)"
+
+    async def reject(self, send: Send) -> None:
+        body = orjson.dumps({"detail": self.message})
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 class ScoredItem(BaseModel):
@@ -52,10 +106,10 @@ class UserRecommendations(BaseModel):
 
 
 class RecommendationsRequest(BaseModel):
-    user_ids: list[Annotated[int, Field(ge=-ID_MAX, le=ID_MAX)]] = Field(
-        ..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids"
-    )
-    top_n: int = Field(10, ge=1, le=MAX_K, description="items per user")
+    model_config = ConfigDict(extra="forbid")  # a misspelt field (topn) is an error, not silently ignored
+
+    user_ids: list[Id] = Field(..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids")
+    top_n: TopN = Field(10, description="items per user")
     model: str = Field(DEFAULT_MODEL, max_length=64, description="model name, see GET /models")
 
 
@@ -83,7 +137,6 @@ class SimilarItemsResponse(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     version: str
-    path: str
     similar_items: bool
     metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
 
@@ -95,7 +148,11 @@ class Health(BaseModel):
 
 
 def json_response(payload: dict) -> Response:
-    return Response(content=orjson.dumps(payload), media_type="application/json")
+    try:
+        content = orjson.dumps(payload)
+    except TypeError:  # orjson stops at 64-bit integers; an unknown id beyond them is echoed as given
+        content = json.dumps(payload).encode()
+    return Response(content=content, media_type="application/json")
 
 
 def build_app(registry: Registry | None = None) -> FastAPI:
@@ -116,12 +173,14 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         description="Recommendations from the models the Dagster graph materialized.",
     )
     app.state.registry = registry
+    app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # a body may carry NaN/Infinity tokens (Python's JSON parser accepts them); echo them as
-        # strings so the 422 itself stays valid JSON instead of failing into a 500
-        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+        # where and what, never the input itself: an input may be megabytes, or hold NaN/Infinity
+        # tokens (Python's JSON parser accepts them) that are not valid JSON to send back
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     def get_model(snap: Snapshot, name: str) -> ServedModel:
         if name not in snap.models:
@@ -149,7 +208,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
 
     # async handlers: scoring one request takes well under a millisecond, so it runs on the event
     # loop instead of paying a thread-pool hop per request
-    @app.post("/recommendations", response_model=RecommendationsResponse)
+    @app.post("/recommendations", response_model=RecommendationsResponse, responses=declared(400, 404, 413, 503))
     async def batch_recommendations(body: RecommendationsRequest):
         """Top-N for a batch of users; seen items excluded, unknown users get the fallback."""
         served, results = serve(registry.snapshot, body.model, body.user_ids, body.top_n)
@@ -157,9 +216,9 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             {"model": body.model, "model_version": served.version, "results": [user_payload(r) for r in results]}
         )
 
-    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
+    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=declared(404, 503))
     async def user_recommendations(
-        user_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+        user_id: int,
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL,
     ):
@@ -167,9 +226,9 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         _, results = serve(registry.snapshot, model, [user_id], k)
         return json_response(user_payload(results[0]))
 
-    @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse)
+    @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse, responses=declared(400, 404))
     def similar_items(
-        item_id: Annotated[int, Path(ge=-ID_MAX, le=ID_MAX)],
+        item_id: int,
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL,
     ) -> SimilarItemsResponse:
@@ -201,14 +260,13 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             ModelInfo(
                 name=m.name,
                 version=m.version,
-                path=m.path,
                 similar_items=m.similarity is not None,
                 metrics=snap.metrics.get(m.name, {}),
             )
             for m in snap.models.values()
         ]
 
-    @app.get("/health", response_model=Health)
+    @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "no model loaded yet"}})
     def health():
         """Liveness and readiness: 503 until at least one model is loaded."""
         snap = registry.snapshot

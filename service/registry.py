@@ -51,10 +51,16 @@ class ServedModel:
         return self.model if isinstance(self.model, ItemSimilarity) else None
 
 
+INT64 = np.iinfo(np.int64)
+
+
 def _positions(sorted_ids: np.ndarray, ids) -> np.ndarray:
-    ids = np.asarray(ids, dtype=np.int64)
+    """Position of each id in ``sorted_ids``, -1 when absent; an id outside int64 (the warehouse's
+    BIGINT) cannot be in it and is absent."""
+    fits = np.array([INT64.min <= i <= INT64.max for i in ids], dtype=bool)
+    ids = np.array([i if ok else 0 for i, ok in zip(ids, fits, strict=True)], dtype=np.int64)
     pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == ids, pos, -1)
+    return np.where(fits & (sorted_ids[pos] == ids), pos, -1)
 
 
 @dataclass(frozen=True)
