@@ -65,11 +65,14 @@ def run(select: str | None, dbt_vars: str) -> int:
 
     from dagster_defs.definitions import defs
     from dagster_defs.jobs import MAIN_SELECTION
+    from dagster_defs.runs import fail_dead_runs, own_tags
 
     graph = defs.resolve_asset_graph()
     selection = MAIN_SELECTION if select is None else dg.AssetSelection.from_string(select)
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     instance = dg.DagsterInstance.get()
+    for dead in fail_dead_runs(instance):  # runs killed earlier would hold the UI's run queue
+        print(f"run {dead[:8]} had been killed (its process is gone): marked failed", flush=True)
     run_id = str(uuid.uuid4())
     log_path = settings.data_dir() / "logs" / f"pipeline-{datetime.now():%Y%m%dT%H%M%S}-{run_id[:8]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,7 @@ def run(select: str | None, dbt_vars: str) -> int:
                 instance=instance,
                 asset_selection=keys,
                 run_id=run_id,
+                tags=own_tags(),
                 raise_on_error=False,
                 run_config={
                     "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},

@@ -218,9 +218,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
 
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=declared(404, 503))
     async def user_recommendations(
-        user_id: int,
-        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-        model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL,
+        user_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL
     ):
         """Top-k for one user; seen items excluded, unknown users get the fallback."""
         _, results = serve(registry.snapshot, model, [user_id], k)
@@ -228,9 +226,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
 
     @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse, responses=declared(400, 404))
     def similar_items(
-        item_id: int,
-        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-        model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL,
+        item_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL
     ) -> SimilarItemsResponse:
         """Items most similar to one item, with their attributes."""
         served = get_model(registry.snapshot, model)
@@ -258,10 +254,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         snap = registry.snapshot
         return [
             ModelInfo(
-                name=m.name,
-                version=m.version,
-                similar_items=m.similarity is not None,
-                metrics=snap.metrics.get(m.name, {}),
+                name=m.name, version=m.version, similar_items=m.similarity is not None, metrics=snap.metrics.get(m.name, {})
             )
             for m in snap.models.values()
         ]

@@ -101,3 +101,25 @@ class FixedScorer(Scorer):
 
     def score_users(self, user_indices):
         return self.scores[user_indices]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def isolated_env(base: Path) -> dict[str, str]:
+    """The environment of a run whose warehouse, artifacts and Dagster instance live under ``base``."""
+    env = {
+        **os.environ,
+        "RECSYS_DATA_DIR": str(base / "data"),
+        "DAGSTER_HOME": str(base / "dagster_home"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
+        env.pop(var, None)
+    return env
+
+
+def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_defs.pipeline", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )

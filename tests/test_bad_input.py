@@ -15,7 +15,7 @@ from tests.conftest import run_dbt
 
 TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
 AT = "2026-01-20 10:00:00"  # inside the tiny data's window
-QUOTES = 'Côte d’Ivoire "CI", \'x\'\nsecond line'
+QUOTES = "Côte d’Ivoire \"CI\", 'x'\nsecond line"
 
 # (variant, raw row, expected): expected is a quarantine reason, or "staged" (checked value by value)
 EVENTS = [
@@ -92,7 +92,9 @@ def matrix_build(tmp_path_factory):
     first = events.iloc[0].to_dict()
     event_rows = [full_row(first if v == "exact duplicate" else event_base, row) for v, row, _ in EVENTS]
     user_rows = [full_row({"signup_at": "2025-01-01 00:00:00", "country": "FR", "segment": "premium"}, r) for _, r, _ in USERS]
-    item_rows = [full_row({"category": "books", "brand": "b", "price": "9.5", "released_at": "2025-01-01"}, r) for _, r, _ in ITEMS]
+    item_rows = [
+        full_row({"category": "books", "brand": "b", "price": "9.5", "released_at": "2025-01-01"}, r) for _, r, _ in ITEMS
+    ]
 
     # the raw directory's name has a quote and a space (paths are escaped, never pasted into SQL)
     raw = tmp_path_factory.mktemp("bad") / "it's raw"
@@ -108,7 +110,11 @@ def matrix_build(tmp_path_factory):
 
     wh = raw.parent / "wh.duckdb"
     run_dbt(["build", "--exclude", "resource_type:unit_test"], wh, raw_dir=raw, raw_format="csv")
-    rows_in = {"events": len(events) + len(EVENTS) + len(MALFORMED), "users": len(users) + len(USERS), "items": len(items) + len(ITEMS)}
+    rows_in = {
+        "events": len(events) + len(EVENTS) + len(MALFORMED),
+        "users": len(users) + len(USERS),
+        "items": len(items) + len(ITEMS),
+    }
     return wh, rows_in, data
 
 
@@ -174,9 +180,18 @@ def test_counts_reconcile_and_first_rows_are_kept(matrix_build):
         n_staged = warehouse.query_df(sql, wh)["n"][0]
         assert n_staged + (qr.source_table == table).sum() == rows_in[table], table
     # the row first in the file wins: the original user 1 and item 1, event 2 as first written
-    assert warehouse.query_df("select country from staging.stg_shop__users where user_id = 1", wh)["country"][0] == data.users.country[0]
-    assert warehouse.query_df("select category from staging.stg_shop__items where item_id = 1", wh)["category"][0] == data.items.category[0]
-    assert warehouse.query_df("select item_id from staging.stg_shop__events where event_id = 2", wh)["item_id"][0] == data.events.item_id[1]
+    assert (
+        warehouse.query_df("select country from staging.stg_shop__users where user_id = 1", wh)["country"][0]
+        == data.users.country[0]
+    )
+    assert (
+        warehouse.query_df("select category from staging.stg_shop__items where item_id = 1", wh)["category"][0]
+        == data.items.category[0]
+    )
+    assert (
+        warehouse.query_df("select item_id from staging.stg_shop__events where event_id = 2", wh)["item_id"][0]
+        == data.events.item_id[1]
+    )
 
 
 def write_tiny(raw: Path) -> None:
@@ -186,7 +201,11 @@ def write_tiny(raw: Path) -> None:
 
 STOPS = [
     ("missing events file", lambda raw: (raw / "events.csv").unlink(), ["events.csv", "raw file missing", "recsys-import"]),
-    ("0-byte items file", lambda raw: (raw / "items.csv").write_bytes(b""), ["items.csv", "empty (0 bytes)", "item_id, category, released_at"]),
+    (
+        "0-byte items file",
+        lambda raw: (raw / "items.csv").write_bytes(b""),
+        ["items.csv", "empty (0 bytes)", "item_id, category, released_at"],
+    ),
     (
         "header-only events file",
         lambda raw: (raw / "events.csv").write_text("event_id,user_id,item_id,event_type,event_at\n"),
@@ -220,4 +239,9 @@ def test_unknown_format_names_the_setting(tmp_path):
     proc = run_dbt(["build"], tmp_path / "wh.duckdb", raw_dir=raw, raw_format="xlsx", check=False)
     assert proc.returncode != 0 and "RECSYS_RAW_FORMAT" in proc.stdout and "'xlsx'" in proc.stdout
     # the setting is case-insensitive: CSV works
-    run_dbt(["build", "--exclude", "resource_type:unit_test", "--select", "+stg_shop__users"], tmp_path / "wh2.duckdb", raw_dir=raw, raw_format="CSV")
+    run_dbt(
+        ["build", "--exclude", "resource_type:unit_test", "--select", "+stg_shop__users"],
+        tmp_path / "wh2.duckdb",
+        raw_dir=raw,
+        raw_format="CSV",
+    )

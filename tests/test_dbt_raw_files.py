@@ -1,6 +1,5 @@
 """Raw files instead of seeds (RECSYS_RAW_DIR), and malformed rows that must be quarantined."""
 
-import numpy as np
 import pandas as pd
 
 from ml import summary, synthetic, warehouse
@@ -26,7 +25,7 @@ def test_parquet_directory_replaces_the_seeds(tmp_path):
     )
     # the seeds were switched off: the raw relations are views over the files, beside the (empty)
     # tables of lines a reader could not split
-    assert dict(zip(kinds.table_name, kinds.table_type)) == {
+    assert dict(zip(kinds.table_name, kinds.table_type, strict=True)) == {
         **{f"raw_{t}": "VIEW" for t in ("events", "items", "users")},
         **{f"raw_{t}_rejected": "BASE TABLE" for t in ("events", "items", "users")},
     }

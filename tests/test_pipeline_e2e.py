@@ -1,38 +1,31 @@
 """One end-to-end materialization of the whole graph on the committed sample, in a temp directory,
 then two overlapping runs that both write the warehouse."""
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from ml import catalog, tuning, warehouse
 from ml.catalog import load_model
-from tests.conftest import running_service
+from tests.conftest import ROOT, isolated_env, pipeline, running_service
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def isolated_env(base: Path) -> dict[str, str]:
-    """The environment of a run whose warehouse, artifacts and Dagster instance live under ``base``."""
-    env = {
-        **os.environ,
-        "RECSYS_DATA_DIR": str(base / "data"),
-        "DAGSTER_HOME": str(base / "dagster_home"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
-        env.pop(var, None)
-    return env
-
-
-def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dagster_defs.pipeline", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+# leaderboard columns measured by a run (not its identity or its comparison with an earlier run)
+RUN_INDEPENDENT = [
+    "ndcg_at_10",
+    "recall_at_10",
+    "map_at_10",
+    "coverage_at_10",
+    "ndcg_at_10_ci_low",
+    "ndcg_at_10_ci_high",
+    "ndcg_lift_vs_popularity",
+    "p_vs_popularity",
+    "cold_users_ndcg_at_10",
+    "ctr_auc",
+    "ctr_log_loss",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +34,12 @@ def pipeline_env(tmp_path_factory):
     env = isolated_env(base)
     proc = pipeline(env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return env, base, proc.stdout
+    board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")
+    return env, base, proc.stdout, board
 
 
 def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
-    env, base, stdout = pipeline_env
+    env, base, stdout, _ = pipeline_env
     wh = base / "data" / "warehouse.duckdb"
     board = warehouse.query_df("select * from marts.leaderboard", wh).set_index("model")
     assert set(board.index) == set(catalog.MODELS)  # every model of the catalog was evaluated
@@ -91,7 +85,7 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
 
 
 def test_feature_ablation_runs_on_request_and_stores_deltas(pipeline_env):
-    env, base, _ = pipeline_env
+    env, base, _, _ = pipeline_env
     proc = pipeline(env, "--select", "analysis/feature_ablation")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     wh = base / "data" / "warehouse.duckdb"
@@ -106,7 +100,7 @@ def test_feature_ablation_runs_on_request_and_stores_deltas(pipeline_env):
 
 
 def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_env):
-    env, base, _ = pipeline_env
+    env, base, _, _ = pipeline_env
     cmd = [
         sys.executable,
         "-m",
@@ -137,7 +131,7 @@ def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_e
 
 
 def test_service_serves_the_materialized_models_with_their_metrics(pipeline_env):
-    env, _, _ = pipeline_env
+    env, _, _, _ = pipeline_env
     with running_service(env) as url:
         models = {m["name"]: m for m in httpx.get(f"{url}/models").json()}
         assert {"popularity", "item_item", "als", "two_tower"} <= set(models)
@@ -147,7 +141,7 @@ def test_service_serves_the_materialized_models_with_their_metrics(pipeline_env)
 
 
 def test_the_leaderboard_alone_after_a_full_run(pipeline_env):
-    env, base, _ = pipeline_env
+    env, base, _, _ = pipeline_env
     proc = pipeline(env, "--select", "marts/leaderboard")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "materializing 1 assets" in proc.stdout
@@ -162,3 +156,13 @@ def test_a_subset_materializes_on_a_fresh_warehouse(selection, tmp_path):
     assert "marts.interactions: " in proc.stdout and "marts.interactions: not built" not in proc.stdout
     if selection.endswith("item_item"):
         assert (tmp_path / "data" / "models" / "item_item" / "latest" / "params.json").exists()
+
+
+def test_two_fresh_runs_give_identical_leaderboard_metrics(pipeline_env, tmp_path):
+    """Same data, same config, two fresh directories: every model's metrics are equal, bit for bit."""
+    first = pipeline_env[3].set_index("model")[RUN_INDEPENDENT]
+    proc = pipeline(isolated_env(tmp_path), timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    second = warehouse.query_df("select * from marts.leaderboard", tmp_path / "data" / "warehouse.duckdb")
+    second = second.set_index("model")[RUN_INDEPENDENT].loc[first.index]
+    pd.testing.assert_frame_equal(first, second, check_exact=True)

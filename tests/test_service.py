@@ -157,7 +157,7 @@ def test_the_service_matches_its_openapi_document(server):
 
 def test_oversized_bodies_are_rejected_at_once_and_nothing_else_waits(server):
     url = server["url"]
-    big = b'{"user_ids": [' + b"1," * 6_000_000 + b'1]}'  # 12 MB
+    big = b'{"user_ids": [' + b"1," * 6_000_000 + b"1]}"  # 12 MB
     with httpx.Client(timeout=30) as client:
         t0 = time.perf_counter()
         r = client.post(f"{url}/recommendations", content=big, headers={"content-type": "application/json"})
