@@ -26,6 +26,9 @@ from ml import settings
 from ml.summary import warehouse_summary
 
 
+INTERRUPTED = 130  # the shell's exit status after Ctrl-C
+
+
 def absolute_environment() -> None:
     """dbt runs in dbt_project/: make every path setting absolute before it is inherited."""
     for var in ("RECSYS_DATA_DIR", "RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
@@ -93,16 +96,17 @@ def run(select: str | None, dbt_vars: str) -> int:
                     "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
                 },
             )
-            ok = result.success
-        except KeyboardInterrupt:
-            progress.stop.set()
-            progress.join(timeout=5)
-            progress.say(
-                f"\ninterrupted: run {run_id[:8]} stopped; published artifacts stay valid; run recsys-pipeline again to finish"
-            )
-            return 130
+            ok, stopped = result.success, False
+        except KeyboardInterrupt:  # between steps
+            ok, stopped = False, True
         progress.stop.set()
-        progress.join()
+        progress.join(timeout=10)
+        if stopped or progress.interrupted:
+            where = f" in {progress.interrupted}" if progress.interrupted else ""
+            progress.say(
+                f"\ninterrupted: run {run_id[:8]} stopped{where}; published models stay valid; run recsys-pipeline again to finish"
+            )
+            return INTERRUPTED
     status = "succeeded" if ok else f"FAILED ({len(progress.failures)} step(s))"
     print(f"\nrun {run_id[:8]} {status} in {time.perf_counter() - t0:.0f}s; full log: {log_path}")
     if progress.skipped:
@@ -132,11 +136,16 @@ def main(argv: list[str] | None = None) -> None:
     absolute_environment()
     prepare_dbt_manifest(dbt_vars)
     os.environ["DAGSTER_HOME"] = dagster_home()
-    code = run(args.select, dbt_vars)
     try:
-        print(warehouse_summary())
-    except Exception as exc:  # the summary reads what is there; a failed run may have left little
-        print(f"(no warehouse summary: {exc})")
+        code = run(args.select, dbt_vars)
+    except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
+        print("\ninterrupted before the run started; nothing was changed")
+        code = INTERRUPTED
+    if code != INTERRUPTED:
+        try:
+            print(warehouse_summary())
+        except Exception as exc:  # the summary reads what is there; a failed run may have left little
+            print(f"(no warehouse summary: {exc})")
     # skip interpreter teardown: DuckDB's bindings report spurious "nanobind: leaked" lines there
     sys.stdout.flush()
     sys.stderr.flush()

@@ -40,6 +40,7 @@ class Progress(threading.Thread):
         self.done, self.stop = 0, threading.Event()
         self.failures: list[str] = []
         self.skipped: list[str] = []
+        self.interrupted: str | None = None  # the step Ctrl-C stopped
         self.step_started: dict[str, float] = {}
 
     def run(self) -> None:
@@ -94,6 +95,9 @@ class Progress(threading.Thread):
             self.say(f"[{self.done:>3}/{self.total}] {mat.asset_key.to_user_string():<46} {seconds:6.1f}s  {figure}")
         elif event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
+            if interrupted(error):  # Ctrl-C: one line at the end, not a failure
+                self.interrupted = event.step_key
+                return
             while error is not None and error.cause is not None:  # the root cause says what to fix
                 error = error.cause
             message = root_message(error.message if error else "failed")
@@ -139,3 +143,12 @@ def root_message(text: str) -> str:
     ('> in macro ...', '> called by ...') that follows a compilation error's message."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith(">")]
     return (lines[-1] if lines else "failed")[:300]
+
+
+def interrupted(error) -> bool:
+    """Whether a step's error is Ctrl-C (Dagster turns SIGINT into an interruption of the step)."""
+    while error is not None:
+        if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+            return True
+        error = error.cause
+    return False

@@ -87,3 +87,26 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
     assert evaluated["n"][0] >= 1
     for latest in (data / "models").glob("*/latest"):
         load_model(latest)
+
+
+def test_ctrl_c_stops_the_run_with_one_line(tmp_path):
+    env = isolated_env(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster_defs.pipeline", "--select", SELECTION],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    for line in proc.stdout:
+        if "] models/popularity" in line:  # ALS's tuning, a long step, has started
+            break
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    tail = out.strip().splitlines()
+    assert tail[-1].startswith("interrupted: run ") and "stopped in tuning__als" in tail[-1], out[-2000:]
+    assert "Traceback" not in out + err and "FAILED" not in out and "Dagster" not in out + err
