@@ -25,7 +25,6 @@ from dagster_defs.progress import Progress, output_to
 from ml import settings
 from ml.summary import warehouse_summary
 
-
 INTERRUPTED = 130  # the shell's exit status after Ctrl-C
 
 
