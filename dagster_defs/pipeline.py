@@ -103,7 +103,8 @@ def run(select: str | None, dbt_vars: str) -> int:
         if stopped or progress.interrupted:
             where = f" in {progress.interrupted}" if progress.interrupted else ""
             progress.say(
-                f"\ninterrupted: run {run_id[:8]} stopped{where}; published models stay valid; run recsys-pipeline again to finish"
+                f"\ninterrupted: run {run_id[:8]} stopped{where}; published models stay valid; "
+                "run recsys-pipeline again to finish"
             )
             return INTERRUPTED
     status = "succeeded" if ok else f"FAILED ({len(progress.failures)} step(s))"
