@@ -40,8 +40,13 @@ def direct_duckdb(target: Path, raw_dir: Path, warehouse: Path) -> float:
     t0 = time.perf_counter()
     for schema in ("raw", "staging", "intermediate", "marts"):
         con.execute(f"create schema if not exists {schema}")
-    for table in ("users", "items", "events"):
-        con.execute(f"create or replace view raw.raw_{table} as select * from read_parquet('{raw_dir}/{table}.parquet')")
+    for table in ("users", "items", "events"):  # as the on-run-start hook register_raw_files does for Parquet
+        reader = f"read_parquet('{raw_dir}/{table}.parquet', file_row_number = true)"
+        con.execute(
+            f"create or replace view raw.raw_{table} as "
+            f"select * exclude (file_row_number), file_row_number + 1 as _row_number from {reader}"
+        )
+        con.execute(f"create or replace table raw.raw_{table}_rejected (line bigint, error varchar, raw_line varchar)")
     for res in sorted(results, key=lambda r: r["timing"][0]["started_at"] if r["timing"] else ""):
         node = manifest["nodes"][res["unique_id"]]
         if node["resource_type"] != "model":
