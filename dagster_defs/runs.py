@@ -45,10 +45,11 @@ def worker_pid(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int | None:
         return int(run.tags[PID_TAG])
     records = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ENGINE_EVENT, limit=20).records
     for record in records:
-        data = record.event_log_entry.dagster_event.engine_event_data
+        event = record.event_log_entry.dagster_event
+        data = event.engine_event_data if event else None
         pid = data.metadata.get("pid") if data else None
         if pid is not None:
-            return int(pid.value)
+            return int(str(pid.value))
     return None
 
 
