@@ -10,6 +10,36 @@
 {% macro duckdb__try_cast_to(expr, type) -%}
     try_cast({{ expr }} as {{ type }})
 {%- endmacro %}
+{# PostgreSQL has no try_cast: functions that catch the cast's error (created by create_helpers) #}
+{% macro postgres__try_cast_to(expr, type) -%}
+    {%- set kind = type | lower -%}
+    {%- if 'bigint' in kind -%}{% set fn = 'bigint' %}
+    {%- elif 'float' in kind or 'double' in kind -%}{% set fn = 'float' %}
+    {%- elif 'timestamp' in kind -%}{% set fn = 'timestamp' %}
+    {%- else -%}{{ exceptions.raise_compiler_error("try_cast_to: no PostgreSQL helper for type " ~ type) }}
+    {%- endif -%}
+    {{ target.schema }}.recsys_try_{{ fn }}(cast({{ expr }} as text))
+{%- endmacro %}
+
+{# on-run-start: helper functions the macros above need on adapters that lack them #}
+{% macro create_helpers() -%}
+    {{ return(adapter.dispatch('create_helpers', 'recsys')()) }}
+{%- endmacro %}
+{% macro default__create_helpers() -%}
+    select 1
+{%- endmacro %}
+{% macro postgres__create_helpers() -%}
+    create schema if not exists {{ target.schema }};
+    {%- for fn, type in [('bigint', 'bigint'), ('float', 'double precision'), ('timestamp', 'timestamp'), ('timestamptz', 'timestamptz')] %}
+    create or replace function {{ target.schema }}.recsys_try_{{ fn }}(value text) returns {{ type }}
+    language plpgsql immutable as $$
+    begin
+        return value::{{ type }};
+    exception when others then
+        return null;
+    end $$;
+    {%- endfor %}
+{%- endmacro %}
 
 {% macro hour_of_day(expr) -%}
     {{ return(adapter.dispatch('hour_of_day', 'recsys')(expr)) }}
@@ -95,10 +125,33 @@
 {% macro default__utc_timestamp(expr) -%}
     {{ try_cast_to(expr, dbt.type_timestamp()) }}
 {%- endmacro %}
+{# PostgreSQL also reads words ('yesterday', 'now', 'epoch') as timestamps: only text starting with a
+   digit (or infinity, which the range checks then refuse, as on DuckDB) is parsed #}
+{% macro postgres__utc_timestamp(expr) -%}
+    case
+        when {{ expr }} ~* '^\s*([0-9]|[+-]?infinity\s*$)' then
+            case
+                when {{ expr }} ~ '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)?\s*([+-][0-9]{2}(:?[0-9]{2})?|[zZ]|UTC)$'
+                    then {{ target.schema }}.recsys_try_timestamptz({{ expr }}) at time zone 'UTC'
+                else {{ target.schema }}.recsys_try_timestamp({{ expr }})
+            end
+    end
+{%- endmacro %}
 {% macro duckdb__utc_timestamp(expr) -%}
     case
         when regexp_matches({{ expr }}, '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)?\s*([+-][0-9]{2}(:?[0-9]{2})?|[zZ]|UTC)$')
             then timezone('UTC', try_cast({{ expr }} as timestamptz))
         else try_cast({{ expr }} as timestamp)
     end
+{%- endmacro %}
+
+{# 8-byte floating point (dbt.type_float() is a 4-byte REAL on DuckDB) #}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'recsys')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+{% macro spark__type_double() -%}
+    double
 {%- endmacro %}

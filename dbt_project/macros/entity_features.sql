@@ -43,8 +43,8 @@ select
     {{ smoothed_rate('h.n_click', 'h.n_impression', 'g.prior_ctr') }} as ctr_smoothed,
     {{ smoothed_rate('h.n_purchase', 'h.n_click', 'g.prior_cvr') }} as cvr_smoothed,
     {{ dbt.datediff('h.last_event_at', 'h.snapshot_at', 'day') }} as days_since_last_event,
-    1.0 * h.n_engaged_evening / nullif(h.n_engaged, 0) as evening_share,
-    1.0 * h.n_engaged_weekend / nullif(h.n_engaged, 0) as weekend_share,
+    cast(h.n_engaged_evening as {{ type_double() }}) / nullif(h.n_engaged, 0) as evening_share,
+    cast(h.n_engaged_weekend as {{ type_double() }}) / nullif(h.n_engaged, 0) as weekend_share,
     h.engaged_price_sum / nullif(h.n_engaged, 0) as avg_engaged_price
 from history as h
 inner join {{ ref('int_global_rates_snapshotted') }} as g on h.snapshot_at = g.snapshot_at

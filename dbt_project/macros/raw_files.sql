@@ -24,9 +24,17 @@
 {% macro register_raw_files() -%}
     {{ return(adapter.dispatch('register_raw_files', 'recsys')()) }}
 {%- endmacro %}
+{# other adapters cannot read files in SQL: raw files are loaded by `recsys-load-raw <dir>` (COPY) into
+   the raw schema first; with raw_data_dir set, the build checks they are there #}
 {% macro default__register_raw_files() -%}
-    {% if reading_raw_files() %}
-        {{ exceptions.raise_compiler_error("raw_data_dir is only supported on DuckDB; on " ~ target.type ~ " load raw_users, raw_items and raw_events into the raw schema with your loader") }}
+    {% if reading_raw_files() and execute %}
+        {% for table in raw_contract() %}
+            {% for name in ['raw_' ~ table, 'raw_' ~ table ~ '_rejected'] %}
+                {% if adapter.get_relation(database=target.database, schema='raw', identifier=name) is none %}
+                    {{ exceptions.raise_compiler_error("raw." ~ name ~ " is not loaded on " ~ target.type ~ ": load the files of " ~ var('raw_data_dir') ~ " with `RECSYS_DBT_TARGET=" ~ target.name ~ " recsys-load-raw " ~ var('raw_data_dir') ~ "` first") }}
+                {% endif %}
+            {% endfor %}
+        {% endfor %}
     {% endif %}
     select 1
 {%- endmacro %}
