@@ -24,6 +24,7 @@ import yaml
 from dagster_defs.progress import Progress, output_to
 from ml import settings
 from ml.summary import warehouse_summary
+from ml.warehouse import require_duckdb_target
 
 INTERRUPTED = 130  # the shell's exit status after Ctrl-C
 
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
         help="dbt vars for this run, YAML or JSON, e.g. '{test_days: 14}' (default RECSYS_DBT_VARS)",
     )
     args = parser.parse_args(argv)
+    try:
+        require_duckdb_target()
+    except RuntimeError as exc:
+        raise SystemExit(f"recsys-pipeline: {exc}") from None
     dbt_vars = parse_vars(args.vars)
     # the run ends with os._exit (below); multiprocessing's tracker would then warn about a semaphore
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")

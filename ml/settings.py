@@ -14,6 +14,11 @@ DBT_PROJECT_DIR = ROOT / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
+def dbt_target() -> str:
+    """The dbt target the project builds on (profiles.yml): dev (DuckDB, the default) or postgres."""
+    return os.environ.get("RECSYS_DBT_TARGET", "dev")
+
+
 def data_dir() -> Path:
     """Root of generated files (warehouse, artifacts); ``RECSYS_DATA_DIR`` moves it."""
     return Path(os.environ.get("RECSYS_DATA_DIR", ROOT / "data")).resolve()

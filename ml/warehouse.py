@@ -28,11 +28,21 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "already open" in text
 
 
+def require_duckdb_target() -> None:
+    if settings.dbt_target() != "dev":
+        raise RuntimeError(
+            f"RECSYS_DBT_TARGET={settings.dbt_target()}: dbt builds there, but the Python assets, the evaluation "
+            "and the service read the DuckDB warehouse only so far; use that target with dbt alone "
+            "(README, 'Other engines'), or unset RECSYS_DBT_TARGET for the whole graph"
+        )
+
+
 @contextlib.contextmanager
 def connect(
     path: str | Path | None = None, read_only: bool = True, wait_s: float = LOCK_WAIT_S
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse that waits (up to ``wait_s``) for another process's lock."""
+    require_duckdb_target()
     path = str(path or settings.warehouse_path())
     if read_only and not Path(path).exists():
         raise FileNotFoundError(f"warehouse {path} does not exist: run the pipeline (README) first")

@@ -23,10 +23,16 @@ def pytest_configure(config) -> None:
 
 
 def run_dbt(
-    args: list[str], warehouse: Path, raw_dir: Path | None = None, raw_format: str = "parquet", check: bool = True
+    args: list[str],
+    warehouse: Path,
+    raw_dir: Path | None = None,
+    raw_format: str = "parquet",
+    check: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run dbt on the project against ``warehouse``, optionally reading raw files instead of seeds."""
-    env = {**os.environ, "RECSYS_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    """Run dbt on the project against ``warehouse`` (or the target ``extra_env`` names, e.g. a PostgreSQL
+    server's), optionally reading raw files instead of seeds."""
+    env = {**os.environ, "RECSYS_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
     env.pop("RECSYS_RAW_DIR", None)
     if raw_dir is not None:
         env["RECSYS_RAW_DIR"] = str(raw_dir)

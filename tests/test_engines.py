@@ -1,0 +1,95 @@
+"""The same dbt project on PostgreSQL: the sample builds with the same models and tests, raw files load
+with COPY, and the marts equal DuckDB's for the same input."""
+
+import pandas as pd
+import pytest
+
+from ml import raw_loader, synthetic, warehouse
+from tests.conftest import run_dbt
+from tests.postgres import postgres_server
+
+TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
+# what both engines must agree on, mart by mart
+FIGURES = {
+    "events staged": "select count(*) as n from intermediate.int_events_referenced where quarantine_reason is null",
+    "quarantine": "select source_table || ':' || quarantine_reason as k, count(*) as n from marts.quarantined_rows group by 1",
+    "interactions": "select split as k, count(*) as n, sum(weight) as w from marts.interactions group by 1",
+    "user_features": "select count(*) as n, sum(ctr_smoothed) as s from marts.user_features",
+    "item_features": "select count(*) as n, sum(n_purchase) as p from marts.item_features",
+    "ctr_examples": "select split as k, count(*) as n, sum(clicked) as c from marts.ctr_examples group by 1",
+}
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with postgres_server() as env:
+        yield env
+
+
+def query_pg(env: dict, sql: str) -> pd.DataFrame:
+    from adbc_driver_postgresql import dbapi
+
+    uri = f"postgresql://{env['RECSYS_PG_USER']}@{env['RECSYS_PG_HOST']}:{env['RECSYS_PG_PORT']}/{env['RECSYS_PG_DATABASE']}"
+    with dbapi.connect(uri) as con, con.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetch_arrow_table().to_pandas()
+
+
+def figures(read) -> dict[str, list]:
+    out = {}
+    for name, sql in FIGURES.items():
+        frame = read(sql)
+        frame = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+        out[name] = [[value(v) for v in row] for row in frame.itertuples(index=False)]
+    return out
+
+
+def value(v) -> float | str:
+    """A number to 9 significant digits (engines sum floats in different orders), else its text."""
+    try:
+        return float(f"{float(v):.9g}")
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def test_the_sample_builds_on_postgres_with_the_same_models_and_tests(pg, tmp_path, sample_warehouse):
+    proc = run_dbt(["build"], tmp_path / "unused.duckdb", extra_env=pg)  # seeds, models, data and unit tests
+    assert "target='postgres'" in proc.stdout and "Completed successfully" in proc.stdout
+    assert figures(lambda sql: query_pg(pg, sql)) == figures(lambda sql: warehouse.query_df(sql, sample_warehouse))
+
+
+def test_raw_files_load_with_copy_and_build_to_the_same_marts(pg, tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    synthetic.write_csv(synthetic.generate(TINY), raw, prefix="")
+    with (raw / "events.csv").open("a") as f:  # a ragged line and a bad row: quarantined on both engines
+        f.write("99001,1,1,view,2026-01-20 10:00:00,extra\n99002,abc,1,view,2026-01-20 10:00:00\n")
+    for key, value in pg.items():
+        monkeypatch.setenv(key, value)
+    raw_loader.main([str(raw), "--format", "csv"])
+    loaded = query_pg(pg, "select count(*) as n from raw.raw_events_rejected")["n"][0]
+    assert loaded == 1
+    run_dbt(
+        ["build", "--exclude", "resource_type:unit_test"], tmp_path / "unused.duckdb", raw_dir=raw, raw_format="csv", extra_env=pg
+    )
+    duck = tmp_path / "wh.duckdb"
+    monkeypatch.setenv("RECSYS_DBT_TARGET", "dev")
+    run_dbt(
+        ["build", "--exclude", "resource_type:unit_test"],
+        duck,
+        raw_dir=raw,
+        raw_format="csv",
+        extra_env={"RECSYS_DBT_TARGET": "dev"},
+    )
+    on_pg, on_duckdb = figures(lambda sql: query_pg(pg, sql)), figures(lambda sql: warehouse.query_df(sql, duck))
+    assert on_pg == on_duckdb
+    assert ["events:malformed_line", 1.0] in on_pg["quarantine"] and ["events:missing_or_invalid_user_id", 1.0] in on_pg[
+        "quarantine"
+    ]
+
+
+def test_a_build_on_postgres_without_loaded_files_names_the_loader(pg, tmp_path):
+    raw = tmp_path / "not_loaded"
+    raw.mkdir()
+    env = {**pg, "RECSYS_PG_DATABASE": "postgres"}  # a database nothing was loaded into
+    proc = run_dbt(["build"], tmp_path / "unused.duckdb", raw_dir=raw, extra_env=env, check=False)
+    assert proc.returncode != 0 and "recsys-load-raw" in proc.stdout and "is not loaded on postgres" in proc.stdout
