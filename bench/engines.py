@@ -1,13 +1,14 @@
 """The same dbt project on DuckDB and on PostgreSQL, side by side.
 
-    python -m bench.engines                      # the sample, then 1M generated events
-    python -m bench.engines --events 0 --runs 1  # the sample only, once
+    python -m bench.engines                      # the sample, 1M generated events, the whole graph
+    python -m bench.engines --events 0 --runs 1  # the sample only, once, and the whole graph
 
 Prints, per engine, the median time of `dbt build` of the committed sample (seeds, models, data and unit
 tests) over --runs runs; then for --events generated events in Parquet: the load (DuckDB: none, the
 files are read in place; PostgreSQL: recsys-load-raw, COPY) and `dbt build` (no unit tests) times, and
-whether the marts agree. A throwaway PostgreSQL server is started for the run (Debian's package).
-Spark is not measured yet.
+then the whole graph (recsys-pipeline on the sample) on each engine: wall time, and NDCG@10 per model
+side by side with the largest difference of any leaderboard metric. A throwaway PostgreSQL server is
+started for the run (Debian's package). Spark is not measured yet.
 """
 
 import argparse
@@ -19,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ml import settings, synthetic
+from bench.common import isolated_env
+from ml import settings, synthetic, warehouse
 from tests.postgres import postgres_server
 
 
@@ -68,6 +70,27 @@ def main() -> None:
                 f"{args.events:,} events: duckdb build {t_duck:.1f}s (files read in place); postgres load (COPY) "
                 f"{t_load:.1f}s + build {t_pg:.1f}s; ratio postgres/duckdb {(t_load + t_pg) / t_duck:.1f}"
             )
+
+        boards, seconds = {}, {}
+        for name in engines:
+            env = {**isolated_env(tmp / name / "data"), **({k: v for k, v in engines[name].items() if k.startswith("RECSYS_PG")})}
+            env["RECSYS_DBT_TARGET"] = "dev" if name == "duckdb" else "postgres"
+            if name == "postgres":  # a fresh database (the one above holds the loaded raw files)
+                os.environ.update(engines["postgres"])
+                with warehouse.connect() as con:
+                    con.execute("create database recsys_graph")
+                env["RECSYS_PG_DATABASE"] = "recsys_graph"
+            seconds[name] = timed([sys.executable, "-m", "dagster_defs.pipeline"], env)
+            os.environ.update({k: v for k, v in env.items() if k.startswith("RECSYS_")})
+            boards[name] = warehouse.query_df("select * from marts.leaderboard").set_index("model").sort_index()
+        print(f"whole graph on the sample: duckdb {seconds['duckdb']:.0f}s, postgres {seconds['postgres']:.0f}s")
+        numeric = boards["duckdb"].select_dtypes("number").columns
+        diff = (boards["duckdb"][numeric] - boards["postgres"][numeric]).abs().max().max()
+        for model, row in boards["duckdb"].iterrows():
+            print(
+                f"  {model:<11} ndcg@10 duckdb {row.ndcg_at_10:.6f}  postgres {boards['postgres'].loc[model, 'ndcg_at_10']:.6f}"
+            )
+        print(f"  largest difference of any leaderboard metric: {diff:.2e}")
 
 
 if __name__ == "__main__":

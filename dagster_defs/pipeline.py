@@ -24,7 +24,7 @@ import yaml
 from dagster_defs.progress import Progress, output_to
 from ml import settings
 from ml.summary import warehouse_summary
-from ml.warehouse import require_duckdb_target
+from ml.warehouse import require_supported_target
 
 INTERRUPTED = 130  # the shell's exit status after Ctrl-C
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        require_duckdb_target()
+        require_supported_target()
     except RuntimeError as exc:
         raise SystemExit(f"recsys-pipeline: {exc}") from None
     dbt_vars = parse_vars(args.vars)

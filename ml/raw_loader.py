@@ -21,22 +21,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 
 from ml import settings
 
 TABLES = ("users", "items", "events")
-
-
-def postgres_uri() -> str:
-    user = quote(os.environ.get("RECSYS_PG_USER", "postgres"), safe="")
-    password = os.environ.get("RECSYS_PG_PASSWORD", "")
-    auth = f"{user}:{quote(password, safe='')}" if password else user
-    host = os.environ.get("RECSYS_PG_HOST", "127.0.0.1")
-    port = os.environ.get("RECSYS_PG_PORT", "5432")
-    return f"postgresql://{auth}@{host}:{port}/{quote(os.environ.get('RECSYS_PG_DATABASE', 'recsys'), safe='')}"
 
 
 def read_with_duckdb(raw_dir: Path, fmt: str, scratch: Path) -> Path:
@@ -90,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="recsys_load_") as scratch:
         database = read_with_duckdb(args.raw_dir, args.format.strip().lower(), Path(scratch))
-        counts = copy_to_postgres(database, postgres_uri())
+        counts = copy_to_postgres(database, settings.postgres_uri())
     rows = ", ".join(f"raw.{name} {n:,}" for name, n in counts.items())
     print(f"loaded in {time.perf_counter() - t0:.1f}s: {rows}")
 

@@ -19,6 +19,17 @@ def dbt_target() -> str:
     return os.environ.get("RECSYS_DBT_TARGET", "dev")
 
 
+def postgres_uri() -> str:
+    """The PostgreSQL database of the postgres target (RECSYS_PG_*, as profiles.yml reads them)."""
+    from urllib.parse import quote
+
+    user = quote(os.environ.get("RECSYS_PG_USER", "postgres"), safe="")
+    password = os.environ.get("RECSYS_PG_PASSWORD", "")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    host, port = os.environ.get("RECSYS_PG_HOST", "127.0.0.1"), os.environ.get("RECSYS_PG_PORT", "5432")
+    return f"postgresql://{auth}@{host}:{port}/{quote(os.environ.get('RECSYS_PG_DATABASE', 'recsys'), safe='')}"
+
+
 def data_dir() -> Path:
     """Root of generated files (warehouse, artifacts); ``RECSYS_DATA_DIR`` moves it."""
     return Path(os.environ.get("RECSYS_DATA_DIR", ROOT / "data")).resolve()

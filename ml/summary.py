@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ml import settings, warehouse
@@ -27,7 +26,7 @@ BOARD_COLUMNS = [
 ]
 
 
-def leaderboard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def leaderboard(con: warehouse.Connection) -> pd.DataFrame:
     """The leaderboard's headline columns, best NDCG@10 first."""
     board = con.execute("select * from marts.leaderboard").df()
     if "ndcg_at_10" in board:  # no metric columns before any model was evaluated
@@ -44,7 +43,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return board[[c for c in BOARD_COLUMNS if c in board.columns]]
 
 
-def split_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+def split_summary(con: warehouse.Connection) -> list[str]:
     """The windows the models were trained, tuned and tested on, and a warning when the test window
     holds too few users to compare models."""
     row = con.execute("select * from intermediate.int_split_defined").df().iloc[0]
@@ -79,15 +78,15 @@ FIXES = {
 }
 
 
-def quarantine_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+def quarantine_summary(con: warehouse.Connection) -> list[str]:
     """Quarantine counts per table and reason, and the cause and fix when no event is usable. Before
     marts.quarantined_rows is built (a run that stopped early), staging's own verdicts on the events."""
     if warehouse.table_exists(con, "marts", "quarantined_rows"):
-        sql = "select source_table, quarantine_reason, count(*) from marts.quarantined_rows group by all order by 1, 3 desc"
+        sql = "select source_table, quarantine_reason, count(*) from marts.quarantined_rows group by 1, 2 order by 1, 3 desc"
     elif warehouse.table_exists(con, "staging", "stg_shop__events_validated"):
         sql = (
             "select 'events', quarantine_reason, count(*) from staging.stg_shop__events_validated "
-            "where quarantine_reason is not null group by all order by 3 desc"
+            "where quarantine_reason is not null group by 1, 2 order by 3 desc"
         )
     else:
         return []
@@ -112,9 +111,10 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def warehouse_summary(path: str | Path | None = None) -> str:
     path = Path(path or settings.warehouse_path())
-    if not path.exists():
+    if not warehouse.warehouse_exists(path):
         return f"warehouse {path} does not exist yet"
-    lines = [f"warehouse: {path}"]
+    where = path if settings.dbt_target() == "dev" else f"{settings.dbt_target()} {settings.postgres_uri()}"
+    lines = [f"warehouse: {where}"]
     with warehouse.connect(path) as con:
         lines += quarantine_summary(con)
         if warehouse.table_exists(con, "intermediate", "int_split_defined"):

@@ -1,7 +1,13 @@
-"""DuckDB warehouse access for Python code: reads of the marts, writes of evaluation tables.
+"""Warehouse access for Python code: reads of the marts, writes of evaluation tables, on the engine
+the dbt project builds on (``RECSYS_DBT_TARGET``): DuckDB, the embedded default, or PostgreSQL.
+
+One small interface for both: ``connect()`` gives a connection whose ``execute(sql, params)`` answers
+``to_arrow_table()``, ``df()``, ``fetchall()`` and ``fetchone()`` (``?`` placeholders), and whose ``append`` / ``replace``
+write a pandas frame into a table. DuckDB runs in process; PostgreSQL is reached through ADBC, results
+come back as Arrow and frames go in by binary COPY.
 
 DuckDB lets one process write a database file at a time (readers in other processes are refused
-while a writer holds it too). Every connection here retries with backoff while another process
+while a writer holds it too). Every DuckDB connection here retries with backoff while another process
 holds the lock, so a Dagster step, a dbt run and a bench can queue on the file instead of failing.
 """
 
@@ -9,18 +15,22 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ml import metrics as M
 from ml import settings
 from ml.uncertainty import Comparison
 
 LOCK_WAIT_S = 600.0
+ENGINES = ("dev", "postgres")  # dbt targets the Python side reads and writes
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -28,21 +38,149 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "already open" in text
 
 
-def require_duckdb_target() -> None:
-    if settings.dbt_target() != "dev":
+class Rows(Protocol):
+    def to_arrow_table(self) -> pa.Table: ...
+    def df(self) -> pd.DataFrame: ...
+    def fetchall(self) -> list[tuple]: ...
+    def fetchone(self) -> tuple | None: ...
+
+
+class Connection(Protocol):
+    engine: str
+
+    def execute(self, sql: str, params: list | None = None) -> Rows: ...
+    def append(self, schema: str, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None: ...
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
+
+
+class DuckDBConnection:
+    engine = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: list | None = None) -> Rows:
+        return self.con.execute(sql, params or [])
+
+    def append(self, schema: str, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
+        """Insert ``frame`` by column name, creating the table, or adding columns it lacks, as needed."""
+        self.con.execute(f"create schema if not exists {schema}")
+        self.con.execute(f"create table if not exists {schema}.{table} ({', '.join(f'{n} {k}' for n, k in columns.items())})")
+        for name, kind in columns.items():  # tables written before a column existed gain it
+            self.con.execute(f"alter table {schema}.{table} add column if not exists {name} {kind}")
+        self.con.register("frame_to_write", frame)
+        self.con.execute(f"insert into {schema}.{table} by name select * from frame_to_write")
+        self.con.unregister("frame_to_write")
+
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.con.execute(f"create schema if not exists {schema}")
+        self.con.register("frame_to_write", frame)
+        self.con.execute(f"create or replace table {schema}.{table} as select * from frame_to_write")
+        self.con.unregister("frame_to_write")
+
+
+class ArrowRows:
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def to_arrow_table(self) -> pa.Table:
+        return self.table
+
+    def df(self) -> pd.DataFrame:
+        """As DuckDB's ``df()`` gives it: an integer column with nulls stays integer (pandas' Int64/Int32)."""
+        frame = self.table.to_pandas()
+        for name, column in zip(self.table.column_names, self.table.columns, strict=True):
+            if pa.types.is_integer(column.type) and column.null_count:
+                frame[name] = pd.array(column.to_pylist(), dtype=f"Int{column.type.bit_width}")
+        return frame
+
+    def fetchall(self) -> list[tuple]:
+        return list(zip(*(column.to_pylist() for column in self.table.columns), strict=True))
+
+    def fetchone(self) -> tuple | None:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+
+ARROW_TYPES = {
+    "varchar": pa.string(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "timestamp": pa.timestamp("us"),
+}
+POSTGRES_TYPES = {"double": "double precision"}
+SQL_KINDS = {
+    "double precision": "double",
+    "character varying": "varchar",
+    "text": "varchar",
+    "timestamp without time zone": "timestamp",
+}
+
+
+class PostgresConnection:
+    engine = "postgres"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: list | None = None) -> Rows:
+        counter = iter(range(1, 1_000))
+        sql = re.sub(r"\?", lambda _: f"${next(counter)}", sql)  # DuckDB's ? placeholders -> $1, $2, ...
+        with self.con.cursor() as cur:
+            cur.execute(sql, params or None)
+            return ArrowRows(cur.fetch_arrow_table() if cur.description else pa.table({}))
+
+    def append(self, schema: str, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
+        """Insert ``frame`` by column name (binary COPY), creating the table, or adding columns, as needed."""
+        self.execute(f"create schema if not exists {schema}")
+        spec = ", ".join(f"{name} {POSTGRES_TYPES.get(kind, kind)}" for name, kind in columns.items())
+        self.execute(f"create table if not exists {schema}.{table} ({spec})")
+        for name, kind in columns.items():
+            self.execute(f"alter table {schema}.{table} add column if not exists {name} {POSTGRES_TYPES.get(kind, kind)}")
+        in_table = self.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        # binary COPY wants the table's columns in its order, each with its exact type
+        arrays = {}
+        for name, data_type in in_table:
+            kind = columns.get(name) or SQL_KINDS.get(data_type, data_type)
+            values = frame[name] if name in frame else pd.Series([None] * len(frame), dtype=object)
+            arrays[name] = pa.array(values, type=ARROW_TYPES[kind], from_pandas=True)
+        with self.con.cursor() as cur:
+            cur.adbc_ingest(table, pa.table(arrays), mode="append", db_schema_name=schema)
+
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.execute(f"create schema if not exists {schema}")
+        self.execute(f"drop table if exists {schema}.{table}")
+        with self.con.cursor() as cur:
+            cur.adbc_ingest(table, pa.Table.from_pandas(frame, preserve_index=False), mode="create", db_schema_name=schema)
+
+
+def require_supported_target() -> None:
+    if settings.dbt_target() not in ENGINES:
         raise RuntimeError(
-            f"RECSYS_DBT_TARGET={settings.dbt_target()}: dbt builds there, but the Python assets, the evaluation "
-            "and the service read the DuckDB warehouse only so far; use that target with dbt alone "
-            "(README, 'Other engines'), or unset RECSYS_DBT_TARGET for the whole graph"
+            f"RECSYS_DBT_TARGET={settings.dbt_target()}: the Python assets, the evaluation and the service read and "
+            f"write {' or '.join(ENGINES)} targets only; build that target with dbt alone (README, 'Other engines')"
         )
 
 
 @contextlib.contextmanager
-def connect(
-    path: str | Path | None = None, read_only: bool = True, wait_s: float = LOCK_WAIT_S
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse that waits (up to ``wait_s``) for another process's lock."""
-    require_duckdb_target()
+def connect(path: str | Path | None = None, read_only: bool = True, wait_s: float = LOCK_WAIT_S) -> Iterator[Connection]:
+    """A connection to the warehouse of the dbt target: the DuckDB file at ``path`` (waiting up to
+    ``wait_s`` for another process's lock), or the PostgreSQL database of RECSYS_PG_*."""
+    require_supported_target()
+    if settings.dbt_target() == "postgres":
+        from adbc_driver_postgresql import dbapi  # pip install -e ".[postgres]"
+
+        pg = dbapi.connect(settings.postgres_uri(), autocommit=True)
+        try:
+            yield PostgresConnection(pg)
+        finally:
+            pg.close()
+        return
     path = str(path or settings.warehouse_path())
     if read_only and not Path(path).exists():
         raise FileNotFoundError(f"warehouse {path} does not exist: run the pipeline (README) first")
@@ -58,9 +196,14 @@ def connect(
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
     try:
-        yield con
+        yield DuckDBConnection(con)
     finally:
         con.close()
+
+
+def warehouse_exists(path: str | Path | None = None) -> bool:
+    """Whether there is a warehouse to read (a PostgreSQL database is taken to exist)."""
+    return settings.dbt_target() != "dev" or Path(path or settings.warehouse_path()).exists()
 
 
 def query_df(sql: str, path: str | Path | None = None, params: list | None = None) -> pd.DataFrame:
@@ -68,12 +211,12 @@ def query_df(sql: str, path: str | Path | None = None, params: list | None = Non
         return con.execute(sql, params or []).df()
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+def scalar(con: Connection, sql: str, params: list | None = None):
     rows = con.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def table_exists(con: Connection, schema: str, table: str) -> bool:
     return bool(
         scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table])
     )
@@ -119,31 +262,20 @@ def append_metrics(
         raise ValueError(f"metrics frame lacks columns {sorted(missing)}")
     rows = frame[list(columns)]
     with connect(path, read_only=False) as con:
-        con.execute(f"create schema if not exists {schema}")
-        con.execute(
-            f"create table if not exists {schema}.{table} "
-            f"({', '.join(f'{name} {kind}' for name, kind in METRIC_COLUMNS.items())})"
-        )
-        for name, kind in columns.items():  # tables written before a column existed gain it
-            con.execute(f"alter table {schema}.{table} add column if not exists {name} {kind}")
-        con.register("metrics_frame", rows)
-        con.execute(f"insert into {schema}.{table} by name select * from metrics_frame")
-        con.unregister("metrics_frame")
+        con.append(schema, table, rows, columns)
         if schema == "evaluation":
             write_metric_definitions(con)
     return len(rows)
 
 
-def write_metric_definitions(con: duckdb.DuckDBPyConnection) -> None:
+def write_metric_definitions(con: Connection) -> None:
     """``evaluation.metric_definitions``: the metric registry (name, kind, position, description), from
     which the leaderboard takes its columns."""
     defs = pd.DataFrame(
         [(m.name, m.kind, pos, m.description, m.higher_is_better) for pos, m in enumerate(M.REGISTRY.values())],
         columns=["metric", "kind", "position", "description", "higher_is_better"],
     )
-    con.register("metric_defs", defs)
-    con.execute("create or replace table evaluation.metric_definitions as select * from metric_defs")
-    con.unregister("metric_defs")
+    con.replace("evaluation", "metric_definitions", defs)
 
 
 USER_METRICS_SCHEMA = "evaluation_users"
@@ -154,17 +286,10 @@ def write_user_metrics(table: str, per_user: pd.Series, run_id: str, model_versi
     what the next run's paired test against this one reads."""
     rows = pd.DataFrame(
         {"run_id": run_id, "model_version": model_version, "user_id": per_user.index.to_numpy(), "value": per_user.to_numpy()}
-    )
+    ).assign(written_at=pd.Timestamp.now())
+    columns = {"run_id": "varchar", "model_version": "varchar", "user_id": "bigint", "value": "double", "written_at": "timestamp"}
     with connect(path, read_only=False) as con:
-        con.execute(f"create schema if not exists {USER_METRICS_SCHEMA}")
-        con.execute(
-            f"create table if not exists {USER_METRICS_SCHEMA}.{table} "
-            "(run_id varchar, model_version varchar, user_id bigint, value double, "
-            "written_at timestamp default current_timestamp)"
-        )
-        con.register("user_rows", rows)
-        con.execute(f"insert into {USER_METRICS_SCHEMA}.{table} by name select * from user_rows")
-        con.unregister("user_rows")
+        con.append(USER_METRICS_SCHEMA, table, rows, columns)
 
 
 def previous_user_metrics(table: str, path: str | Path | None = None) -> pd.Series | None:

@@ -86,7 +86,7 @@ def load_served(name: str, directory: Path) -> ServedModel:
 
 def read_metrics(warehouse_path: Path) -> dict[str, dict]:
     """Latest leaderboard row per model; empty when the warehouse or the leaderboard is not there."""
-    if not warehouse_path.exists():
+    if not warehouse.warehouse_exists(warehouse_path):
         return {}
     try:
         with warehouse.connect(warehouse_path, read_only=True, wait_s=30) as con:

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from ml import settings
+from ml import settings, warehouse
 from ml.recommenders import Scorer
 
 
@@ -129,3 +129,30 @@ def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedP
     return subprocess.run(
         [sys.executable, "-m", "dagster_defs.pipeline", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.fixture(scope="session")
+def pipeline_env(tmp_path_factory):
+    """The main job materialized once on the sample (DuckDB): its env, base dir, stdout and leaderboard."""
+    base = tmp_path_factory.mktemp("pipeline")
+    env = isolated_env(base)
+    proc = pipeline(env, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")
+    return env, base, proc.stdout, board
+
+
+# leaderboard columns measured by a run (not its identity or its comparison with an earlier run)
+RUN_INDEPENDENT = [
+    "ndcg_at_10",
+    "recall_at_10",
+    "map_at_10",
+    "coverage_at_10",
+    "ndcg_at_10_ci_low",
+    "ndcg_at_10_ci_high",
+    "ndcg_lift_vs_popularity",
+    "p_vs_popularity",
+    "cold_users_ndcg_at_10",
+    "ctr_auc",
+    "ctr_log_loss",
+]

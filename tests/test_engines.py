@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from ml import raw_loader, synthetic, warehouse
-from tests.conftest import run_dbt
+from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
 from tests.postgres import postgres_server
 
 TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
@@ -30,7 +30,7 @@ def query_pg(env: dict, sql: str) -> pd.DataFrame:
     from adbc_driver_postgresql import dbapi
 
     uri = f"postgresql://{env['RECSYS_PG_USER']}@{env['RECSYS_PG_HOST']}:{env['RECSYS_PG_PORT']}/{env['RECSYS_PG_DATABASE']}"
-    with dbapi.connect(uri) as con, con.cursor() as cur:
+    with dbapi.connect(uri, autocommit=True) as con, con.cursor() as cur:
         cur.execute(sql)
         return cur.fetch_arrow_table().to_pandas()
 
@@ -93,3 +93,15 @@ def test_a_build_on_postgres_without_loaded_files_names_the_loader(pg, tmp_path)
     env = {**pg, "RECSYS_PG_DATABASE": "postgres"}  # a database nothing was loaded into
     proc = run_dbt(["build"], tmp_path / "unused.duckdb", raw_dir=raw, extra_env=env, check=False)
     assert proc.returncode != 0 and "recsys-load-raw" in proc.stdout and "is not loaded on postgres" in proc.stdout
+
+
+def test_the_whole_graph_runs_on_postgres_with_duckdbs_metrics(pg, tmp_path, pipeline_env):
+    """One setting moves everything: dbt, the Python assets' reads and writes, the evaluation tables and
+    the leaderboard; the metrics equal the DuckDB run's."""
+    query_pg(pg, "create database recsys_graph")
+    env = {**isolated_env(tmp_path), **pg, "RECSYS_PG_DATABASE": "recsys_graph"}
+    proc = pipeline(env, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    on_pg = query_pg(env, "select * from marts.leaderboard").set_index("model")[RUN_INDEPENDENT].sort_index()
+    on_duckdb = pipeline_env[3].set_index("model")[RUN_INDEPENDENT].sort_index()
+    pd.testing.assert_frame_equal(on_pg, on_duckdb, check_exact=False, rtol=1e-9, check_dtype=False)

@@ -10,32 +10,7 @@ import pytest
 
 from ml import catalog, tuning, warehouse
 from ml.catalog import load_model
-from tests.conftest import ROOT, isolated_env, pipeline, running_service
-
-# leaderboard columns measured by a run (not its identity or its comparison with an earlier run)
-RUN_INDEPENDENT = [
-    "ndcg_at_10",
-    "recall_at_10",
-    "map_at_10",
-    "coverage_at_10",
-    "ndcg_at_10_ci_low",
-    "ndcg_at_10_ci_high",
-    "ndcg_lift_vs_popularity",
-    "p_vs_popularity",
-    "cold_users_ndcg_at_10",
-    "ctr_auc",
-    "ctr_log_loss",
-]
-
-
-@pytest.fixture(scope="module")
-def pipeline_env(tmp_path_factory):
-    base = tmp_path_factory.mktemp("pipeline")
-    env = isolated_env(base)
-    proc = pipeline(env, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")
-    return env, base, proc.stdout, board
+from tests.conftest import ROOT, RUN_INDEPENDENT, isolated_env, pipeline, running_service
 
 
 def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):

@@ -17,7 +17,7 @@ typed as (
         raw.*,
         {{ integer_id('raw_item_id') }} as item_id,
         raw_category as category,
-        {{ try_cast_to('trim(raw_price)', dbt.type_float()) }} as price,
+        {{ try_cast_to('trim(raw_price)', type_double()) }} as price,
         {{ utc_timestamp('raw_released_at') }} as released_at
     from raw
 ),
@@ -49,5 +49,5 @@ select
 from checked
 {{ malformed_lines('items', [
     ['item_id', dbt.type_bigint()], ['category', dbt.type_string()], ['brand', dbt.type_string()],
-    ['price', dbt.type_float()], ['released_at', dbt.type_timestamp()], ['raw_item_id', dbt.type_string()],
+    ['price', type_double()], ['released_at', dbt.type_timestamp()], ['raw_item_id', dbt.type_string()],
 ]) }}
