@@ -30,6 +30,15 @@ def postgres_uri() -> str:
     return f"postgresql://{auth}@{host}:{port}/{quote(os.environ.get('RECSYS_PG_DATABASE', 'recsys'), safe='')}"
 
 
+def warehouse_label(path: str | Path | None = None) -> str:
+    """Where the warehouse is, for people: the DuckDB file, or the PostgreSQL server and database
+    (never a password)."""
+    if dbt_target() == "postgres":
+        host, port = os.environ.get("RECSYS_PG_HOST", "127.0.0.1"), os.environ.get("RECSYS_PG_PORT", "5432")
+        return f"postgres {host}:{port}/{os.environ.get('RECSYS_PG_DATABASE', 'recsys')}"
+    return f"duckdb {Path(path or warehouse_path()).name}"
+
+
 def data_dir() -> Path:
     """Root of generated files (warehouse, artifacts); ``RECSYS_DATA_DIR`` moves it."""
     return Path(os.environ.get("RECSYS_DATA_DIR", ROOT / "data")).resolve()

@@ -3,15 +3,17 @@ versioned artifact that carries everything the service needs to serve it on its 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ml import artifacts, catalog
+from ml import artifacts, catalog, settings, warehouse
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
@@ -53,18 +55,53 @@ def train_click_model(
     return model, time.perf_counter() - t0, {"train_examples": len(train), "validation_examples": len(validation)}
 
 
-def publish(root: str | Path, name: str, version: str, model: Any, data: InteractionData | None = None) -> Path:
+PROVENANCE = "provenance.json"
+
+
+def provenance(warehouse_path: str | Path | None = None) -> dict:
+    """When a model was trained, on which warehouse, and the data window it saw (the split of the marts
+    it read: trained on train + validation, evaluated from ``test_from``)."""
+    out: dict = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "warehouse": settings.warehouse_label(warehouse_path),
+    }
+    try:
+        row = warehouse.query_df(
+            "select split_strategy, min_event_at, split_at, end_at from intermediate.int_split_defined", warehouse_path
+        ).iloc[0]
+        out["data_window"] = {
+            "split_strategy": row.split_strategy,
+            "trained_on_events_from": str(row.min_event_at),
+            "test_from": str(row.split_at),
+            "events_until": str(row.end_at),
+        }
+    except Exception:  # a model trained outside the pipeline (tests, benches): no window to name
+        out["data_window"] = None
+    return out
+
+
+def publish(
+    root: str | Path,
+    name: str,
+    version: str,
+    model: Any,
+    data: InteractionData | None = None,
+    warehouse_path: str | Path | None = None,
+) -> Path:
     """Publish ``model`` (anything with ``save(directory)``) as ``<root>/<name>/<version>``; with
-    ``data``, the serving index (id mapping, train items to exclude, item attributes) goes with it.
+    ``data``, the serving index (id mapping, train items to exclude, item attributes) goes with it, and
+    ``provenance.json`` says when, from which warehouse and on which data window it was trained.
     A ranking model whose scores are not finite is refused before anything is written."""
 
     if isinstance(model, Scorer):
         check_finite_scores(model)  # a diverged model never becomes latest
+    origin = provenance(warehouse_path)
 
     def write(directory: Path) -> None:
         model.save(directory)
         if data is not None:
             ServingIndex.from_data(data).save(directory)
+        (directory / PROVENANCE).write_text(json.dumps(origin, indent=2))
 
     return artifacts.publish(root, name, version, write)
 

@@ -141,6 +141,21 @@ class ModelInfo(BaseModel):
     metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
 
 
+class ModelStatus(BaseModel):
+    name: str
+    version: str = Field(..., description="the served artifact version")
+    trained_at: str | None = Field(None, description="when the version was trained (UTC, ISO 8601)")
+    warehouse: str | None = Field(None, description="the warehouse its training data came from")
+    data_window: dict | None = Field(None, description="the split it was trained and tested on")
+    newer_version_waiting: str | None = Field(None, description="a newer published version not loaded yet")
+
+
+class Status(BaseModel):
+    loaded_at: str = Field(..., description="when the served snapshot was loaded (UTC)")
+    reload_interval_s: float = Field(..., description="how often the watcher looks for new versions")
+    models: list[ModelStatus]
+
+
 class Health(BaseModel):
     status: str
     models: dict[str, str]
@@ -258,6 +273,29 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             )
             for m in snap.models.values()
         ]
+
+    @app.get("/status", response_model=Status)
+    def status() -> Status:
+        """What is served: each model's version, when it was trained, on which warehouse and data window,
+        and whether a newer materialization is waiting to be loaded."""
+        snap, waiting = registry.snapshot, registry.waiting()
+        rows = [
+            ModelStatus(
+                name=m.name,
+                version=m.version,
+                trained_at=m.provenance.get("trained_at"),
+                warehouse=m.provenance.get("warehouse"),
+                data_window=m.provenance.get("data_window"),
+                newer_version_waiting=waiting.get(m.name),
+            )
+            for m in snap.models.values()
+        ]
+        rows += [
+            ModelStatus(name=n, version="(not loaded yet)", newer_version_waiting=v)
+            for n, v in waiting.items()
+            if n not in snap.models
+        ]
+        return Status(loaded_at=snap.loaded_at, reload_interval_s=registry.reload_interval_s, models=rows)
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "no model loaded yet"}})
     def health():

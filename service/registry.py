@@ -9,6 +9,7 @@ The warehouse is read only for the /models metrics, with a short read-only conne
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ml.catalog import FALLBACK, SERVED, load_model
 from ml.data import ServingIndex
 from ml.recommenders import ItemSimilarity, Scorer
 from ml.recommenders.base import check_finite_scores
+from ml.training import PROVENANCE
 
 log = logging.getLogger("recsys.service")
 FALLBACK_MODEL = FALLBACK
@@ -36,6 +38,7 @@ class ServedModel:
     model: Scorer
     index: ServingIndex
     items: pd.DataFrame
+    provenance: dict = field(default_factory=dict)  # ml.training.provenance: trained_at, warehouse, data window
 
     def user_rows(self, user_ids) -> np.ndarray:
         """Row index of each user id in the model (-1 when unknown). Ids are sorted (the marts'
@@ -81,7 +84,11 @@ def load_served(name: str, directory: Path) -> ServedModel:
     items["released_at"] = items["released_at"].astype(str)
     if not (np.all(np.diff(index.user_ids) > 0) and np.all(np.diff(index.item_ids) > 0)):
         raise ValueError(f"{directory}: user and item ids must be sorted and unique (the marts' dense indices)")
-    return ServedModel(name=name, version=directory.name, path=str(directory), model=model, index=index, items=items)
+    origin = directory / PROVENANCE
+    provenance = json.loads(origin.read_text()) if origin.exists() else {}
+    return ServedModel(
+        name=name, version=directory.name, path=str(directory), model=model, index=index, items=items, provenance=provenance
+    )
 
 
 def read_metrics(warehouse_path: Path) -> dict[str, dict]:
@@ -147,6 +154,12 @@ class Registry:
             )
             log.info("serving %s", {n: m.version for n, m in models.items()})
             return True
+
+    def waiting(self) -> dict[str, str]:
+        """Versions published as ``latest`` that are not served yet (the watcher loads them on its next
+        poll; one whose scores are not finite is never loaded and stays here)."""
+        served = {name: m.version for name, m in self._snapshot.models.items()}
+        return {name: v for name, v in self.current_versions().items() if served.get(name) != v}
 
     def start(self) -> None:
         self.reload(force=True)

@@ -113,6 +113,8 @@ def test_service_serves_the_materialized_models_with_their_metrics(pipeline_env)
         assert models["als"]["metrics"]["ndcg_at_10"] > models["popularity"]["metrics"]["ndcg_at_10"]
         r = httpx.get(f"{url}/users/1/recommendations", params={"model": "two_tower", "k": 5})
         assert r.status_code == 200 and len(r.json()["items"]) == 5
+        status = {m["name"]: m for m in httpx.get(f"{url}/status").json()["models"]}
+        assert status["als"]["data_window"]["test_from"] and status["als"]["warehouse"] == "duckdb warehouse.duckdb"
 
 
 def test_the_leaderboard_alone_after_a_full_run(pipeline_env):

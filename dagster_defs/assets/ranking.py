@@ -51,7 +51,7 @@ def two_stage_model(
     model, info = train_two_stage(data, windows, {n: catalog.load_model(a.path) for n, a in published.items()}, params)
     seconds = time.perf_counter() - t0
     version = new_version(context)
-    path = training.publish(recsys.artifacts_dir, "two_stage", version, model, data)
+    path = training.publish(recsys.artifacts_dir, "two_stage", version, model, data, recsys.warehouse_path)
     return dg.Output(
         ModelArtifact(model="two_stage", version=version, path=str(path)),
         metadata={

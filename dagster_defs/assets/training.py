@@ -67,7 +67,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
             **history_metadata(getattr(model, "history", [])),
         }
         version = new_version(context)
-        path = training.publish(recsys.artifacts_dir, name, version, model, data)
+        path = training.publish(recsys.artifacts_dir, name, version, model, data, recsys.warehouse_path)
         return dg.Output(
             ModelArtifact(model=name, version=version, path=str(path)),
             metadata={**meta, **artifact_metadata(path, version, seconds, model.params)},
@@ -97,7 +97,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         model, seconds, counts = training.train_click_model(name, params, examples, log=context.log.info)
         history = getattr(model, "history", [])
         version = new_version(context)
-        path = training.publish(recsys.artifacts_dir, name, version, model)
+        path = training.publish(recsys.artifacts_dir, name, version, model, warehouse_path=recsys.warehouse_path)
         meta = {
             **counts,
             **({"best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in history), 4))} if history else {}),
