@@ -135,7 +135,7 @@ def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedP
 def pipeline_env(tmp_path_factory):
     """The main job materialized once on the sample (DuckDB): its env, base dir, stdout and leaderboard."""
     base = tmp_path_factory.mktemp("pipeline")
-    env = isolated_env(base)
+    env = {**isolated_env(base), "MLFLOW_TRACKING_URI": f"sqlite:///{base}/mlflow.db"}  # optional tracking, on here
     proc = pipeline(env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")

@@ -1,6 +1,7 @@
 """One end-to-end materialization of the whole graph on the committed sample, in a temp directory,
 then two overlapping runs that both write the warehouse."""
 
+import os
 import subprocess
 import sys
 
@@ -143,3 +144,34 @@ def test_two_fresh_runs_give_identical_leaderboard_metrics(pipeline_env, tmp_pat
     second = warehouse.query_df("select * from marts.leaderboard", tmp_path / "data" / "warehouse.duckdb")
     second = second.set_index("model")[RUN_INDEPENDENT].loc[first.index]
     pd.testing.assert_frame_equal(first, second, check_exact=True)
+
+
+def test_training_and_evaluation_are_tracked_in_mlflow_when_configured(pipeline_env):
+    """With MLFLOW_TRACKING_URI set, the Dagster run has one MLflow run named after it, holding every
+    model's parameters, artifact path and test metrics."""
+    from mlflow.tracking import MlflowClient
+
+    env, base, stdout, board = pipeline_env
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    dagster_run = stdout.split("(run ")[1][:8]
+    experiment = client.get_experiment_by_name("recsys")
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = 'dagster-{dagster_run}'")
+    assert len(runs) == 1
+    params, metrics = runs[0].data.params, runs[0].data.metrics
+    latest = (base / "data" / "models" / "als" / "latest").resolve()
+    assert params["als.artifact_path"] == str(latest) and "als.factors" in params
+    ndcg = board.set_index("model")["ndcg_at_10"]
+    for model in ("als", "item_item", "two_tower", "popularity"):
+        assert metrics[f"{model}.ndcg_at_10"] == pytest.approx(ndcg[model], rel=1e-12), model
+    assert "dcn.ctr_auc" in metrics
+
+
+def test_tracking_off_costs_nothing():
+    """Without MLFLOW_TRACKING_URI the code location never imports mlflow."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    code = (
+        "import sys, dagster_defs.definitions; from ml import tracking; "
+        "tracking.log('r', 'm', {'a': 1}); print('mlflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"

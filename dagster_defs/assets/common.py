@@ -17,7 +17,7 @@ from dagster_defs.assets.features import feature_dbt_assets
 from dagster_defs.resources import RecsysResource
 from ml import columns as C
 from ml import metrics as M
-from ml import uncertainty, warehouse
+from ml import tracking, uncertainty, warehouse
 
 ML_DIR = Path(ml.__file__).parent
 
@@ -119,4 +119,6 @@ def store_metrics(
         evaluated_at=datetime.now(UTC).replace(tzinfo=None),
     )
     n = warehouse.append_metrics(name, frame, recsys.warehouse_path, schema=schema, extra_columns=extra_columns)
+    if schema == C.EVALUATION_SCHEMA:
+        tracking.log(context.run_id, name, {"evaluated_version": version}, tracking.headline_metrics(frame))
     return {"rows_written": n, "table": f"{schema}.{name}", **metrics_metadata(frame)}

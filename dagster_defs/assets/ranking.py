@@ -62,7 +62,7 @@ def two_stage_model(
             "validation_ndcg@10": dg.MetadataValue.float(round(info["validation_ndcg@10"], 4)),
             "feature_importance_gain": md(info["feature_importance"]),
             "generators": ", ".join(f"{n}@{published[n].version}" for n in model.generators),  # those it serves with
-            **artifact_metadata(path, version, seconds, asdict(params)),
+            **artifact_metadata(context, "two_stage", path, version, seconds, asdict(params)),
         },
     )
 

@@ -10,7 +10,7 @@ import pandas as pd
 from dagster_defs.assets.common import CTR_MART, INTERACTION_MARTS, ML_DIR, ModelArtifact, code_version, md, new_version, skip
 from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.resources import RecsysResource
-from ml import catalog, training, tuning
+from ml import catalog, tracking, training, tuning
 from ml.ctr.features import load_examples, skip_reason
 from ml.data import load_interactions
 from ml.recommenders import RECOMMENDERS, CannotTrain
@@ -18,7 +18,11 @@ from ml.recommenders import RECOMMENDERS, CannotTrain
 KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
 
 
-def artifact_metadata(path: Path, version: str, seconds: float, params: dict) -> dict:
+def artifact_metadata(
+    context: dg.AssetExecutionContext, name: str, path: Path, version: str, seconds: float, params: dict
+) -> dict:
+    """The asset's metadata about its artifact; also logged to MLflow when tracking is on."""
+    tracking.log(context.run_id, name, {**params, "artifact_path": str(path), "version": version}, {"training_seconds": seconds})
     return {
         "training_seconds": dg.MetadataValue.float(round(seconds, 3)),
         "artifact_path": dg.MetadataValue.path(str(path)),
@@ -70,7 +74,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
         path = training.publish(recsys.artifacts_dir, name, version, model, data, recsys.warehouse_path)
         return dg.Output(
             ModelArtifact(model=name, version=version, path=str(path)),
-            metadata={**meta, **artifact_metadata(path, version, seconds, model.params)},
+            metadata={**meta, **artifact_metadata(context, name, path, version, seconds, model.params)},
         )
 
     return train
@@ -102,7 +106,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
             **counts,
             **({"best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in history), 4))} if history else {}),
             **history_metadata(history),
-            **artifact_metadata(path, version, seconds, params),
+            **artifact_metadata(context, name, path, version, seconds, params),
         }
         return dg.Output(ModelArtifact(model=name, version=version, path=str(path)), metadata=meta)
 
