@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from ml import settings, synthetic
+from ml.raw_loader import read_with_duckdb
 
 
 def run_dbt(args, warehouse: Path, target: Path, raw_dir: Path | None = None) -> float:
@@ -36,17 +37,11 @@ def direct_duckdb(target: Path, raw_dir: Path, warehouse: Path) -> float:
     """Run the compiled SQL of every model that dbt ran, in dbt's order, straight in DuckDB."""
     manifest = json.loads((target / "manifest.json").read_text())
     results = json.loads((target / "run_results.json").read_text())["results"]
+    read_with_duckdb(raw_dir, "parquet", warehouse.parent, database=warehouse)  # raw.* as the dbt hook makes them
     con = duckdb.connect(str(warehouse), config={"memory_limit": os.environ.get("RECSYS_DUCKDB_MEMORY_LIMIT", "3GB")})
     t0 = time.perf_counter()
-    for schema in ("raw", "staging", "intermediate", "marts"):
+    for schema in ("staging", "intermediate", "marts"):
         con.execute(f"create schema if not exists {schema}")
-    for table in ("users", "items", "events"):  # as the on-run-start hook register_raw_files does for Parquet
-        reader = f"read_parquet('{raw_dir}/{table}.parquet', file_row_number = true)"
-        con.execute(
-            f"create or replace view raw.raw_{table} as "
-            f"select * exclude (file_row_number), file_row_number + 1 as _row_number from {reader}"
-        )
-        con.execute(f"create or replace table raw.raw_{table}_rejected (line bigint, error varchar, raw_line varchar)")
     for res in sorted(results, key=lambda r: r["timing"][0]["started_at"] if r["timing"] else ""):
         node = manifest["nodes"][res["unique_id"]]
         if node["resource_type"] != "model":

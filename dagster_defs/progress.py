@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from ml.errors import root_message
+
 KEY_FIGURES = {
     "all/ndcg@10": "ndcg@10",
     "test_auc": "auc",
@@ -136,13 +138,6 @@ def output_to(path: Path) -> Iterator[TextIO]:
             for fd in saved:
                 os.close(fd)
             terminal.close()
-
-
-def root_message(text: str) -> str:
-    """The line of an error that says what went wrong: its last line, leaving out dbt's macro call stack
-    ('> in macro ...', '> called by ...') that follows a compilation error's message."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith(">")]
-    return (lines[-1] if lines else "failed")[:300]
 
 
 def interrupted(error) -> bool:

@@ -25,13 +25,15 @@ from pathlib import Path
 import duckdb
 
 from ml import settings
+from ml.errors import root_message
 
 TABLES = ("users", "items", "events")
 
 
-def read_with_duckdb(raw_dir: Path, fmt: str, scratch: Path) -> Path:
-    """The raw relations as the embedded default reads them, in a scratch DuckDB file."""
-    database = scratch / "scratch.duckdb"  # not raw.duckdb: the catalog would shadow the raw schema
+def read_with_duckdb(raw_dir: Path, fmt: str, scratch: Path, database: Path | None = None) -> Path:
+    """The raw relations as the embedded default reads them (the hook's macro), in a DuckDB file:
+    ``database``, or a scratch file in ``scratch``."""
+    database = database or scratch / "scratch.duckdb"  # not raw.duckdb: the catalog would shadow the raw schema
     env = {
         **os.environ,
         "RECSYS_DUCKDB_PATH": str(database),
@@ -44,8 +46,7 @@ def read_with_duckdb(raw_dir: Path, fmt: str, scratch: Path) -> Path:
     )
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:  # the macro's own message says which file, which column and the fix
-        lines = [line.strip() for line in proc.stdout.splitlines() if line.strip() and not line.strip().startswith(">")]
-        raise SystemExit(f"recsys-load-raw: {lines[-1] if lines else proc.stderr.strip()}")
+        raise SystemExit(f"recsys-load-raw: {root_message(proc.stdout or proc.stderr)}")
     return database
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,15 +20,17 @@ def dbt_target() -> str:
     return os.environ.get("RECSYS_DBT_TARGET", "dev")
 
 
-def postgres_uri() -> str:
-    """The PostgreSQL database of the postgres target (RECSYS_PG_*, as profiles.yml reads them)."""
+def postgres_uri(env: Mapping[str, str] | None = None) -> str:
+    """The PostgreSQL database of the postgres target (RECSYS_PG_* of ``env``, default the process's
+    environment, as profiles.yml reads them)."""
     from urllib.parse import quote
 
-    user = quote(os.environ.get("RECSYS_PG_USER", "postgres"), safe="")
-    password = os.environ.get("RECSYS_PG_PASSWORD", "")
+    env = os.environ if env is None else env
+    user = quote(env.get("RECSYS_PG_USER", "postgres"), safe="")
+    password = env.get("RECSYS_PG_PASSWORD", "")
     auth = f"{user}:{quote(password, safe='')}" if password else user
-    host, port = os.environ.get("RECSYS_PG_HOST", "127.0.0.1"), os.environ.get("RECSYS_PG_PORT", "5432")
-    return f"postgresql://{auth}@{host}:{port}/{quote(os.environ.get('RECSYS_PG_DATABASE', 'recsys'), safe='')}"
+    host, port = env.get("RECSYS_PG_HOST", "127.0.0.1"), env.get("RECSYS_PG_PORT", "5432")
+    return f"postgresql://{auth}@{host}:{port}/{quote(env.get('RECSYS_PG_DATABASE', 'recsys'), safe='')}"
 
 
 def warehouse_label(path: str | Path | None = None) -> str:

@@ -113,7 +113,7 @@ def warehouse_summary(path: str | Path | None = None) -> str:
     path = Path(path or settings.warehouse_path())
     if not warehouse.warehouse_exists(path):
         return f"warehouse {path} does not exist yet"
-    where = path if settings.dbt_target() == "dev" else f"{settings.dbt_target()} {settings.postgres_uri()}"
+    where = path if settings.dbt_target() == "dev" else settings.warehouse_label()  # never a password
     lines = [f"warehouse: {where}"]
     with warehouse.connect(path) as con:
         lines += quarantine_summary(con)

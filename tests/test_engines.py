@@ -4,7 +4,7 @@ with COPY, and the marts equal DuckDB's for the same input."""
 import pandas as pd
 import pytest
 
-from ml import raw_loader, synthetic, warehouse
+from ml import raw_loader, settings, synthetic, warehouse
 from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
 from tests.postgres import postgres_server
 
@@ -29,8 +29,7 @@ def pg():
 def query_pg(env: dict, sql: str) -> pd.DataFrame:
     from adbc_driver_postgresql import dbapi
 
-    uri = f"postgresql://{env['RECSYS_PG_USER']}@{env['RECSYS_PG_HOST']}:{env['RECSYS_PG_PORT']}/{env['RECSYS_PG_DATABASE']}"
-    with dbapi.connect(uri, autocommit=True) as con, con.cursor() as cur:
+    with dbapi.connect(settings.postgres_uri(env), autocommit=True) as con, con.cursor() as cur:
         cur.execute(sql)
         return cur.fetch_arrow_table().to_pandas()
 

@@ -24,17 +24,22 @@ KILL_POINTS = [
 ]
 
 
-def start_and_kill(env: dict, marker: str, delay_s: float) -> str:
-    """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows."""
-    proc = subprocess.Popen(
+def start_pipeline(env: dict, stderr: int) -> subprocess.Popen:
+    """recsys-pipeline on SELECTION in its own process group (a signal reaches dbt too, as from a terminal)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "dagster_defs.pipeline", "--select", SELECTION],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
         start_new_session=True,
     )
+
+
+def start_and_kill(env: dict, marker: str, delay_s: float) -> str:
+    """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows."""
+    proc = start_pipeline(env, stderr=subprocess.STDOUT)
     seen = []
     deadline = time.monotonic() + 600
     for line in proc.stdout:
@@ -91,15 +96,7 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
 
 def test_ctrl_c_stops_the_run_with_one_line(tmp_path):
     env = isolated_env(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--select", SELECTION],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_pipeline(env, stderr=subprocess.PIPE)
     for line in proc.stdout:
         if "] models/popularity" in line:  # ALS's tuning, a long step, has started
             break
