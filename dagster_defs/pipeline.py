@@ -41,15 +41,29 @@ def prepare_dbt_manifest(dbt_vars: str) -> None:
     subprocess.run(settings.dbt_command("parse", "--quiet", dbt_vars=dbt_vars), check=True)
 
 
-def parse_vars(text: str) -> str:
-    """Validate ``--vars`` (YAML or JSON, a mapping) and return it as JSON for dbt."""
+def parse_mapping(option: str, text: str, example: str) -> dict:
+    """``text`` (YAML or JSON) as a mapping, or exit naming ``option`` and an example."""
     try:
         value = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
-        raise SystemExit(f"--vars is not valid YAML/JSON: {exc}") from None
+        raise SystemExit(f"{option} is not valid YAML/JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise SystemExit(f"--vars must be a mapping such as '{{test_days: 14}}', got {text!r}")
+        raise SystemExit(f"{option} must be a mapping such as '{example}', got {text!r}")
+    return value
+
+
+def parse_vars(text: str) -> str:
+    """Validate ``--vars`` (YAML or JSON, a mapping) and return it as JSON for dbt."""
+    value = parse_mapping("--vars", text, "{test_days: 14}")
     return json.dumps(value) if value else ""
+
+
+def merged(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` laid over it, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def dagster_home() -> str:
@@ -62,7 +76,7 @@ def dagster_home() -> str:
     return home
 
 
-def run(select: str | None, dbt_vars: str) -> int:
+def run(select: str | None, dbt_vars: str, run_config: dict | None = None) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
     import dagster as dg
 
@@ -91,12 +105,20 @@ def run(select: str | None, dbt_vars: str) -> int:
                 run_id=run_id,
                 tags=own_tags(),
                 raise_on_error=False,
-                run_config={
-                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-                    "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
-                },
+                run_config=merged(
+                    {
+                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                        "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
+                    },
+                    run_config or {},
+                ),
             )
             ok, stopped = result.success, False
+        except dg.DagsterInvalidConfigError as exc:
+            progress.stop.set()
+            progress.join(timeout=10)
+            progress.say(f"\n--config does not fit the selected assets: {exc}")
+            return 2
         except KeyboardInterrupt:  # between steps
             ok, stopped = False, True
         progress.stop.set()
@@ -130,7 +152,14 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("RECSYS_DBT_VARS", ""),
         help="dbt vars for this run, YAML or JSON, e.g. '{test_days: 14}' (default RECSYS_DBT_VARS)",
     )
+    parser.add_argument(
+        "--config",
+        default="",
+        help="Dagster run config for this run, YAML or JSON, as the launchpad takes it, e.g. "
+        "'{ops: {tuning__als: {config: {n_trials: 5}}}}' (an asset's op is its key with '__' for '/')",
+    )
     args = parser.parse_args(argv)
+    run_config = parse_mapping("--config", args.config, "{ops: {tuning__als: {config: {n_trials: 5}}}}")
     try:
         require_supported_target()
     except RuntimeError as exc:
@@ -142,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     prepare_dbt_manifest(dbt_vars)
     os.environ["DAGSTER_HOME"] = dagster_home()
     try:
-        code = run(args.select, dbt_vars)
+        code = run(args.select, dbt_vars, run_config)
     except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
         print("\ninterrupted before the run started; nothing was changed")
         code = INTERRUPTED

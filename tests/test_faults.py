@@ -16,6 +16,7 @@ from ml.catalog import load_model
 from tests.conftest import ROOT, isolated_env, pipeline
 
 SELECTION = "*evaluation/als"  # dbt, tuning, training and evaluation, in a fraction of the main job
+QUICK = "{ops: {tuning__als: {config: {n_trials: 3}}}}"  # a short tuning where its length does not matter
 # where to kill: the first stdout line that contains the marker, then `delay_s` later
 KILL_POINTS = [
     ("during the dbt build", "materializing", 4.0),  # dbt's first models are being written
@@ -24,10 +25,10 @@ KILL_POINTS = [
 ]
 
 
-def start_pipeline(env: dict, stderr: int) -> subprocess.Popen:
+def start_pipeline(env: dict, stderr: int, *args: str) -> subprocess.Popen:
     """recsys-pipeline on SELECTION in its own process group (a signal reaches dbt too, as from a terminal)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--select", SELECTION],
+        [sys.executable, "-m", "dagster_defs.pipeline", "--select", SELECTION, *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -39,7 +40,7 @@ def start_pipeline(env: dict, stderr: int) -> subprocess.Popen:
 
 def start_and_kill(env: dict, marker: str, delay_s: float) -> str:
     """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows."""
-    proc = start_pipeline(env, stderr=subprocess.STDOUT)
+    proc = start_pipeline(env, subprocess.STDOUT, "--config", QUICK)
     seen = []
     deadline = time.monotonic() + 600
     for line in proc.stdout:
@@ -78,8 +79,10 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
             assert launcher.check_run_worker_health(run).status == WorkerStatus.FAILED, point
         del os.environ["DAGSTER_HOME"]
     # each run marks the dead ones before it failed; the last one completes
-    proc = pipeline(env, "--select", SELECTION)
+    proc = pipeline(env, "--select", SELECTION, "--config", QUICK)
     assert proc.returncode == 0, proc.stdout[-4000:]
+    run_log = next((data / "logs").glob(f"pipeline-*-{proc.stdout.split('(run ')[1][:8]}.log"))
+    assert "tuning als trial 1/3" in run_log.read_text()  # --config reached the tuning asset
     assert f"run {killed_runs[-1]} had been killed (its process is gone): marked failed" in proc.stdout
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     try:

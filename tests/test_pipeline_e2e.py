@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import httpx
-import pandas as pd
 import pytest
 
 from ml import catalog, tuning, warehouse
 from ml.catalog import load_model
-from tests.conftest import ROOT, RUN_INDEPENDENT, isolated_env, pipeline, running_service
+from tests.conftest import ROOT, isolated_env, pipeline, running_service
 
 
 def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
@@ -125,25 +124,14 @@ def test_the_leaderboard_alone_after_a_full_run(pipeline_env):
     assert "materializing 1 assets" in proc.stdout
 
 
-@pytest.mark.parametrize("selection", ["*marts/interactions", "*models/item_item"])
-def test_a_subset_materializes_on_a_fresh_warehouse(selection, tmp_path):
-    """What the UI can select: the marts and what they need, or one model and its upstream; the dbt
-    tests that read models outside the subset (the quarantine reconciliation) are not run."""
-    proc = pipeline(isolated_env(tmp_path), "--select", selection)
+def test_a_subset_materializes_on_a_fresh_warehouse(tmp_path):
+    """What the UI can select: one model and its upstream (the marts it reads and what they need); the
+    dbt tests that read models outside the subset (the quarantine reconciliation) are not run."""
+    proc = pipeline(isolated_env(tmp_path), "--select", "*models/item_item")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "marts.interactions: " in proc.stdout and "marts.interactions: not built" not in proc.stdout
-    if selection.endswith("item_item"):
-        assert (tmp_path / "data" / "models" / "item_item" / "latest" / "params.json").exists()
-
-
-def test_two_fresh_runs_give_identical_leaderboard_metrics(pipeline_env, tmp_path):
-    """Same data, same config, two fresh directories: every model's metrics are equal, bit for bit."""
-    first = pipeline_env[3].set_index("model")[RUN_INDEPENDENT]
-    proc = pipeline(isolated_env(tmp_path), timeout=900)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    second = warehouse.query_df("select * from marts.leaderboard", tmp_path / "data" / "warehouse.duckdb")
-    second = second.set_index("model")[RUN_INDEPENDENT].loc[first.index]
-    pd.testing.assert_frame_equal(first, second, check_exact=True)
+    assert "marts.ctr_examples: not built" in proc.stdout  # outside the subset
+    assert (tmp_path / "data" / "models" / "item_item" / "latest" / "params.json").exists()
 
 
 def test_training_and_evaluation_are_tracked_in_mlflow_when_configured(pipeline_env):
