@@ -78,7 +78,7 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
     return InteractionData(train=fit + validation, test=test, users=users, items=items, fit=fit, validation=validation)
 
 
-ITEM_ATTRIBUTES = ["item_id", "category", "brand", "price", "released_at"]
+ITEM_ATTRIBUTES = ["item_id", "category", "title", "brand", "price", "released_at"]
 
 
 @dataclass

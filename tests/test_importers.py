@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_defs.pipeline import parse_vars
+from dagster_defs.pipeline import merged, parse_mapping, parse_vars
 from ml import catalog, importers, warehouse
 from tests.movielens_fixture import GENRES, write_ml100k
 
@@ -162,6 +162,19 @@ def test_pipeline_vars_are_validated():
         parse_vars("[1, 2]")
 
 
+def test_pipeline_run_config_is_parsed_and_laid_over_the_defaults():
+    config = parse_mapping("--config", "{ops: {tuning__als: {config: {n_trials: 3}}}}", "")
+    base = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}, "resources": {"recsys": {"config": {"a": 1}}}}
+    extra = {**config, "resources": {"recsys": {"config": {"b": 2}}}}
+    assert merged(base, extra) == {
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        "resources": {"recsys": {"config": {"a": 1, "b": 2}}},
+        "ops": {"tuning__als": {"config": {"n_trials": 3}}},
+    }
+    with pytest.raises(SystemExit, match="--config is not valid YAML"):
+        parse_mapping("--config", "{ops: [", "")
+
+
 def test_whole_graph_on_imported_movielens_skips_what_needs_impressions(tmp_path):
     raw = tmp_path / "raw"
     recsys_import = Path(sys.executable).parent / "recsys-import"  # the installed command, venv not activated
@@ -193,3 +206,5 @@ def test_whole_graph_on_imported_movielens_skips_what_needs_impressions(tmp_path
         line = next(line for line in proc.stdout.splitlines() if f"] {name} " in line)
         assert "skipped: " in line, line
     assert "marts.ctr_examples is empty" in proc.stdout and "quarantined rows: none" in proc.stdout
+    titles = warehouse.query_df("select item_id, title from marts.item_features", tmp_path / "data" / "warehouse.duckdb")
+    assert titles.set_index("item_id")["title"][3] == "Movie 3 (1992)"  # the published title reaches the marts

@@ -3,7 +3,7 @@
 {% macro raw_contract() -%}
     {{ return({
         'users': {'required': ['user_id'], 'optional': ['signup_at', 'country', 'segment', 'age_band']},
-        'items': {'required': ['item_id', 'category', 'released_at'], 'optional': ['brand', 'price']},
+        'items': {'required': ['item_id', 'category', 'released_at'], 'optional': ['title', 'brand', 'price']},
         'events': {'required': ['event_id', 'user_id', 'item_id', 'event_type', 'event_at'], 'optional': []},
     }) }}
 {%- endmacro %}

@@ -26,6 +26,59 @@ CATEGORIES = (
     "games",
     "auto",
 )
+# words of plausible item titles per category: (descriptors, product nouns); titles are
+# "<descriptor> <noun>[ <edition>]", drawn from their own random stream (ml.synthetic.generator.titles)
+TITLE_WORDS = {
+    "electronics": (
+        ("Wireless", "Bluetooth", "Portable", "Smart", "Noise-Cancelling", "USB-C", "4K", "Compact"),
+        ("Headphones", "Speaker", "Charger", "Monitor", "Keyboard", "Camera", "Earbuds", "Power Bank"),
+    ),
+    "books": (
+        ("The Silent", "A Brief History of the", "The Last", "Midnight", "The Hidden", "Northern", "The Little"),
+        ("Harbor", "Garden", "Kingdom", "Detective", "Cookbook", "Atlas", "River", "Letters"),
+    ),
+    "fashion": (
+        ("Linen", "Denim", "Wool", "Leather", "Cotton", "Slim-Fit", "Oversized", "Vintage"),
+        ("Jacket", "Shirt", "Jeans", "Sneakers", "Scarf", "Dress", "Boots", "Hoodie"),
+    ),
+    "home": (
+        ("Ceramic", "Bamboo", "Stainless Steel", "Cast Iron", "Glass", "Scented", "Non-Stick", "Oak"),
+        ("Frying Pan", "Lamp", "Vase", "Candle", "Cutting Board", "Kettle", "Shelf", "Towel Set"),
+    ),
+    "sports": (
+        ("Running", "Yoga", "Trail", "Cycling", "Adjustable", "Waterproof", "Lightweight", "Training"),
+        ("Shoes", "Mat", "Backpack", "Helmet", "Dumbbells", "Water Bottle", "Gloves", "Tent"),
+    ),
+    "beauty": (
+        ("Hydrating", "Vitamin C", "Matte", "Organic", "Gentle", "Night", "Mineral", "Rose"),
+        ("Face Cream", "Serum", "Lipstick", "Shampoo", "Sunscreen", "Cleanser", "Perfume", "Mascara"),
+    ),
+    "toys": (
+        ("Wooden", "Magnetic", "Remote Control", "Plush", "Educational", "Musical", "Giant", "Pocket"),
+        ("Building Blocks", "Train Set", "Puzzle", "Teddy Bear", "Race Car", "Dinosaur", "Doll House", "Robot"),
+    ),
+    "grocery": (
+        ("Organic", "Dark Roast", "Extra Virgin", "Wholegrain", "Spicy", "Unsalted", "Wildflower", "Green"),
+        ("Coffee Beans", "Olive Oil", "Pasta", "Honey", "Tea", "Almonds", "Granola", "Hot Sauce"),
+    ),
+    "garden": (
+        ("Solar", "Folding", "Cordless", "Heavy-Duty", "Self-Watering", "Hanging", "Raised", "Ergonomic"),
+        ("Lights", "Chair", "Hedge Trimmer", "Hose", "Planter", "Bird Feeder", "Garden Bed", "Pruning Shears"),
+    ),
+    "music": (
+        ("Acoustic", "Electric", "Classical", "Jazz", "Live", "Vinyl", "Greatest", "Digital"),
+        ("Guitar", "Ukulele", "Piano", "Drum Pad", "Album", "Hits", "Microphone", "Violin"),
+    ),
+    "games": (
+        ("Strategy", "Co-op", "Family", "Retro", "Fantasy", "Space", "Party", "Puzzle"),
+        ("Board Game", "Card Game", "Adventure", "Racing Game", "Controller", "Dice Set", "RPG", "Quiz"),
+    ),
+    "auto": (
+        ("Car", "Heated", "All-Weather", "Magnetic", "LED", "Portable", "Digital", "Leather"),
+        ("Seat Covers", "Floor Mats", "Phone Mount", "Jump Starter", "Tyre Inflator", "Dash Cam", "Wiper Blades", "Headlights"),
+    ),
+}
+TITLE_EDITIONS = ("", "", "", "Pro", "Mini", "Plus", "XL", "2", "Deluxe", "Classic")
 COUNTRIES = ("US", "DE", "FR", "GB", "BR", "IN", "JP", "ES")
 COUNTRY_P = (0.30, 0.14, 0.10, 0.12, 0.10, 0.12, 0.07, 0.05)
 SEGMENTS = ("budget", "mainstream", "premium")

@@ -29,6 +29,8 @@ from ml.synthetic.config import (  # noqa: F401 (re-exported)
     SEEDS_DIR,
     SEGMENT_PRICE_PREF,
     SEGMENTS,
+    TITLE_EDITIONS,
+    TITLE_WORDS,
     WEEKEND_BOOST,
     SyntheticConfig,
 )
@@ -46,6 +48,19 @@ def _weighted_choice_rows(rng: np.random.Generator, cum: np.ndarray, rows: np.nd
     flat = (cum + np.arange(n_rows)[:, None]).ravel()
     pos = np.searchsorted(flat, rows + rng.random(len(rows)), side="right")
     return np.minimum(pos - rows * width, width - 1)
+
+
+def titles(categories: np.ndarray, seed: int) -> np.ndarray:
+    """A plausible title per item from its category's words (TITLE_WORDS), from a random stream of its
+    own, so that adding titles changed no other generated value."""
+    rng = np.random.default_rng([seed, 7])
+    out = []
+    for category in categories:
+        descriptors, nouns = TITLE_WORDS[category]
+        edition = TITLE_EDITIONS[rng.integers(len(TITLE_EDITIONS))]
+        words = (descriptors[rng.integers(len(descriptors))], nouns[rng.integers(len(nouns))], edition)
+        out.append(" ".join(w for w in words if w))
+    return np.asarray(out, dtype=object)
 
 
 def generate(config: SyntheticConfig | None = None) -> SyntheticData:
@@ -195,6 +210,7 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
         {
             C.ITEM_ID: item_ids,
             "category": np.asarray(CATEGORIES)[item_cat],
+            "title": titles(np.asarray(CATEGORIES)[item_cat], config.seed),
             "brand": brand,
             "price": price,
             # released at the start of the release day, so every impression happens after release

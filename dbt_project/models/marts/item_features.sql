@@ -10,6 +10,7 @@ select
     cast(row_number() over (order by i.item_id) - 1 as integer) as item_idx,
     i.item_id,
     i.category,
+    i.title,
     i.brand,
     i.price,
     i.price / avg(i.price) over (partition by i.category) as price_vs_category,

@@ -1,3 +1,3 @@
-select item_id, category, brand, price, released_at
+select item_id, category, title, brand, price, released_at
 from {{ ref('stg_shop__items_validated') }}
 where quarantine_reason is null

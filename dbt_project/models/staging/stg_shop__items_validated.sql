@@ -6,6 +6,7 @@ with raw as (
         {{ raw_row_number() }} as source_row,
         {{ raw_text('item_id') }} as raw_item_id,
         {{ raw_text('category') }} as raw_category,
+        {{ raw_text('title') }} as title,
         {{ raw_text('brand') }} as brand,
         {{ raw_text('price') }} as raw_price,
         {{ raw_text('released_at') }} as raw_released_at
@@ -43,11 +44,11 @@ checked as (
 )
 
 select
-    item_id, category, brand, price, released_at,
+    item_id, category, title, brand, price, released_at,
     case when quarantine_reason is not null then raw_item_id end as raw_item_id,
     quarantine_reason, quarantine_column, quarantine_value
 from checked
 {{ malformed_lines('items', [
-    ['item_id', dbt.type_bigint()], ['category', dbt.type_string()], ['brand', dbt.type_string()],
+    ['item_id', dbt.type_bigint()], ['category', dbt.type_string()], ['title', dbt.type_string()], ['brand', dbt.type_string()],
     ['price', type_double()], ['released_at', dbt.type_timestamp()], ['raw_item_id', dbt.type_string()],
 ]) }}
