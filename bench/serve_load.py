@@ -61,18 +61,27 @@ asyncio.run(main())
 """
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-requests", type=int, default=50_000)
+    return parser
+
+
+def main():
+    parser = arguments(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
     data_dir = args.data_dir
     if data_dir is None or not (data_dir / "models" / "als" / "latest" / "index.npz").exists():
         data_dir = Path(tempfile.mkdtemp(prefix="bench_serve_")) / "data"
         run_pipeline(data_dir)
-    env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir)}
+    load_test(data_dir, args)
+
+
+def load_test(data_dir: Path, args: argparse.Namespace, extra_env: dict[str, str] | None = None) -> None:
+    """Serve ``data_dir``'s artifacts with uvicorn and print the single-user and batch figures."""
+    env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("RECSYS_DUCKDB_PATH", None)
     with running_service(env) as url:
         users = sorted(

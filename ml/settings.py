@@ -42,6 +42,12 @@ def warehouse_label(path: str | Path | None = None) -> str:
     return f"duckdb {Path(path or warehouse_path()).name}"
 
 
+def ann_min_items() -> int:
+    """Catalogue size from which the service retrieves an embedding model's top-k through its ANN index
+    (exact search below it); RECSYS_ANN_MIN_ITEMS, default measured by ``python -m bench.ann``."""
+    return int(os.environ.get("RECSYS_ANN_MIN_ITEMS", "20000"))
+
+
 def data_dir() -> Path:
     """Root of generated files (warehouse, artifacts); ``RECSYS_DATA_DIR`` moves it."""
     return Path(os.environ.get("RECSYS_DATA_DIR", ROOT / "data")).resolve()

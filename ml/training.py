@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml import artifacts, catalog, settings, warehouse
+from ml import ann, artifacts, catalog, settings, warehouse
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
@@ -90,8 +90,9 @@ def publish(
 ) -> Path:
     """Publish ``model`` (anything with ``save(directory)``) as ``<root>/<name>/<version>``; with
     ``data``, the serving index (id mapping, train items to exclude, item attributes) goes with it, and
-    ``provenance.json`` says when, from which warehouse and on which data window it was trained.
-    A ranking model whose scores are not finite is refused before anything is written."""
+    ``provenance.json`` says when, from which warehouse and on which data window it was trained; an
+    embedding model gets its ANN index (``ann.faiss``, :mod:`ml.ann`). A ranking model whose scores are
+    not finite is refused before anything is written."""
 
     if isinstance(model, Scorer):
         check_finite_scores(model)  # a diverged model never becomes latest
@@ -99,6 +100,9 @@ def publish(
 
     def write(directory: Path) -> None:
         model.save(directory)
+        index = ann.build_for(model)
+        if index is not None:
+            index.save(directory)
         if data is not None:
             ServingIndex.from_data(data).save(directory)
         (directory / PROVENANCE).write_text(json.dumps(origin, indent=2))

@@ -4,7 +4,8 @@
 
 Environment: RECSYS_DATA_DIR / RECSYS_DUCKDB_PATH (as everywhere), RECSYS_RELOAD_INTERVAL_S (poll
 period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als), RECSYS_MAX_BODY_BYTES
-(largest request body accepted, default 1 MiB; larger ones get 413 before they are read).
+(largest request body accepted, default 1 MiB; larger ones get 413 before they are read),
+RECSYS_ANN_MIN_ITEMS (catalogue size from which ALS and two-tower answer through their ANN index).
 
 Every status code a route can return is declared in the OpenAPI document, and the constraints there
 are the ones enforced (ids are JSON integers, no strings or booleans; one beyond the warehouse's int64
@@ -28,7 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ml import settings
-from service.registry import FALLBACK_MODEL, NoFallback, Registry, ServedModel, Snapshot, recommend
+from service.registry import FALLBACK_MODEL, NoFallback, Registry, ServedModel, Snapshot, personal_scores, recommend
 
 MAX_BATCH = 1000
 MAX_K = 100
@@ -134,10 +135,28 @@ class SimilarItemsResponse(BaseModel):
     items: list[SimilarItem]
 
 
+class FoundItem(BaseModel):
+    item_id: int
+    title: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    relevance: float = Field(..., description="lexical relevance to the query, 0 to 1")
+    score: float = Field(..., description="what ranked the item: the relevance, or its blend with the user's model score")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    personalised_with: str | None = Field(None, description="the model whose scores for user_id reordered the results")
+    catalogue_version: str = Field(..., description="the served artifact whose item attributes were searched")
+    items: list[FoundItem]
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str
     similar_items: bool
+    retrieval: str = Field(..., description="how top-k is found: exact, or ann (an HNSW index, RECSYS_ANN_MIN_ITEMS)")
     metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
 
 
@@ -263,13 +282,53 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             ],
         )
 
+    @app.get("/search", response_model=SearchResponse, responses=declared(404, 503))
+    def search(
+        q: Annotated[str, Query(min_length=1, max_length=200, description="words of a title, category or brand")],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+        user_id: Annotated[int | None, Query(description="personalise for this user (unknown users: not personalised)")] = None,
+        model: Annotated[str, Query(max_length=64, description="the model that personalises")] = DEFAULT_MODEL,
+        personal_weight: Annotated[float, Query(ge=0, le=1, description="weight of the user's model score")] = 0.3,
+    ) -> SearchResponse:
+        """Items matching a query by title, category and brand; with user_id, reordered by the user's model scores."""
+        snap = registry.snapshot
+        if snap.catalogue is None:
+            raise HTTPException(503, "no model is loaded yet, so there is no catalogue to search")
+        catalogue, scores, used = snap.catalogue, None, None
+        if user_id is not None:
+            scores = personal_scores(get_model(snap, model), catalogue, user_id)
+            used = model if scores is not None else None
+        found = catalogue.search.search(q, k, scores, personal_weight)
+        rows = catalogue.items.iloc[found.positions]
+        return SearchResponse(
+            query=q,
+            personalised_with=used,
+            catalogue_version=f"{catalogue.model}/{catalogue.version}",
+            items=[
+                FoundItem(
+                    item_id=int(r.item_id),
+                    title=getattr(r, "title", None),
+                    category=r.category,
+                    brand=r.brand,
+                    price=None if r.price is None or not math.isfinite(r.price) else float(r.price),
+                    relevance=float(rel),
+                    score=float(sc),
+                )
+                for r, rel, sc in zip(rows.itertuples(), found.relevance, found.scores, strict=True)
+            ],
+        )
+
     @app.get("/models", response_model=list[ModelInfo])
     def models() -> list[ModelInfo]:
         """Served models, their artifact version and their latest evaluation (marts.leaderboard)."""
         snap = registry.snapshot
         return [
             ModelInfo(
-                name=m.name, version=m.version, similar_items=m.similarity is not None, metrics=snap.metrics.get(m.name, {})
+                name=m.name,
+                version=m.version,
+                similar_items=m.similarity is not None,
+                retrieval=m.retrieval,
+                metrics=snap.metrics.get(m.name, {}),
             )
             for m in snap.models.values()
         ]

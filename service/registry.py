@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml import warehouse
+from ml import ann, settings, warehouse
 from ml.catalog import FALLBACK, SERVED, load_model
 from ml.data import ServingIndex
-from ml.recommenders import ItemSimilarity, Scorer
+from ml.recommenders import Embedding, ItemSimilarity, Scorer
 from ml.recommenders.base import check_finite_scores
+from ml.search import CatalogueSearch
 from ml.training import PROVENANCE
 
 log = logging.getLogger("recsys.service")
@@ -39,6 +40,17 @@ class ServedModel:
     index: ServingIndex
     items: pd.DataFrame
     provenance: dict = field(default_factory=dict)  # ml.training.provenance: trained_at, warehouse, data window
+    ann_index: ann.AnnIndex | None = None  # approximate retrieval, for an embedding model above ann_min_items
+
+    @property
+    def retrieval(self) -> str:
+        return "ann" if self.ann_index is not None else "exact"
+
+    def top_k(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of the model's users at ``rows``, items seen in train excluded (exactly, also with ANN)."""
+        if self.ann_index is not None:
+            return ann.recommend(self.model, self.ann_index, rows, k, exclude=self.index.seen)
+        return self.model.recommend(rows, k, exclude=self.index.seen)
 
     def user_rows(self, user_ids) -> np.ndarray:
         """Row index of each user id in the model (-1 when unknown). Ids are sorted (the marts'
@@ -67,11 +79,37 @@ def _positions(sorted_ids: np.ndarray, ids) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Catalogue:
+    """The searchable catalogue: the item attributes published with one served model (the fallback,
+    which every deployment loads, else the first by name) and their search index."""
+
+    model: str
+    version: str
+    items: pd.DataFrame
+    search: CatalogueSearch
+
+    @classmethod
+    def of(cls, served: ServedModel) -> Catalogue:
+        return cls(served.name, served.version, served.items, CatalogueSearch(served.items))
+
+
+@dataclass(frozen=True)
 class Snapshot:
     models: dict[str, ServedModel]
     metrics: dict[str, dict]
     loaded_at: str
     versions: dict[str, str] = field(default_factory=dict)
+    catalogue: Catalogue | None = None
+
+
+def catalogue_for(models: dict[str, ServedModel], previous: Catalogue | None) -> Catalogue | None:
+    """The catalogue of these models; the previous one when its source version is still served."""
+    if not models:
+        return None
+    source = models.get(FALLBACK) or models[sorted(models)[0]]
+    if previous is not None and (previous.model, previous.version) == (source.name, source.version):
+        return previous
+    return Catalogue.of(source)
 
 
 def load_served(name: str, directory: Path) -> ServedModel:
@@ -86,8 +124,21 @@ def load_served(name: str, directory: Path) -> ServedModel:
         raise ValueError(f"{directory}: user and item ids must be sorted and unique (the marts' dense indices)")
     origin = directory / PROVENANCE
     provenance = json.loads(origin.read_text()) if origin.exists() else {}
+    index_ann = None
+    if isinstance(model, Embedding) and model.n_items >= settings.ann_min_items():
+        if (directory / ann.FILE).exists():
+            index_ann = ann.AnnIndex.load(directory, model.item_vectors())
+        else:
+            log.warning("%s/%s has %d items but no ANN index: exact search", name, directory.name, model.n_items)
     return ServedModel(
-        name=name, version=directory.name, path=str(directory), model=model, index=index, items=items, provenance=provenance
+        name=name,
+        version=directory.name,
+        path=str(directory),
+        model=model,
+        index=index,
+        items=items,
+        provenance=provenance,
+        ann_index=index_ann,
     )
 
 
@@ -151,6 +202,7 @@ class Registry:
                 metrics=read_metrics(self.warehouse_path),
                 loaded_at=datetime.now(UTC).isoformat(),
                 versions=versions,
+                catalogue=catalogue_for(models, self._snapshot.catalogue),
             )
             log.info("serving %s", {n: m.version for n, m in models.items()})
             return True
@@ -204,7 +256,7 @@ def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[
     direct = known & (history | served.model.cold_start_from_features)
     out: list[UserResult | None] = [None] * len(user_ids)
     if direct.any():
-        items, scores = served.model.recommend(pos[direct], k, exclude=served.index.seen)
+        items, scores = served.top_k(pos[direct], k)
         for j, row in enumerate(np.flatnonzero(direct)):
             out[row] = _result(served, user_ids[row], items[j], scores[j], None)
     for row in np.flatnonzero(~direct):
@@ -218,3 +270,14 @@ def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[
         reason = f"{FALLBACK_MODEL}:{'no_history' if known[row] else 'unknown_user'}"
         out[row] = _result(fallback, user_ids[row], items[0], scores[0], reason)
     return [r for r in out if r is not None]  # every row was filled above
+
+
+def personal_scores(served: ServedModel, catalogue: Catalogue, user_id: int) -> np.ndarray | None:
+    """``served``'s scores of the catalogue's items for one user (NaN for items the model does not
+    know); None for a user it cannot rank (unknown, or without history and not embedded from features)."""
+    pos = served.user_rows([user_id])[0]
+    if pos < 0 or not (np.diff(served.index.seen.indptr)[pos] > 0 or served.model.cold_start_from_features):
+        return None
+    scores = np.asarray(served.model.score_users(np.array([pos]))[0], dtype=np.float64)
+    rows = served.item_rows(catalogue.items["item_id"].to_numpy())
+    return np.where(rows >= 0, scores[np.maximum(rows, 0)], np.nan)

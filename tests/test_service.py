@@ -105,6 +105,24 @@ def test_similar_items_and_error_cases(server):
     assert [u["fallback"] for u in r.json()["results"]] == ["popularity:unknown_user"] * 3
 
 
+def test_search_finds_titles_and_personalises_for_a_known_user(server):
+    url, data = server["url"], server["data"]
+    r = httpx.get(f"{url}/search", params={"q": "olive oil", "k": 5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["personalised_with"] is None and body["catalogue_version"] == "popularity/v1"
+    assert len(body["items"]) == 5 and all("Olive Oil" in i["title"] for i in body["items"])
+    relevant = {i["item_id"] for i in httpx.get(f"{url}/search", params={"q": "olive oil", "k": 100}).json()["items"]}
+    warm = int(data.users.user_id[np.diff(data.train.indptr) > 0].iloc[0])
+    mine = httpx.get(f"{url}/search", params={"q": "olive oil", "k": 5, "user_id": warm, "personal_weight": 1}).json()
+    assert mine["personalised_with"] == "als" and {i["item_id"] for i in mine["items"]} <= relevant
+    stranger = httpx.get(f"{url}/search", params={"q": "olive oil", "k": 5, "user_id": 987654321}).json()
+    assert stranger["personalised_with"] is None and stranger["items"] == body["items"]
+    assert httpx.get(f"{url}/search", params={"q": "olive", "user_id": warm, "model": "nope"}).status_code == 404
+    assert httpx.get(f"{url}/search", params={"q": ""}).status_code == 422
+    assert httpx.get(f"{url}/search", params={"q": "zzzzqqq"}).json()["items"] == []
+
+
 def test_hot_reload_swaps_models_without_failing_requests(server):
     url, data = server["url"], server["data"]
     failures, stop = [], threading.Event()

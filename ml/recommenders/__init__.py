@@ -2,7 +2,7 @@
 ``ml.catalog.load_model``."""
 
 from ml.recommenders.als import ALSRecommender
-from ml.recommenders.base import CannotTrain, CatalogTooLarge, ItemSimilarity, Recommender, Scorer
+from ml.recommenders.base import CannotTrain, CatalogTooLarge, Embedding, ItemSimilarity, Recommender, Scorer
 from ml.recommenders.content import ContentRecommender, HybridRecommender
 from ml.recommenders.ease import EASERecommender
 from ml.recommenders.item_item import ItemItemRecommender
@@ -29,6 +29,7 @@ __all__ = [
     "CatalogTooLarge",
     "ContentRecommender",
     "EASERecommender",
+    "Embedding",
     "HybridRecommender",
     "ItemItemRecommender",
     "ItemSimilarity",

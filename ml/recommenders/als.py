@@ -14,7 +14,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from ml.hyperparams import param
-from ml.recommenders.base import ItemSimilarity, Recommender, top_k
+from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ALSParams:
     seed: int = param(42, "random seed of the factor initialisation")
 
 
-class ALSRecommender(Recommender, ItemSimilarity):
+class ALSRecommender(Recommender, ItemSimilarity, Embedding):
     name = "als"
     Params = ALSParams
 
@@ -52,6 +52,12 @@ class ALSRecommender(Recommender, ItemSimilarity):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.user_factors[user_indices] @ self.item_factors.T
+
+    def user_vectors(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_factors[user_indices]
+
+    def item_vectors(self) -> np.ndarray:
+        return self.item_factors
 
     def similar_items(self, item_indices, k: int):
         self._check_fitted()

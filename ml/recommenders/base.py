@@ -11,7 +11,8 @@ Two roles, so that no class implements a method by raising:
   a users x items ``scipy.sparse.csr_matrix`` of float weights (the interactions mart), and
   ``save(directory)`` / ``load(directory)`` as ``params.json`` + ``arrays.npz`` (no pickles).
 
-Models that can rank items by similarity also implement :class:`ItemSimilarity`. Every artifact the
+Models that can rank items by similarity also implement :class:`ItemSimilarity`; models that score by
+an inner product of user and item vectors implement :class:`Embedding` (approximate retrieval). Every artifact the
 graph publishes loads back through :func:`ml.catalog.load_model`.
 """
 
@@ -133,6 +134,19 @@ def check_finite_scores(model: Scorer, n_probe: int = 64) -> None:
             f"{model.name} scores {int(bad.sum()):,} non-finite values (NaN or +inf) for {len(users)} probe users: "
             "a NaN or infinite input (e.g. a price) or a diverged training; it is not published or served"
         )
+
+
+class Embedding(ABC):
+    """Models whose score of a (user, item) pair is the inner product of a user vector and an item
+    vector: their top-k can be retrieved approximately from an index over the item vectors (ml.ann)."""
+
+    @abstractmethod
+    def user_vectors(self, user_indices: np.ndarray) -> np.ndarray:
+        """The vectors (len(user_indices) x dim, float32) whose products with item_vectors() are the scores."""
+
+    @abstractmethod
+    def item_vectors(self) -> np.ndarray:
+        """The item vectors (n_items x dim, float32)."""
 
 
 class ItemSimilarity(ABC):

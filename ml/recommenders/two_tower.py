@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from ml.hyperparams import one_of, param
 from ml.neural import TabularEncoder, mlp, seed_everything
-from ml.recommenders.base import ItemSimilarity, Recommender, top_k
+from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
 
 USER_NUMERIC = [
@@ -94,7 +94,7 @@ class TwoTowerParams:
         one_of(self, "negatives", NEGATIVE_STRATEGIES)
 
 
-class TwoTowerRecommender(Recommender, ItemSimilarity):
+class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
     name = "two_tower"
     cold_start_from_features = True
     Params = TwoTowerParams
@@ -204,6 +204,12 @@ class TwoTowerRecommender(Recommender, ItemSimilarity):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.user_embeddings[user_indices] @ self.item_embeddings.T
+
+    def user_vectors(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_embeddings[user_indices]
+
+    def item_vectors(self) -> np.ndarray:
+        return self.item_embeddings
 
     def similar_items(self, item_indices, k: int):
         self._check_fitted()
