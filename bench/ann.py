@@ -10,7 +10,8 @@ tunes 16 to 128); every user has seen 20 items, excluded from their recommendati
 - single-user queries/s through ``ml.ann.recommend`` and through the model's exact ``recommend``,
   and their ratio (target >= 10x), median of 3 rounds;
 - the same two timings at smaller catalogues: where ANN starts to pay (RECSYS_ANN_MIN_ITEMS);
-- with --serve: the service on that catalogue under load (bench.serve_load, wrk when installed).
+- with --serve: the service on that catalogue under load (bench.serve_load, wrk when installed),
+  through the index and with exact search.
 """
 
 import argparse
@@ -123,7 +124,9 @@ def main() -> None:
         data_dir = Path(tempfile.mkdtemp(prefix="bench_ann_")) / "data"
         publish_catalogue(model, seen, data_dir)
         print(f"the service on {args.items:,} items, ALS through its ANN index:")
-        serve_load.load_test(data_dir, args)
+        serve_load.load_test(data_dir, args, {"RECSYS_ANN_MIN_ITEMS": "0"})
+        print("the same, exact search (the baseline):")
+        serve_load.load_test(data_dir, args, {"RECSYS_ANN_MIN_ITEMS": str(args.items + 1)})
 
 
 if __name__ == "__main__":

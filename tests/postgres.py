@@ -13,20 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import free_port
+from tests.system import debian_package
 
 
 def pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, check=False, capture_output=True)
-        if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):  # a fresh machine: refresh the index first
-            subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True)
-            subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, check=True, capture_output=True)
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (Debian), then rerun")
-    return Path(found[-1]).parent
+    def initdb() -> list[str]:
+        return sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+
+    debian_package("postgresql", lambda: bool(initdb()))
+    return Path(initdb()[-1]).parent
 
 
 @contextlib.contextmanager

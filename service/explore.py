@@ -1,0 +1,203 @@
+"""What the web app shows, as plain functions over the published artifacts and the warehouse.
+
+The artifacts are loaded through the service's registry (the same ``latest`` versions, the same
+fallback). The warehouse is read with short read-only connections that give up after
+``LOCK_WAIT_S`` instead of waiting for a pipeline run that holds DuckDB's write lock: the app shows
+what it has and says the warehouse is busy, and never keeps a connection open that a run would wait
+for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml import warehouse
+from ml.catalog import FALLBACK
+from service.registry import NoFallback, Registry, ServedModel, personal_scores, recommend
+
+LOCK_WAIT_S = 2.0
+BUSY = "the warehouse is busy (a pipeline run is writing to it); try again when the run has finished"
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be read now: not built yet, or a run holds it."""
+
+
+@dataclass(frozen=True)
+class ModelList:
+    """One model's top-k for a user: the items with their attributes, and the fallback reason if any."""
+
+    model: str
+    version: str
+    items: pd.DataFrame  # rank, item_id, title, category, price, score, new
+    fallback: str | None
+
+
+class Explorer:
+    def __init__(self, artifacts_dir: Path, warehouse_path: Path) -> None:
+        self.warehouse_path = Path(warehouse_path)
+        self.registry = Registry(artifacts_dir, warehouse_path)
+        self.registry.reload(force=True)
+
+    def refresh(self) -> bool:
+        """Load versions published since the last look; True when something changed."""
+        return self.registry.reload()
+
+    @property
+    def models(self) -> dict[str, ServedModel]:
+        return self.registry.snapshot.models
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        if not warehouse.warehouse_exists(self.warehouse_path):
+            raise WarehouseUnavailable("no warehouse yet: run recsys-pipeline first")
+        try:
+            with warehouse.connect(self.warehouse_path, read_only=True, wait_s=LOCK_WAIT_S) as con:
+                return con.execute(sql, params).df()
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            raise WarehouseUnavailable(BUSY) from exc
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        found = self.query(
+            "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        )
+        return bool(found["n"][0])
+
+    # ---- users -------------------------------------------------------------------------------
+    def example_users(self, n: int = 200) -> list[int]:
+        """Users with train history, by id (the fallback model's index, which every deployment loads)."""
+        source = self.models.get(FALLBACK) or next(iter(self.models.values()), None)
+        if source is None:
+            return []
+        with_history = np.flatnonzero(np.diff(source.index.seen.indptr) > 0)
+        return source.index.user_ids[with_history[:n]].tolist()
+
+    def is_known(self, user_id: int) -> bool:
+        return any(m.user_rows([user_id])[0] >= 0 for m in self.models.values())
+
+    def history(self, user_id: int) -> pd.DataFrame:
+        """The user's events per item: attributes, event types, first and last date (newest first)."""
+        return self.query(
+            """
+            select e.item_id, i.title, i.category, i.price,
+                   string_agg(distinct e.event_type, ', ') as event_types,
+                   count(*) as events, min(e.event_at) as first_at, max(e.event_at) as last_at
+            from staging.stg_shop__events as e
+            left join staging.stg_shop__items as i on i.item_id = e.item_id
+            where e.user_id = ?
+            group by e.item_id, i.title, i.category, i.price
+            order by last_at desc, e.item_id
+            """,
+            [user_id],
+        )
+
+    # ---- recommendations ---------------------------------------------------------------------
+    def recommendations(self, user_id: int, k: int, names: list[str]) -> list[ModelList]:
+        """Top-k of each named model side by side; unknown users get the fallback, marked."""
+        out = []
+        fallback = self.models.get(FALLBACK)
+        for name in names:
+            served = self.models[name]
+            try:
+                result = recommend(served, fallback, [user_id], k)[0]
+            except NoFallback:
+                continue
+            source = fallback if result.fallback and fallback is not None else served
+            out.append(ModelList(name, served.version, ranked(source, result.item_ids, result.scores), result.fallback))
+        return out
+
+    def similar(self, item_id: int, k: int) -> dict[str, pd.DataFrame]:
+        """Items most similar to one item, per model that ranks by similarity and knows the item."""
+        out = {}
+        for name, served in self.models.items():
+            if served.similarity is None:
+                continue
+            pos = served.item_rows([item_id])[0]
+            if pos < 0:
+                continue
+            items, scores = served.similarity.similar_items([pos], k)
+            valid = items[0] >= 0
+            out[name] = ranked(served, served.index.item_ids[items[0][valid]], scores[0][valid])
+        return out
+
+    def search(self, query: str, k: int, user_id: int | None = None, model: str | None = None) -> tuple[pd.DataFrame, str | None]:
+        """Catalogue search, personalised by ``model`` for ``user_id`` when that model can rank the user."""
+        catalogue = self.registry.snapshot.catalogue
+        if catalogue is None:
+            return pd.DataFrame(), None
+        scores = None
+        if user_id is not None and model in self.models:
+            scores = personal_scores(self.models[model], catalogue, user_id)
+        found = catalogue.search.search(query, k, scores)
+        rows = catalogue.items.iloc[found.positions].reset_index(drop=True)
+        table = rows[[c for c in ("item_id", "title", "category", "brand", "price") if c in rows]].assign(
+            relevance=found.relevance, score=found.scores
+        )
+        return table, (model if scores is not None else None)
+
+    # ---- metrics -----------------------------------------------------------------------------
+    def leaderboard(self) -> pd.DataFrame:
+        if not self.table_exists("marts", "leaderboard"):
+            raise WarehouseUnavailable("no leaderboard yet: run recsys-pipeline first")
+        return self.query("select * from marts.leaderboard order by ndcg_at_10 desc nulls last, model")
+
+    def evaluation_tables(self) -> list[str]:
+        found = self.query("select table_name from information_schema.tables where table_schema = 'evaluation'")
+        return sorted(t for t in found["table_name"] if t in self.models or t in _EVALUATED)
+
+    def metrics_by_slice(self, metric: str = "ndcg", k: int = 10) -> pd.DataFrame:
+        """``metric@k`` of each model's latest evaluation per slice (rows: models, columns: slices)."""
+        frames = [
+            self.query(
+                f"select model, slice, value from evaluation.{table} where metric = ? and k = ? "
+                f"and run_id = (select run_id from evaluation.{table} order by evaluated_at desc limit 1)",
+                [metric, k],
+            )
+            for table in self.evaluation_tables()
+        ]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames).pivot_table(index="model", columns="slice", values="value").sort_index()
+
+    def ndcg_history(self, k: int = 10) -> pd.DataFrame:
+        """NDCG@k on all test users per model and evaluation run, oldest first (one row per run)."""
+        frames = [
+            self.query(
+                f"select model, evaluated_at, value as ndcg from evaluation.{table} "
+                "where metric = 'ndcg' and k = ? and slice = 'all' order by evaluated_at",
+                [k],
+            )
+            for table in self.evaluation_tables()
+        ]
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "evaluated_at", "ndcg"])
+
+
+# models evaluated but not served (CTR models rank through ALS, the oracle has no artifact)
+_EVALUATED = {"dcn", "ctr_mlp", "lgbm_ctr", "oracle"}
+
+
+def ranked(served: ServedModel, item_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """Items in rank order with their attributes; ``new`` marks items released after the model's
+    training data ended (the test window's start, from the artifact's provenance)."""
+    rows = served.item_rows(np.asarray(item_ids, dtype=np.int64))
+    items = served.items.iloc[rows].reset_index(drop=True)
+    test_from = (served.provenance.get("data_window") or {}).get("test_from")
+    released = pd.to_datetime(items["released_at"], errors="coerce")
+    new = released >= pd.Timestamp(test_from) if test_from else pd.Series(False, index=items.index)
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(items) + 1),
+            "item_id": items["item_id"].to_numpy(),
+            "title": items["title"] if "title" in items else None,
+            "category": items["category"],
+            "price": items["price"],
+            "score": np.asarray(scores, dtype=np.float64),
+            "new": new.fillna(False).to_numpy(dtype=bool),
+        }
+    )
