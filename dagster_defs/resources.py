@@ -11,6 +11,8 @@ from pydantic import Field
 
 from dagster_defs.project import dbt_project
 from ml import settings, synthetic
+from ml.threads import apply as apply_threads
+from ml.threads import budget as thread_budget
 
 
 def default_ground_truth() -> str:
@@ -35,6 +37,15 @@ class RecsysResource(dg.ConfigurableResource):
         description="dbt vars for every dbt run, as YAML or JSON (e.g. {test_days: 14, event_time_min: '1995-01-01'}); "
         "override dbt_project.yml; default RECSYS_DBT_VARS",
     )
+    threads: int = Field(
+        default_factory=thread_budget,
+        ge=1,
+        description="threads of every parallel library in the Python steps (torch, BLAS, numba, implicit, LightGBM, "
+        "FAISS); default RECSYS_THREADS, else the machine's cores - 1 (measured: bench/threads.py)",
+    )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        apply_threads(self.threads)
 
 
 def dbt_resource() -> DbtCliResource:

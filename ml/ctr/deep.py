@@ -22,6 +22,7 @@ from ml.artifacts import read_arrays, read_params, write_arrays, write_params
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
 from ml.hyperparams import param
 from ml.neural import TabularEncoder, arrays_to_state, mlp, seed_everything, state_to_arrays
+from ml.progress import Progress
 
 ARCHITECTURES = ("dcn", "mlp")
 
@@ -123,6 +124,7 @@ class CTRModel:
         opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
         best_auc, best_state, stale = -1.0, None, 0
         self.history = []
+        progress = Progress(f"{self.name} training", p["epochs"] * len(y), log, unit="examples")
         for epoch in range(p["epochs"]):
             t0 = time.perf_counter()
             self.net.train()
@@ -135,6 +137,7 @@ class CTRModel:
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(b)
+                progress.update(len(b))
             val_auc = M.roc_auc(validation["clicked"].to_numpy(), self.predict_proba(validation))
             record = {"epoch": epoch + 1, "train_loss": total / len(y), "val_auc": val_auc, "seconds": time.perf_counter() - t0}
             self.history.append(record)
@@ -147,6 +150,7 @@ class CTRModel:
                 stale += 1
                 if stale >= p["patience"]:
                     break
+        progress.finish(f"; best validation AUC at epoch {int(np.argmax([h['val_auc'] for h in self.history])) + 1}")
         assert best_state is not None  # the first epoch always improves on -1
         self.net.load_state_dict(best_state)
         self.best_epoch = int(np.argmax([h["val_auc"] for h in self.history])) + 1

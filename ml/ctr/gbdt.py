@@ -11,6 +11,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml import threads
 from ml.artifacts import read_params, write_params
 from ml.ctr.features import CTR_ATTRIBUTES, CTR_NUMERIC
 from ml.data import as_text
@@ -51,7 +52,7 @@ class LightGBMCTR:
             num_leaves=p["num_leaves"],
             min_child_samples=p["min_child_samples"],
             random_state=p["seed"],
-            n_jobs=2,
+            n_jobs=threads.budget(),
             deterministic=True,
             force_row_wise=True,
             verbose=-1,

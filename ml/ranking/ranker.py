@@ -9,6 +9,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml import threads
 from ml.artifacts import read_arrays, read_params, sparse_from_arrays, sparse_to_arrays, write_arrays, write_params
 from ml.hyperparams import param
 from ml.ranking.features import (
@@ -47,7 +48,7 @@ def train_ranker(
         subsample_freq=1,
         colsample_bytree=0.8,
         random_state=seed,
-        n_jobs=2,
+        n_jobs=threads.budget(),
         deterministic=True,
         force_row_wise=True,
         verbose=-1,

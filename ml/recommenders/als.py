@@ -13,7 +13,9 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from ml import threads
 from ml.hyperparams import param
+from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 
 
@@ -38,13 +40,20 @@ class ALSRecommender(Recommender, ItemSimilarity, Embedding):
             alpha=p["alpha"],
             iterations=p["iterations"],
             random_state=p["seed"],
+            num_threads=threads.budget(),
             calculate_training_loss=False,
         )
 
-    def fit(self, interactions: sp.csr_matrix, **side) -> ALSRecommender:
+    def fit(self, interactions: sp.csr_matrix, log=None, **side) -> ALSRecommender:
+        progress = Progress("als training", self.params["iterations"], log, unit="iterations")
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS pool when the model is built
             model = self.build()
-            model.fit(sp.csr_matrix(interactions, dtype=np.float32), show_progress=False)
+            model.fit(
+                sp.csr_matrix(interactions, dtype=np.float32),
+                show_progress=False,
+                callback=lambda iteration, elapsed, loss: progress.update(1),
+            )
+        progress.finish()
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self.n_users, self.n_items = interactions.shape

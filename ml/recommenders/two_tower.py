@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from ml.hyperparams import one_of, param
 from ml.neural import TabularEncoder, mlp, seed_everything
+from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
 
@@ -154,6 +155,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         popularity_p = users_per_item / users_per_item.sum()
         tau = p["temperature"]
         self.history = []
+        progress = Progress("two_tower training", p["epochs"] * len(pair_users), log, unit="examples")
         for epoch in range(p["epochs"]):
             t0 = time.perf_counter()
             order = rng.permutation(len(pair_users))
@@ -183,6 +185,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
                 opt.step()
                 total += float(loss.detach())
                 batches += 1
+                progress.update(len(b))
             record = {"epoch": epoch + 1, "loss": total / max(batches, 1), "seconds": time.perf_counter() - t0}
             self.history.append(record)
             if log:
@@ -190,6 +193,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
             if on_epoch is not None:
                 self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
                 on_epoch(self)
+        progress.finish()
         self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
         return self
 
