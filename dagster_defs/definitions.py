@@ -9,30 +9,35 @@ overlap without failing.
 
 import dagster as dg
 
-from dagster_defs.assets.analysis import analysis_assets
+from dagster_defs.assets.analysis import ABLATION_KEY, analysis_assets
 from dagster_defs.assets.evaluation import evaluation_assets
 from dagster_defs.assets.features import feature_dbt_assets
 from dagster_defs.assets.leaderboard import leaderboard_dbt_assets
 from dagster_defs.assets.ranking import ranking_assets
 from dagster_defs.assets.training import training_assets
 from dagster_defs.assets.tuning import tuning_assets
+from dagster_defs.automation import automated, automation_sensor
 from dagster_defs.checks import evaluation_checks, schema_checks
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
 from dagster_defs.resources import RecsysResource, dbt_resource
 
 defs = dg.Definitions(
-    assets=[
-        feature_dbt_assets,
-        *tuning_assets,
-        *training_assets,
-        *ranking_assets,
-        *evaluation_assets,
-        leaderboard_dbt_assets,
-        *analysis_assets,
-    ],
+    assets=automated(
+        [
+            feature_dbt_assets,
+            *tuning_assets,
+            *training_assets,
+            *ranking_assets,
+            *evaluation_assets,
+            leaderboard_dbt_assets,
+            *analysis_assets,
+        ],
+        opt_in={ABLATION_KEY},
+    ),
     asset_checks=[*evaluation_checks, *schema_checks],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],
+    sensors=[automation_sensor],
     resources={"dbt": dbt_resource(), "recsys": RecsysResource()},
     executor=dg.in_process_executor,
 )

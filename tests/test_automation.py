@@ -1,0 +1,97 @@
+"""Declarative automation (dagster_defs.automation), evaluated by Dagster's own evaluator on the real
+definitions: new raw data flows through the features at once, models retrain after the next cron tick
+and their evaluations and the leaderboard follow; a changed SQL model rebuilds what depends on it."""
+
+import datetime as dt
+import warnings
+
+import dagster as dg
+import pytest
+
+from dagster_defs.automation import FEATURE_GROUPS
+from dagster_defs.definitions import defs
+
+RAW_EVENTS = dg.AssetKey(["raw", "raw_events"])
+STAGED = dg.AssetKey(["staging", "stg_shop__events_validated"])
+
+
+def requested(result) -> set[str]:
+    return {k.to_user_string() for k, n in result._requested_partitions_by_asset_key.items() if n}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    return defs.resolve_asset_graph()
+
+
+def below(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    """Everything downstream of ``key``, itself excluded."""
+    return dg.AssetSelection.assets(key).downstream().resolve(graph) - {key}
+
+
+def in_groups(graph, keys, groups) -> set[str]:
+    return {k.to_user_string() for k in keys if graph.get(k).group_name in groups}
+
+
+def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_tick(graph):
+    every = graph.get_all_asset_keys()
+    day = dt.datetime(2026, 1, 5)
+    with dg.instance_for_test() as instance:
+        cursor = None
+
+        def tick(hour: int, minute: int) -> set[str]:
+            nonlocal cursor
+            result = dg.evaluate_automation_conditions(
+                defs=defs, instance=instance, cursor=cursor, evaluation_time=day.replace(hour=hour, minute=minute)
+            )
+            cursor = result.cursor
+            return requested(result)
+
+        def materialize(keys) -> None:  # what a run would record
+            for key in keys:
+                instance.report_runless_asset_event(dg.AssetMaterialization(key))
+
+        assert tick(1, 0) == set()  # opening the UI on an empty instance starts nothing
+        materialize(every)
+        assert tick(1, 1) == set() and tick(1, 2) == set()
+        # new events before the day's 03:00 tick: the feature layer below them at once, no training
+        materialize([RAW_EVENTS])
+        features = in_groups(graph, below(graph, RAW_EVENTS), FEATURE_GROUPS)
+        assert tick(2, 0) == features and "marts/interactions" in features
+        materialize(dg.AssetKey(k.split("/")) for k in features)
+        assert tick(2, 30) == set()
+        assert tick(3, 1) == set()  # the tick, with nothing new since it: nothing retrains
+        # new events after the tick: features, retraining, evaluations and the leaderboard, one request
+        materialize([RAW_EVENTS])
+        retrain = in_groups(graph, every, ("tuning", "models", "evaluation", "leaderboard")) | {"analysis/cold_start"}
+        assert tick(5, 0) == features | retrain
+        assert "analysis/feature_ablation" not in retrain  # opt-in
+        materialize(dg.AssetKey(k.split("/")) for k in features | retrain)
+        assert tick(5, 30) == set() and tick(12, 0) == set()  # once a day
+
+
+def test_a_changed_sql_model_rebuilds_itself_and_what_reads_it(graph):
+    with dg.instance_for_test() as instance:
+        for key in graph.get_all_asset_keys():
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        at = dt.datetime(2026, 1, 1, 12)
+        before = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at)
+        before = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=before.cursor, evaluation_time=at + dt.timedelta(minutes=1)
+        )
+        assert before.total_requested == 0
+        edited = dg.Definitions(
+            assets=[
+                a.map_asset_specs(lambda s: s.replace_attributes(code_version="edited") if s.key == STAGED else s)
+                for a in defs.assets
+            ],
+            asset_checks=defs.asset_checks,
+            resources=defs.resources,
+            sensors=defs.sensors,
+        )
+        after = dg.evaluate_automation_conditions(
+            defs=edited, instance=instance, cursor=before.cursor, evaluation_time=at + dt.timedelta(minutes=2)
+        )
+        features = in_groups(graph, {STAGED, *below(graph, STAGED)}, FEATURE_GROUPS)
+        assert requested(after) == features and "marts/interactions" in features
