@@ -17,7 +17,12 @@ from ml.recommenders import Scorer
 def pytest_configure(config) -> None:
     """Parse the dbt project as the sample configures it (seeds on) before tests import the code
     location: the manifest under dbt_project/target is whatever the last parse saw, and a run on raw
-    files (RECSYS_RAW_DIR) parses without the seeds."""
+    files (RECSYS_RAW_DIR) parses without the seeds.
+
+    The suite runs its pipelines one at a time on a machine of its own, so their steps may use every
+    core (RECSYS_THREADS; the default leaves one core to a busy neighbour, which the suite does not
+    have: bench/threads.py). tests/test_threads.py checks the default itself."""
+    os.environ.setdefault("RECSYS_THREADS", str(os.cpu_count() or 1))
     env = {k: v for k, v in os.environ.items() if k not in ("RECSYS_RAW_DIR", "RECSYS_DBT_VARS")}
     subprocess.run(settings.dbt_command("parse", "--quiet"), env=env, check=True)
 
