@@ -68,10 +68,17 @@ class ALSRecommender(Recommender, ItemSimilarity, Embedding):
     def item_vectors(self) -> np.ndarray:
         return self.item_factors
 
+    def unit_item_factors(self) -> np.ndarray:
+        """The item factors scaled to unit length (cosine similarity), computed once per factor matrix."""
+        cached = getattr(self, "_unit", None)
+        if cached is None or cached[0] is not self.item_factors:
+            norms = np.linalg.norm(self.item_factors, axis=1) + 1e-12
+            self._unit = (self.item_factors, (self.item_factors / norms[:, None]).astype(np.float32))
+        return self._unit[1]
+
     def similar_items(self, item_indices, k: int):
         self._check_fitted()
-        norms = np.linalg.norm(self.item_factors, axis=1) + 1e-12
-        unit = self.item_factors / norms[:, None]
+        unit = self.unit_item_factors()
         item_indices = np.asarray(item_indices)
         sims = unit[item_indices] @ unit.T
         sims[np.arange(len(item_indices)), item_indices] = -np.inf
