@@ -7,6 +7,9 @@
 {% macro default__try_cast_to(expr, type) -%}
     {{ dbt.safe_cast(expr, type) }}
 {%- endmacro %}
+{% macro spark__try_cast_to(expr, type) -%}
+    try_cast({{ expr }} as {{ type }})
+{%- endmacro %}
 {% macro duckdb__try_cast_to(expr, type) -%}
     try_cast({{ expr }} as {{ type }})
 {%- endmacro %}
@@ -88,8 +91,9 @@
 {% macro default__time_quantile(expr, fraction) -%}
     percentile_disc({{ fraction }}) within group (order by {{ expr }})
 {%- endmacro %}
+{# Spark's percentile_disc takes numbers, not timestamps: the discrete quantile of the epoch seconds #}
 {% macro spark__time_quantile(expr, fraction) -%}
-    timestamp_seconds(percentile(unix_timestamp({{ expr }}), {{ fraction }}))
+    timestamp_seconds(percentile_disc({{ fraction }}) within group (order by unix_timestamp({{ expr }})))
 {%- endmacro %}
 
 {# false for NaN and +-infinity (null stays null) #}
@@ -135,6 +139,13 @@
                     then {{ target.schema }}.recsys_try_timestamptz({{ expr }}) at time zone 'UTC'
                 else {{ target.schema }}.recsys_try_timestamp({{ expr }})
             end
+    end
+{%- endmacro %}
+{% macro spark__utc_timestamp(expr) -%}
+    case
+        when {{ expr }} rlike '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)?\\s*([+-][0-9]{2}(:?[0-9]{2})?|[zZ]|UTC)$'
+            then try_cast({{ expr }} as timestamp)
+        else try_cast({{ expr }} as timestamp_ntz)
     end
 {%- endmacro %}
 {% macro duckdb__utc_timestamp(expr) -%}

@@ -97,8 +97,11 @@
 
 {# the row's position in its raw table: the loader's _row_number for files, else the scan order of the seed #}
 {% macro raw_row_number() -%}
-    {%- if reading_raw_files() -%} _row_number {%- else -%} row_number() over () {%- endif -%}
+    {%- if reading_raw_files() -%} _row_number {%- else -%} {{ adapter.dispatch('seed_row_number', 'recsys')() }} {%- endif -%}
 {%- endmacro %}
+{% macro default__seed_row_number() -%} row_number() over () {%- endmacro %}
+{# Spark has no scan order without ORDER BY: ids increasing in the order of the seed table's file #}
+{% macro spark__seed_row_number() -%} monotonically_increasing_id() {%- endmacro %}
 
 {# text -> bigint when the text is a plain integer within bigint's range, else null #}
 {% macro integer_id(text) -%}
