@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 import scipy.sparse as sp
 
-from ml.recommenders.base import Embedding, Scorer
+from ml.recommenders.base import Embedding, Scorer, excluded_pairs
 
 FILE = "ann.faiss"
 
@@ -102,12 +102,9 @@ def recommend(
     if exclude is None:
         seen, seen_keys = np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
     else:
-        starts, ends = exclude.indptr[user_indices], exclude.indptr[user_indices + 1]
-        seen = (ends - starts).astype(np.int64)
-        # (row, item) of every excluded pair as one sortable key
-        rows = np.repeat(np.arange(n), seen)
-        offsets = np.arange(seen.sum()) - np.repeat(np.cumsum(seen) - seen, seen)
-        seen_keys = np.sort(rows * model.n_items + exclude.indices[np.repeat(starts, seen) + offsets])
+        seen = (exclude.indptr[user_indices + 1] - exclude.indptr[user_indices]).astype(np.int64)
+        rows, items_seen = excluded_pairs(exclude, user_indices)
+        seen_keys = np.sort(rows * model.n_items + items_seen)  # each excluded pair as one sortable key
     fetch = int(min(k + seen.max(), model.n_items))
     cand, cand_scores = index.search(model.user_vectors(user_indices), fetch)
     keep = cand >= 0

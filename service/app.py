@@ -266,19 +266,18 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         served = get_model(registry.snapshot, model)
         if served.similarity is None:
             raise HTTPException(400, f"model {model!r} has no item similarity; use item_item, als or two_tower")
-        pos = served.item_rows([item_id])[0]
-        if pos < 0:
+        found = served.similar(item_id, k)
+        if found is None:
             raise HTTPException(404, f"item {item_id} is not in the catalogue of {model} {served.version}")
-        items, scores = served.similarity.similar_items([pos], k)
-        valid = items[0] >= 0
-        rows = served.items.iloc[items[0][valid]]
+        positions, scores = found
+        rows = served.items.iloc[positions]
         return SimilarItemsResponse(
             model=model,
             model_version=served.version,
             item_id=item_id,
             items=[
                 SimilarItem(item_id=int(r.item_id), score=float(s), category=r.category, brand=r.brand, price=float(r.price))
-                for r, s in zip(rows.itertuples(), scores[0][valid], strict=True)
+                for r, s in zip(rows.itertuples(), scores, strict=True)
             ],
         )
 

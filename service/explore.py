@@ -52,20 +52,21 @@ class Explorer:
     def models(self) -> dict[str, ServedModel]:
         return self.registry.snapshot.models
 
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+    def read(self, fn):
+        """``fn(connection)`` on a short read-only connection; WarehouseUnavailable when there is none."""
         if not warehouse.warehouse_exists(self.warehouse_path):
             raise WarehouseUnavailable("no warehouse yet: run recsys-pipeline first")
         try:
             with warehouse.connect(self.warehouse_path, read_only=True, wait_s=LOCK_WAIT_S) as con:
-                return con.execute(sql, params).df()
+                return fn(con)
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             raise WarehouseUnavailable(BUSY) from exc
 
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self.read(lambda con: con.execute(sql, params).df())
+
     def table_exists(self, schema: str, table: str) -> bool:
-        found = self.query(
-            "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-        )
-        return bool(found["n"][0])
+        return self.read(lambda con: warehouse.table_exists(con, schema, table))
 
     # ---- users -------------------------------------------------------------------------------
     def example_users(self, n: int = 200) -> list[int]:
@@ -116,12 +117,9 @@ class Explorer:
         for name, served in self.models.items():
             if served.similarity is None:
                 continue
-            pos = served.item_rows([item_id])[0]
-            if pos < 0:
-                continue
-            items, scores = served.similarity.similar_items([pos], k)
-            valid = items[0] >= 0
-            out[name] = ranked(served, served.index.item_ids[items[0][valid]], scores[0][valid])
+            found = served.similar(item_id, k)
+            if found is not None:
+                out[name] = ranked(served, served.index.item_ids[found[0]], found[1])
         return out
 
     def search(self, query: str, k: int, user_id: int | None = None, model: str | None = None) -> tuple[pd.DataFrame, str | None]:

@@ -65,6 +65,17 @@ class ServedModel:
         """The model's item similarity, or None when it ranks no items by similarity."""
         return self.model if isinstance(self.model, ItemSimilarity) else None
 
+    def similar(self, item_id: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Catalogue rows of the (up to) k items most similar to ``item_id``, best first, and their
+        scores; None when the model does not know the item. Only for models with ``similarity``."""
+        assert self.similarity is not None, f"{self.name} ranks no items by similarity"
+        pos = self.item_rows([item_id])[0]
+        if pos < 0:
+            return None
+        items, scores = self.similarity.similar_items([pos], k)
+        valid = items[0] >= 0
+        return items[0][valid], scores[0][valid]
+
 
 INT64 = np.iinfo(np.int64)
 

@@ -64,16 +64,21 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return items, out
 
 
-def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix | None, user_indices: np.ndarray) -> None:
-    """Set scores of excluded (user, item) pairs to -inf in place."""
-    if exclude is None:
-        return
-    starts, ends = exclude.indptr[user_indices], exclude.indptr[np.asarray(user_indices) + 1]
+def excluded_pairs(exclude: sp.csr_matrix, user_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The excluded (batch row, item) pairs of ``user_indices``: row i is the i-th user of the batch."""
+    user_indices = np.asarray(user_indices)
+    starts, ends = exclude.indptr[user_indices], exclude.indptr[user_indices + 1]
     lengths = ends - starts
     rows = np.repeat(np.arange(len(user_indices)), lengths)
     # positions of each user's non-zeros in exclude.indices, without scipy's fancy row indexing
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    scores[rows, exclude.indices[np.repeat(starts, lengths) + offsets]] = -np.inf
+    return rows, exclude.indices[np.repeat(starts, lengths) + offsets]
+
+
+def mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix | None, user_indices: np.ndarray) -> None:
+    """Set scores of excluded (user, item) pairs to -inf in place."""
+    if exclude is not None:
+        scores[excluded_pairs(exclude, user_indices)] = -np.inf
 
 
 def batched_top_k(
