@@ -8,6 +8,7 @@ summary at the end, also when the run fails; every event of the run goes to a lo
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -35,6 +36,18 @@ def absolute_environment() -> None:
         if os.environ.get(var):
             os.environ[var] = str(Path(os.environ[var]).resolve())
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+
+
+def engine_server() -> contextlib.AbstractContextManager:
+    """On Spark without SPARK_REMOTE, a local Spark Connect server for the run (dbt and the Python
+    assets share it: ml/spark.py); nothing to start on the other engines."""
+    if settings.dbt_target() != "spark":
+        return contextlib.nullcontext()
+    from ml import spark
+
+    if not spark.remote():
+        print(f"starting a local Spark Connect server (tables under {spark.spark_dir()}) ...", flush=True)
+    return spark.server_for_run()
 
 
 def prepare_dbt_manifest(dbt_vars: str) -> None:
@@ -170,16 +183,17 @@ def main(argv: list[str] | None = None) -> None:
     absolute_environment()
     prepare_dbt_manifest(dbt_vars)
     os.environ["DAGSTER_HOME"] = dagster_home()
-    try:
-        code = run(args.select, dbt_vars, run_config)
-    except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
-        print("\ninterrupted before the run started; nothing was changed")
-        code = INTERRUPTED
-    if code != INTERRUPTED:
+    with engine_server():
         try:
-            print(warehouse_summary())
-        except Exception as exc:  # the summary reads what is there; a failed run may have left little
-            print(f"(no warehouse summary: {exc})")
+            code = run(args.select, dbt_vars, run_config)
+        except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
+            print("\ninterrupted before the run started; nothing was changed")
+            code = INTERRUPTED
+        if code != INTERRUPTED:
+            try:
+                print(warehouse_summary())
+            except Exception as exc:  # the summary reads what is there; a failed run may have left little
+                print(f"(no warehouse summary: {exc})")
     # skip interpreter teardown: DuckDB's bindings report spurious "nanobind: leaked" lines there
     sys.stdout.flush()
     sys.stderr.flush()

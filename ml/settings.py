@@ -34,11 +34,13 @@ def postgres_uri(env: Mapping[str, str] | None = None) -> str:
 
 
 def warehouse_label(path: str | Path | None = None) -> str:
-    """Where the warehouse is, for people: the DuckDB file, or the PostgreSQL server and database
-    (never a password)."""
+    """Where the warehouse is, for people: the DuckDB file, the PostgreSQL server and database (never a
+    password), or the Spark Connect server."""
     if dbt_target() == "postgres":
         host, port = os.environ.get("RECSYS_PG_HOST", "127.0.0.1"), os.environ.get("RECSYS_PG_PORT", "5432")
         return f"postgres {host}:{port}/{os.environ.get('RECSYS_PG_DATABASE', 'recsys')}"
+    if dbt_target() == "spark":
+        return f"spark {os.environ.get('SPARK_REMOTE', '(no SPARK_REMOTE)')}"
     return f"duckdb {Path(path or warehouse_path()).name}"
 
 

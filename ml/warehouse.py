@@ -1,10 +1,11 @@
 """Warehouse access for Python code: reads of the marts, writes of evaluation tables, on the engine
-the dbt project builds on (``RECSYS_DBT_TARGET``): DuckDB, the embedded default, or PostgreSQL.
+the dbt project builds on (``RECSYS_DBT_TARGET``): DuckDB, the embedded default, PostgreSQL or Spark.
 
 One small interface for both: ``connect()`` gives a connection whose ``execute(sql, params)`` answers
 ``to_arrow_table()``, ``df()``, ``fetchall()`` and ``fetchone()`` (``?`` placeholders), and whose ``append`` / ``replace``
 write a pandas frame into a table. DuckDB runs in process; PostgreSQL is reached through ADBC, results
-come back as Arrow and frames go in by binary COPY.
+come back as Arrow and frames go in by binary COPY; Spark through a Spark Connect server
+(``ml.spark``), results and frames travel as Arrow.
 
 DuckDB lets one process write a database file at a time (readers in other processes are refused
 while a writer holds it too). Every DuckDB connection here retries with backoff while another process
@@ -30,7 +31,7 @@ from ml import settings
 from ml.uncertainty import Comparison
 
 LOCK_WAIT_S = 600.0
-ENGINES = ("dev", "postgres")  # dbt targets the Python side reads and writes
+ENGINES = ("dev", "postgres", "spark")  # dbt targets the Python side reads and writes
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -159,6 +160,55 @@ class PostgresConnection:
             cur.adbc_ingest(table, pa.Table.from_pandas(frame, preserve_index=False), mode="create", db_schema_name=schema)
 
 
+SPARK_TYPES = {"varchar": "string"}
+
+
+class SparkConnection:
+    engine = "spark"
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def execute(self, sql: str, params: list | None = None) -> Rows:
+        """``?`` placeholders are Spark's positional parameters; timestamps come back naive (UTC)."""
+        table = self.session.sql(sql, args=params or None).toArrow()
+        columns = [
+            column.cast(pa.timestamp(column.type.unit)) if pa.types.is_timestamp(column.type) and column.type.tz else column
+            for column in table.columns
+        ]
+        return ArrowRows(pa.table(columns, names=table.column_names))
+
+    def arrow(self, frame: pd.DataFrame, columns: dict[str, str] | None = None) -> Any:
+        """``frame`` as a Spark DataFrame, through Arrow; NaN is null, as on the other engines."""
+        arrays = {
+            name: pa.array(frame[name], type=ARROW_TYPES[columns[name]] if columns else None, from_pandas=True)
+            for name in (columns or frame.columns)
+        }
+        return self.session.createDataFrame(pa.table(arrays))
+
+    def append(self, schema: str, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
+        """Insert ``frame`` by column name, creating the table, or adding columns it lacks, as needed."""
+        self.execute(f"create schema if not exists {schema}")
+        spec = ", ".join(f"{name} {SPARK_TYPES.get(kind, kind)}" for name, kind in columns.items())
+        self.execute(f"create table if not exists {schema}.{table} ({spec}) using parquet")
+        have = set(self.session.table(f"{schema}.{table}").columns)
+        added = [f"{name} {SPARK_TYPES.get(kind, kind)}" for name, kind in columns.items() if name not in have]
+        if added:  # tables written before a column existed gain it
+            self.execute(f"alter table {schema}.{table} add columns ({', '.join(added)})")
+        self.arrow(frame, columns).createOrReplaceTempView("frame_to_write")
+        names = ", ".join(columns)
+        self.execute(f"insert into {schema}.{table} ({names}) select {names} from frame_to_write")
+
+    def tables(self, schema: str) -> list[str]:
+        if not self.session.catalog.databaseExists(schema):
+            return []
+        return sorted(t.name for t in self.session.catalog.listTables(schema) if not t.isTemporary)
+
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.execute(f"create schema if not exists {schema}")
+        self.arrow(frame).write.mode("overwrite").format("parquet").saveAsTable(f"{schema}.{table}")
+
+
 def require_supported_target() -> None:
     if settings.dbt_target() not in ENGINES:
         raise RuntimeError(
@@ -170,8 +220,14 @@ def require_supported_target() -> None:
 @contextlib.contextmanager
 def connect(path: str | Path | None = None, read_only: bool = True, wait_s: float = LOCK_WAIT_S) -> Iterator[Connection]:
     """A connection to the warehouse of the dbt target: the DuckDB file at ``path`` (waiting up to
-    ``wait_s`` for another process's lock), or the PostgreSQL database of RECSYS_PG_*."""
+    ``wait_s`` for another process's lock), the PostgreSQL database of RECSYS_PG_*, or the Spark
+    Connect server of SPARK_REMOTE."""
     require_supported_target()
+    if settings.dbt_target() == "spark":
+        from ml import spark
+
+        yield SparkConnection(spark.session())
+        return
     if settings.dbt_target() == "postgres":
         from adbc_driver_postgresql import dbapi  # pip install -e ".[postgres]"
 
@@ -202,7 +258,7 @@ def connect(path: str | Path | None = None, read_only: bool = True, wait_s: floa
 
 
 def warehouse_exists(path: str | Path | None = None) -> bool:
-    """Whether there is a warehouse to read (a PostgreSQL database is taken to exist)."""
+    """Whether there is a warehouse to read (a PostgreSQL database or a Spark server is taken to exist)."""
     return settings.dbt_target() != "dev" or Path(path or settings.warehouse_path()).exists()
 
 
@@ -216,10 +272,16 @@ def scalar(con: Connection, sql: str, params: list | None = None):
     return rows[0][0] if rows else None
 
 
+def tables_in(con: Connection, schema: str) -> list[str]:
+    """The tables of ``schema``, by name (none when there is no such schema)."""
+    if isinstance(con, SparkConnection):  # Spark has no information_schema
+        return con.tables(schema)
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ? order by 1", [schema])
+    return [row[0] for row in rows.fetchall()]
+
+
 def table_exists(con: Connection, schema: str, table: str) -> bool:
-    return bool(
-        scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table])
-    )
+    return table in tables_in(con, schema)
 
 
 def table_exists_at(path: str | Path, schema: str, table: str) -> bool:

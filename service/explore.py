@@ -144,8 +144,8 @@ class Explorer:
         return self.query("select * from marts.leaderboard order by ndcg_at_10 desc nulls last, model")
 
     def evaluation_tables(self) -> list[str]:
-        found = self.query("select table_name from information_schema.tables where table_schema = 'evaluation'")
-        return sorted(t for t in found["table_name"] if t in self.models or t in _EVALUATED)
+        found = self.read(lambda con: warehouse.tables_in(con, "evaluation"))
+        return [t for t in found if t in self.models or t in _EVALUATED]
 
     def metrics_by_slice(self, metric: str = "ndcg", k: int = 10) -> pd.DataFrame:
         """``metric@k`` of each model's latest evaluation per slice (rows: models, columns: slices)."""

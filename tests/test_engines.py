@@ -6,18 +6,8 @@ import pytest
 
 from ml import raw_loader, settings, synthetic, warehouse
 from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
+from tests.engines import TINY, figures
 from tests.postgres import postgres_server
-
-TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
-# what both engines must agree on, mart by mart
-FIGURES = {
-    "events staged": "select count(*) as n from intermediate.int_events_referenced where quarantine_reason is null",
-    "quarantine": "select source_table || ':' || quarantine_reason as k, count(*) as n from marts.quarantined_rows group by 1",
-    "interactions": "select split as k, count(*) as n, sum(weight) as w from marts.interactions group by 1",
-    "user_features": "select count(*) as n, sum(ctr_smoothed) as s from marts.user_features",
-    "item_features": "select count(*) as n, sum(n_purchase) as p from marts.item_features",
-    "ctr_examples": "select split as k, count(*) as n, sum(clicked) as c from marts.ctr_examples group by 1",
-}
 
 
 @pytest.fixture(scope="module")
@@ -32,23 +22,6 @@ def query_pg(env: dict, sql: str) -> pd.DataFrame:
     with dbapi.connect(settings.postgres_uri(env), autocommit=True) as con, con.cursor() as cur:
         cur.execute(sql)
         return cur.fetch_arrow_table().to_pandas()
-
-
-def figures(read) -> dict[str, list]:
-    out = {}
-    for name, sql in FIGURES.items():
-        frame = read(sql)
-        frame = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-        out[name] = [[value(v) for v in row] for row in frame.itertuples(index=False)]
-    return out
-
-
-def value(v) -> float | str:
-    """A number to 9 significant digits (engines sum floats in different orders), else its text."""
-    try:
-        return float(f"{float(v):.9g}")
-    except (TypeError, ValueError):
-        return str(v)
 
 
 def test_the_sample_builds_on_postgres_with_the_same_models_and_tests(pg, tmp_path, sample_warehouse):

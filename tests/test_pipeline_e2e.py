@@ -10,7 +10,7 @@ import pytest
 
 from ml import catalog, tuning, warehouse
 from ml.catalog import load_model
-from tests.conftest import ROOT, isolated_env, pipeline, running_service
+from tests.conftest import ROOT, pipeline, running_service
 
 
 def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
@@ -122,16 +122,6 @@ def test_the_leaderboard_alone_after_a_full_run(pipeline_env):
     proc = pipeline(env, "--select", "marts/leaderboard")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "materializing 1 assets" in proc.stdout
-
-
-def test_a_subset_materializes_on_a_fresh_warehouse(tmp_path):
-    """What the UI can select: one model and its upstream (the marts it reads and what they need); the
-    dbt tests that read models outside the subset (the quarantine reconciliation) are not run."""
-    proc = pipeline(isolated_env(tmp_path), "--select", "*models/item_item")
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "marts.interactions: " in proc.stdout and "marts.interactions: not built" not in proc.stdout
-    assert "marts.ctr_examples: not built" in proc.stdout  # outside the subset
-    assert (tmp_path / "data" / "models" / "item_item" / "latest" / "params.json").exists()
 
 
 def test_training_and_evaluation_are_tracked_in_mlflow_when_configured(pipeline_env):

@@ -17,6 +17,17 @@
     '{{ text | replace("'", "''") }}'
 {%- endmacro %}
 
+{# The contract's columns that a raw file lacks, as null text columns to add: stops the build when a
+   required column is missing, naming the columns the file has #}
+{% macro missing_columns(path, columns, found) -%}
+    {% for column in columns.required if column not in found %}
+        {{ exceptions.raise_compiler_error("raw file " ~ path ~ " has no column '" ~ column ~ "' (it has: " ~ found | join(', ') ~ "). Required columns: " ~ columns.required | join(', ') ~ "; rename the column in the file or re-export it") }}
+    {% endfor %}
+    {% set missing = [] %}
+    {% for column in columns.optional if column not in found %}{% do missing.append("cast(null as " ~ dbt.type_string() ~ ") as " ~ column) %}{% endfor %}
+    {{ return(missing) }}
+{%- endmacro %}
+
 {# Raw files as the raw relations raw.raw_<table> (only for adapters that can read files in SQL), each
    with its position in the file (_row_number: the first of duplicate rows is kept) and
    raw.raw_<table>_rejected: the lines a CSV reader could not split into the columns (ragged rows,
@@ -61,12 +72,7 @@
                 {% set reader = "read_parquet(" ~ sql_string(path) ~ ", file_row_number = true)" %}
             {% endif %}
             {% set found = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | list %}
-            {% for column in columns.required if column not in found %}
-                {{ exceptions.raise_compiler_error("raw file " ~ path ~ " has no column '" ~ column ~ "' (it has: " ~ found | reject('equalto', 'file_row_number') | join(', ') ~ "). Required columns: " ~ columns.required | join(', ') ~ "; rename the column in the file or re-export it") }}
-            {% endfor %}
-            {% set missing = [] %}
-            {% for column in columns.optional if column not in found %}{% do missing.append("cast(null as varchar) as " ~ column) %}{% endfor %}
-            {% do readers.update({table: {'reader': reader, 'path': path, 'missing': missing}}) %}
+            {% do readers.update({table: {'reader': reader, 'path': path, 'missing': missing_columns(path, columns, found | reject('equalto', 'file_row_number') | list)}}) %}
         {% endfor %}
         {% do run_query("create schema if not exists raw") %}
         {% for table, r in readers.items() %}
@@ -84,6 +90,39 @@
         {% for table, r in readers.items() %}
             {% if run_query("select count(*) from raw.raw_" ~ table).columns[0].values()[0] == 0 %}
                 {{ exceptions.raise_compiler_error("raw file " ~ r.path ~ " has a header but no rows that could be read: there is nothing to stage; export the " ~ table ~ " into it" ~ (" (its malformed lines are in raw.raw_" ~ table ~ "_rejected)" if fmt == 'csv' else '')) }}
+            {% endif %}
+        {% endfor %}
+    {% endif %}
+    select 1
+{%- endmacro %}
+
+{# Spark reads raw Parquet files (CSV: convert with recsys-import, or use another engine) into tables
+   raw.raw_<table>, each row's position in its file from Spark's _metadata.row_index; Parquet has no
+   malformed lines, so raw_<table>_rejected is empty. #}
+{% macro spark__register_raw_files() -%}
+    {% if reading_raw_files() and execute %}
+        {% set dir = var('raw_data_dir') | string %}
+        {% set fmt = var('raw_data_format', 'parquet') | string | trim | lower %}
+        {% if fmt != 'parquet' %}
+            {{ exceptions.raise_compiler_error("RECSYS_RAW_FORMAT (dbt var raw_data_format) is '" ~ fmt ~ "': on Spark raw files must be Parquet. Write them with `recsys-import ... --format parquet` or `recsys-generate parquet`, or load CSV on DuckDB or PostgreSQL") }}
+        {% endif %}
+        {% set readers = {} %}
+        {# check every file before loading any; a missing file stops with Spark's PATH_NOT_FOUND and its path #}
+        {% for table, columns in raw_contract().items() %}
+            {% set path = dir ~ '/' ~ table ~ '.parquet' %}
+            {% set reader = "parquet.`" ~ path | replace('`', '``') ~ "`" %}
+            {% set found = run_query("describe query select * from " ~ reader).columns[0].values() | list %}
+            {% do readers.update({table: {'reader': reader, 'path': path, 'missing': missing_columns(path, columns, found)}}) %}
+        {% endfor %}
+        {% do run_query("create schema if not exists raw") %}
+        {% for table, r in readers.items() %}
+            {% set extra = (r.missing | join(', ') ~ ', ') if r.missing else '' %}
+            {# Parquet tables cannot be replaced in one statement on Spark's session catalog #}
+            {% for name in ['raw_' ~ table, 'raw_' ~ table ~ '_rejected'] %}{% do run_query("drop table if exists raw." ~ name) %}{% endfor %}
+            {% do run_query("create table raw.raw_" ~ table ~ " using parquet as select *, " ~ extra ~ "_metadata.row_index + 1 as _row_number from " ~ r.reader) %}
+            {% do run_query("create table raw.raw_" ~ table ~ "_rejected (line bigint, error string, raw_line string) using parquet") %}
+            {% if run_query("select count(*) from raw.raw_" ~ table).columns[0].values()[0] == 0 %}
+                {{ exceptions.raise_compiler_error("raw file " ~ r.path ~ " has a header but no rows: there is nothing to stage; export the " ~ table ~ " into it") }}
             {% endif %}
         {% endfor %}
     {% endif %}

@@ -1,0 +1,130 @@
+"""The whole graph on generated data at scale, in one `recsys-pipeline` run: wall time and peak RSS per
+asset and in total, and NDCG@10 per model next to the sample's.
+
+    python -m bench.scale                       # 10M events (recsys-generate parquet), the main job
+    python -m bench.scale --events 1000000      # a smaller run
+    python -m bench.scale --raw DIR             # files already generated
+
+The run's process tree (the pipeline, dbt, the Spark or other children) is sampled for resident memory
+every 0.5 s; each asset is charged the peak seen between the previous asset's end and its own (the
+pipeline prints one line per asset as it finishes). The sample's NDCG@10 comes from a run of the main
+job on the committed sample into another fresh directory (--no-sample skips it).
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.common import isolated_env
+from ml import settings, warehouse
+
+LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+([\d.]+)s\s*(.*)$")
+TARGET_S, TARGET_GIB = 20 * 60, 8.0
+
+
+class TreeMemory(threading.Thread):
+    """Samples the resident memory of a process and all its descendants."""
+
+    def __init__(self, pid: int, every_s: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.root, self.every_s = psutil.Process(pid), every_s
+        self.peak = self.window_peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            total = 0
+            try:
+                for proc in [self.root, *self.root.children(recursive=True)]:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                break
+            self.peak, self.window_peak = max(self.peak, total), max(self.window_peak, total)
+            time.sleep(self.every_s)
+
+    def take_window(self) -> int:
+        peak, self.window_peak = self.window_peak, 0
+        return peak
+
+
+def run_pipeline(env: dict[str, str], log: Path) -> tuple[float, int, list[tuple[str, float, int, str]], int]:
+    """The main job; wall seconds, peak RSS, per asset (name, seconds, peak RSS, figure), exit code."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster_defs.pipeline"],
+        env=env,
+        cwd=settings.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    memory = TreeMemory(proc.pid)
+    memory.start()
+    assets = []
+    with log.open("w") as out:
+        for line in proc.stdout:
+            out.write(line)
+            match = LINE.match(line.strip())
+            if match:
+                assets.append((match[3], float(match[4]), memory.take_window(), match[5].strip()))
+                print(f"  {line.rstrip()}  peak {assets[-1][2] / 2**30:.2f} GiB", flush=True)
+    code = proc.wait()
+    memory.done.set()
+    memory.join()
+    return time.perf_counter() - t0, memory.peak, assets, code
+
+
+def leaderboard_ndcg(data_dir: Path) -> dict[str, float]:
+    board = warehouse.query_df("select model, ndcg_at_10 from marts.leaderboard", data_dir / "warehouse.duckdb")
+    return dict(zip(board["model"], board["ndcg_at_10"], strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--raw", type=Path, help="a directory of raw Parquet files to use instead of generating")
+    parser.add_argument("--no-sample", action="store_true", help="skip the sample run (its NDCG@10 column)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
+    raw = args.raw
+    if raw is None:
+        raw = tmp / "raw"
+        t0 = time.perf_counter()  # what a user runs: recsys-generate parquet (files and ground truth)
+        command = [sys.executable, "-m", "ml.cli", "parquet", "--events", str(args.events), "--out", str(raw)]
+        subprocess.run(command, check=True, cwd=settings.ROOT)
+        print(f"generated in {time.perf_counter() - t0:.0f}s into {raw}", flush=True)
+    env = {**isolated_env(tmp / "large" / "data"), "RECSYS_RAW_DIR": str(raw)}
+    print(f"whole graph on {raw} (log {tmp / 'large.log'}):", flush=True)
+    seconds, peak, assets, code = run_pipeline(env, tmp / "large.log")
+    print(
+        f"\nwhole graph: {seconds / 60:.1f} min, peak RSS {peak / 2**30:.2f} GiB, exit {code} "
+        f"[targets <= {TARGET_S // 60} min, <= {TARGET_GIB:.0f} GiB]"
+    )
+    print("slowest assets:")
+    for name, secs, rss, figure in sorted(assets, key=lambda a: -a[1])[:15]:
+        print(f"  {name:<45} {secs:7.1f}s  peak {rss / 2**30:5.2f} GiB  {figure}")
+    if code != 0:
+        sys.exit(f"the run failed: see {tmp / 'large.log'}")
+    large = leaderboard_ndcg(tmp / "large" / "data")
+    sample = {}
+    if not args.no_sample:
+        sample_env = isolated_env(tmp / "sample" / "data")
+        run_pipeline(sample_env, tmp / "sample.log")
+        sample = leaderboard_ndcg(tmp / "sample" / "data")
+    print("\nNDCG@10         at scale   sample")
+    for model in sorted(large, key=lambda m: -(large[m] if large[m] == large[m] else -1)):
+        print(f"  {model:<12} {large[model]:8.4f}  {sample.get(model, float('nan')):8.4f}")
+
+
+if __name__ == "__main__":
+    main()
