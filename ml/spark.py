@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,7 @@ def local_server(directory: Path | None = None, port: int | None = None, memory:
             time.sleep(0.5)
         yield f"sc://127.0.0.1:{port}"
     finally:
+        close_session()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -133,6 +135,18 @@ def session() -> Any:
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(remote()).getOrCreate()
+
+
+def close_session() -> None:
+    """Close this process's Connect session while its server is still up: at interpreter exit an open
+    client calls its server, and retries for minutes when the server has gone."""
+    if "pyspark.sql.connect.session" not in sys.modules:
+        return
+    from pyspark.sql.connect.session import SparkSession
+
+    current = SparkSession.getActiveSession() or SparkSession._get_default_session()  # this thread's, else the process's
+    if current is not None:
+        current.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
