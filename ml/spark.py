@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,8 @@ def session() -> Any:
             "RECSYS_DBT_TARGET=spark: the Python side reads Spark through a Spark Connect server; start one "
             "with `recsys-spark-server` and export the SPARK_REMOTE it prints (recsys-pipeline starts its own)"
         )
+    # pyspark 4 has not certified pandas 3; what this project sends and receives travels as Arrow
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(remote()).getOrCreate()
