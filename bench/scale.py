@@ -12,6 +12,7 @@ job on the committed sample into another fresh directory (--no-sample skips it).
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -20,8 +21,6 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
-
 from bench.common import isolated_env
 from ml import settings, warehouse
 
@@ -29,26 +28,38 @@ LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+([\d.]+)s\s*(.*)$")
 TARGET_S, TARGET_GIB = 20 * 60, 8.0
 
 
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
 class TreeMemory(threading.Thread):
     """Samples the resident memory of a process and all its descendants."""
 
     def __init__(self, pid: int, every_s: float = 0.5) -> None:
         super().__init__(daemon=True)
-        self.root, self.every_s = psutil.Process(pid), every_s
+        self.root, self.every_s = pid, every_s
         self.peak = self.window_peak = 0
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            total = 0
-            try:
-                for proc in [self.root, *self.root.children(recursive=True)]:
-                    try:
-                        total += proc.memory_info().rss
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                break
+            total = tree_rss(self.root)
             self.peak, self.window_peak = max(self.peak, total), max(self.window_peak, total)
             time.sleep(self.every_s)
 
