@@ -54,17 +54,18 @@ class TreeMemory(threading.Thread):
     def __init__(self, pid: int, every_s: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.root, self.every_s = pid, every_s
-        self.peak = self.window_peak = 0
+        self.peak = self.window_peak = self.last = 0
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            total = tree_rss(self.root)
+            self.last = total = tree_rss(self.root)
             self.peak, self.window_peak = max(self.peak, total), max(self.window_peak, total)
             time.sleep(self.every_s)
 
     def take_window(self) -> int:
-        peak, self.window_peak = self.window_peak, 0
+        """The peak since the last call (at least the latest sample: dbt reports its models at once)."""
+        peak, self.window_peak = max(self.window_peak, self.last), 0
         return peak
 
 
