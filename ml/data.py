@@ -29,15 +29,39 @@ class InteractionData:
     fit: sp.csr_matrix | None = None  # the train split alone
     validation: sp.csr_matrix | None = None
 
-    def tuning(self) -> InteractionData:
+    def tuning(self, max_users: int | None = None, max_items: int | None = None, seed: int = 0) -> InteractionData:
         """Train split -> validation split, in the same shape: evaluate a candidate on it with
-        ``ml.evaluation.evaluate`` (user/item features stay as of the split)."""
+        ``ml.evaluation.evaluate`` (user/item features stay as of the split).
+
+        On data larger than ``max_users`` users or ``max_items`` items, selection runs on a sample of
+        it, so that its cost stops growing with the data: ``max_users`` users drawn at random (seeded)
+        keep their rows, and the ``max_items`` items most chosen by them in the train split keep
+        their columns; the rest are emptied in both splits (the shape and the indices stay)."""
         if self.fit is None or self.validation is None or self.validation.nnz == 0:
             raise CannotTrain(
                 "the validation window is empty: set the dbt vars validation_days, validation_fraction or "
                 "holdout_k so that some events fall between the train and test windows"
             )
-        return InteractionData(train=self.fit, test=self.validation, users=self.users, items=self.items)
+        fit, validation = self.fit, self.validation
+        if max_users is not None and self.n_users > max_users:
+            keep = np.zeros(self.n_users, dtype=bool)
+            keep[np.random.default_rng(seed).choice(self.n_users, size=max_users, replace=False)] = True
+            rows = sp.diags(keep.astype(np.float32))
+            fit, validation = (sp.csr_matrix(rows @ m) for m in (fit, validation))
+        if max_items is not None and self.n_items > max_items:
+            chosen = np.asarray((fit > 0).sum(axis=0)).ravel()
+            keep = np.zeros(self.n_items, dtype=bool)
+            keep[np.argsort(-chosen, kind="stable")[:max_items]] = True
+            cols = sp.diags(keep.astype(np.float32))
+            fit, validation = (sp.csr_matrix(m @ cols) for m in (fit, validation))
+        for m in (fit, validation):
+            m.eliminate_zeros()
+        return InteractionData(train=fit, test=validation, users=self.users, items=self.items)
+
+    def sample_size(self) -> tuple[int, int]:
+        """Users and items with any train or test rows (what :meth:`tuning`'s sample kept)."""
+        both = (self.train != 0) + (self.test != 0)
+        return int(np.diff(both.tocsr().indptr).astype(bool).sum()), int(np.unique(both.tocoo().col).size)
 
     @property
     def n_users(self) -> int:

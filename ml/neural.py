@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
+
+
+def epoch_orders(n: int, per_epoch: int, epochs: int, permutation: Callable[[int], np.ndarray]) -> Iterator[np.ndarray]:
+    """The examples of each epoch, in order. When ``per_epoch`` is 0 or at least ``n``: a fresh
+    permutation of all ``n``. Otherwise the next ``per_epoch`` examples of a shuffled pass, reshuffled
+    when it runs out, so every example is seen once before any is seen twice and an epoch's cost stops
+    growing with the data. ``permutation(n)`` shuffles (the caller's seeded generator)."""
+    if not per_epoch or per_epoch >= n:
+        for _ in range(epochs):
+            yield permutation(n)
+        return
+    stream, at = permutation(n), 0
+    for _ in range(epochs):
+        take = stream[at : at + per_epoch]
+        at += per_epoch
+        if len(take) < per_epoch:
+            stream, at = permutation(n), per_epoch - len(take)
+            take = np.concatenate([take, stream[:at]])
+        yield take
 
 
 def seed_everything(seed: int) -> torch.Generator:

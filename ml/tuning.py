@@ -84,6 +84,8 @@ SPACES: dict[str, dict[str, Suggest]] = {
     },
 }
 TUNED = tuple(SPACES)
+# the sample selection runs on when the data is larger (InteractionData.tuning): bounds a trial's cost
+MAX_USERS, MAX_ITEMS = 10_000, 5_000
 DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "two_tower": 3, "hybrid": 8, "two_stage": 8}
 
 
@@ -97,6 +99,7 @@ class TuningResult:
     seconds: float
     best_vs_default: uncertainty.Comparison | None = None  # the best trial against trial 0, same users
     adopted: bool = False  # the best trial replaced the defaults
+    sample: str = "all the data"  # what the trials were fit and scored on
 
     @property
     def decision(self) -> str:
@@ -175,11 +178,26 @@ def run_study(
     )
 
 
-def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int = 0, log=None) -> TuningResult:
-    """Choose ``name``'s hyperparameters on the validation window (see the module docstring)."""
+def tune_recommender(
+    name: str,
+    data: InteractionData,
+    n_trials: int,
+    seed: int = 0,
+    log=None,
+    max_users: int | None = MAX_USERS,
+    max_items: int | None = MAX_ITEMS,
+) -> TuningResult:
+    """Choose ``name``'s hyperparameters on the validation window (see the module docstring), on a
+    sample of at most ``max_users`` users and ``max_items`` items (:meth:`InteractionData.tuning`)."""
     if name not in SPACES or name == "two_stage":
         raise ValueError(f"no search space for {name}; tunable recommenders: {[n for n in TUNED if n != 'two_stage']}")
-    view = data.tuning()
+    view = data.tuning(max_users, max_items, seed)
+    sample = "all the data"
+    if view.train.nnz + view.test.nnz < data.fit.nnz + data.validation.nnz:  # type: ignore[union-attr]
+        users, items = view.sample_size()
+        sample = f"a sample: {users:,} of {data.n_users:,} users, {items:,} of {data.n_items:,} items"
+        if log:
+            log(f"tuning {name} on {sample}")
     fallback = PopularityRecommender().fit(view.train)
     side = {"user_features": view.users, "item_features": view.items}
 
@@ -194,7 +212,7 @@ def tune_recommender(name: str, data: InteractionData, n_trials: int, seed: int 
         trial.set_user_attr("params", {"epochs": best + 1})
         return per_epoch[best]
 
-    return run_study(name, objective, n_trials, seed, log)
+    return dataclasses.replace(run_study(name, objective, n_trials, seed, log), sample=sample)
 
 
 def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, log=None) -> TuningResult:

@@ -115,3 +115,7 @@ def test_ease_hand_computed_closed_form_and_memory_limit():
     assert items.tolist() == [[1]]
     with pytest.raises(CatalogTooLarge, match="memory_gb"):
         EASERecommender(memory_gb=1e-9).fit(X)
+    # an item nobody chose (column 1 here) gets zero weights; the others are the solve without it
+    spaced = sp.csr_matrix(np.insert(X.toarray(), 1, 0, axis=1))
+    wide = EASERecommender(l2=1.0).fit(spaced)
+    np.testing.assert_allclose(wide.weights, [[0.0, 0.0, 0.5], [0.0, 0.0, 0.0], [0.5, 0.0, 0.0]], atol=1e-6)

@@ -150,3 +150,17 @@ def test_ctr_models_learn_and_round_trip(arch, tmp_path):
     np.testing.assert_array_equal(p, again)
     loaded = load_model(model.save(tmp_path / arch))
     np.testing.assert_allclose(loaded.predict_proba(test), p, rtol=1e-6)
+
+
+def test_epochs_take_slices_of_shuffled_passes_when_the_data_is_larger():
+    from ml.neural import epoch_orders
+
+    rng = np.random.default_rng(0)
+    orders = list(epoch_orders(10, 4, 5, rng.permutation))
+    assert [len(o) for o in orders] == [4] * 5
+    stream = np.concatenate(orders)
+    assert sorted(stream[:10]) == list(range(10))  # every example once before any twice
+    assert sorted(stream[10:20]) == list(range(10))
+    whole = list(epoch_orders(10, 0, 2, np.random.default_rng(0).permutation))
+    assert [sorted(o) for o in whole] == [list(range(10))] * 2
+    assert [o.tolist() for o in whole] == [o.tolist() for o in epoch_orders(10, 50, 2, np.random.default_rng(0).permutation)]

@@ -36,6 +36,25 @@ def test_tuning_starts_from_the_default_and_is_reproducible(name):
     assert again.params == result.params and again.value == result.value
 
 
+def test_larger_data_is_tuned_on_a_seeded_sample_of_users_and_the_most_chosen_items():
+    data = clustered_data()
+    sampled = data.tuning(max_users=30, seed=4)
+    users = np.flatnonzero(np.diff(sampled.train.indptr))
+    assert len(users) == 30 and np.array_equal(users, np.flatnonzero(np.diff(sampled.test.indptr)))
+    np.testing.assert_array_equal(sampled.train[users].toarray(), data.fit[users].toarray())
+    view = data.tuning(max_users=30, max_items=9, seed=4)
+    assert view.train.shape == data.fit.shape and view.test.shape == data.validation.shape
+    chosen = np.asarray((data.fit[users] > 0).sum(axis=0)).ravel()
+    items = np.unique(view.train.indices)
+    assert len(items) == 9 and chosen[items].min() >= np.delete(chosen, items).max()
+    np.testing.assert_array_equal(view.train[:, items].toarray(), sampled.train[:, items].toarray())
+    assert set(np.unique(view.test.indices)) <= set(items) and set(view.test.tocoo().row) <= set(users)
+    assert np.array_equal(data.tuning(30, 9, seed=4).train.indices, view.train.indices)
+    assert data.tuning(1000, 1000).train.nnz == data.fit.nnz
+    result = tuning.tune_recommender("als", data, n_trials=2, max_users=30, max_items=60)
+    assert result.sample == "a sample: 30 of 120 users, 60 of 60 items"
+
+
 def test_tuning_never_reads_the_test_window():
     data = clustered_data()
     chosen = tuning.tune_recommender("ease", data, n_trials=4, seed=0)

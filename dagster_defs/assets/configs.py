@@ -37,11 +37,19 @@ def config_class(name: str, params_cls: type) -> type[dg.Config]:
 
 def tuning_config_class(name: str) -> type[dg.Config]:
     title = "".join(part.title() for part in name.split("_")) + "TuningConfig"
-    config = pydantic.create_model(
+    config = pydantic.create_model(  # type: ignore[call-overload]
         title,
         __base__=dg.Config,
         n_trials=(int, pydantic.Field(default=tuning.DEFAULT_TRIALS[name], description="trial budget (trial 0 = the defaults)")),
-        seed=(int, pydantic.Field(default=0, description="seed of the TPE sampler")),
+        seed=(int, pydantic.Field(default=0, description="seed of the TPE sampler and of the sample")),
+        **(
+            {}
+            if name == "two_stage"  # its frames are bounded by max_users_per_window
+            else {
+                "max_users": (int, pydantic.Field(default=tuning.MAX_USERS, description="users tuned on, at most (seeded)")),
+                "max_items": (int, pydantic.Field(default=tuning.MAX_ITEMS, description="items tuned on: the most chosen")),
+            }
+        ),
     )
     config.__doc__ = f"Budget of the validation-window search of {name}'s hyperparameters."
     return config

@@ -22,6 +22,7 @@ def tuning_metadata(result: tuning.TuningResult) -> dict:
         "tuning_seconds": dg.MetadataValue.float(round(result.seconds, 2)),
         "chosen": dg.MetadataValue.json(result.tuned or {"note": "the defaults"}),
         "decision": result.decision,
+        "tuned_on": result.sample,
         "trials": md(result.trials),
     }
 
@@ -49,7 +50,8 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
                 result = tuning.tune_ranker(data, windows, n_trials, seed, log=context.log.info)
             else:
                 data = load_interactions(recsys.warehouse_path)
-                result = tuning.tune_recommender(name, data, n_trials, seed, log=context.log.info)
+                sample = config.max_users, config.max_items  # type: ignore[attr-defined]
+                result = tuning.tune_recommender(name, data, n_trials, seed, context.log.info, *sample)
         except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)
             return dg.Output({}, metadata=skip(context, f"{exc}; models/{name} uses its defaults"))
         return dg.Output(result.params, metadata=tuning_metadata(result))

@@ -21,7 +21,7 @@ from ml import metrics as M
 from ml.artifacts import read_arrays, read_params, write_arrays, write_params
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
 from ml.hyperparams import param
-from ml.neural import TabularEncoder, arrays_to_state, mlp, seed_everything, state_to_arrays
+from ml.neural import TabularEncoder, arrays_to_state, epoch_orders, mlp, seed_everything, state_to_arrays
 from ml.progress import Progress
 
 ARCHITECTURES = ("dcn", "mlp")
@@ -34,6 +34,9 @@ class CTRParams:
     hidden: tuple[int, ...] = param((128, 64), "deep MLP layer sizes")
     dropout: float = param(0.1, "dropout in the deep MLP")
     epochs: int = param(20, "maximum epochs (early stopping on validation AUC)")
+    examples_per_epoch: int = param(
+        1_000_000, "train examples per epoch at most (0: all); larger data is covered over several epochs"
+    )
     batch_size: int = param(512, "examples per batch")
     learning_rate: float = param(2e-3, "AdamW learning rate")
     weight_decay: float = param(1e-4, "AdamW weight decay")
@@ -121,14 +124,16 @@ class CTRModel:
         num, cat = (torch.from_numpy(a) for a in self.encoder.transform(train))
         y = torch.from_numpy(train["clicked"].to_numpy(np.float32))
         self.net = self._net()
-        opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
+        opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"], fused=True)
         best_auc, best_state, stale = -1.0, None, 0
         self.history = []
-        progress = Progress(f"{self.name} training", p["epochs"] * len(y), log, unit="examples")
-        for epoch in range(p["epochs"]):
+        per_epoch = min(p["examples_per_epoch"] or len(y), len(y))
+        progress = Progress(f"{self.name} training", p["epochs"] * per_epoch, log, unit="examples")
+        shuffle = lambda n: torch.randperm(n, generator=gen).numpy()  # noqa: E731
+        for epoch, indices in enumerate(epoch_orders(len(y), p["examples_per_epoch"], p["epochs"], shuffle)):
             t0 = time.perf_counter()
             self.net.train()
-            order = torch.randperm(len(y), generator=gen)
+            order = torch.from_numpy(indices)
             total = 0.0
             for lo in range(0, len(order), p["batch_size"]):
                 b = order[lo : lo + p["batch_size"]]
@@ -139,7 +144,8 @@ class CTRModel:
                 total += float(loss.detach()) * len(b)
                 progress.update(len(b))
             val_auc = M.roc_auc(validation["clicked"].to_numpy(), self.predict_proba(validation))
-            record = {"epoch": epoch + 1, "train_loss": total / len(y), "val_auc": val_auc, "seconds": time.perf_counter() - t0}
+            seconds = time.perf_counter() - t0
+            record = {"epoch": epoch + 1, "train_loss": total / len(order), "val_auc": val_auc, "seconds": seconds}
             self.history.append(record)
             if log:
                 log(f"{self.name} epoch {epoch + 1}: train loss {record['train_loss']:.4f}, validation AUC {val_auc:.4f}")

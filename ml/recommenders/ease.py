@@ -52,13 +52,17 @@ class EASERecommender(Recommender, ItemSimilarity):
             )
         X = sp.csr_matrix(interactions, dtype=np.float64, copy=True)
         X.data = WEIGHTINGS[self.params["weighting"]](X.data)
-        gram = (X.T @ X).toarray()
+        # an item nobody chose has a zero Gram row: its weights are zero, so the solve skips it
+        active = np.flatnonzero(np.diff(X.tocsc().indptr))
+        Xa = X[:, active]
+        gram = (Xa.T @ Xa).toarray()
         gram[np.diag_indices_from(gram)] += self.params["l2"]
         inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         del gram
-        weights = inverse / (-np.diag(inverse))[None, :]
-        np.fill_diagonal(weights, 0.0)
-        self.weights = weights.astype(np.float32)
+        block = inverse / (-np.diag(inverse))[None, :]
+        np.fill_diagonal(block, 0.0)
+        self.weights = np.zeros((n_items, n_items), dtype=np.float32)
+        self.weights[np.ix_(active, active)] = block
         self.user_items = sp.csr_matrix(X, dtype=np.float32)
         self.n_users, self.n_items = X.shape
         return self

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ml.hyperparams import one_of, param
-from ml.neural import TabularEncoder, mlp, seed_everything
+from ml.neural import TabularEncoder, epoch_orders, mlp, seed_everything
 from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
@@ -82,7 +82,10 @@ class Tower(torch.nn.Module):
 class TwoTowerParams:
     embedding_dim: int = param(32, "size of the user/item embeddings (output of each tower)")
     hidden: int = param(64, "hidden units of each tower's MLP")
-    epochs: int = param(15, "passes over the train interactions")
+    epochs: int = param(15, "training epochs")
+    examples_per_epoch: int = param(
+        100_000, "train interactions per epoch at most (0: all); larger data is covered over several epochs"
+    )
     batch_size: int = param(512, "interactions per batch (in-batch negatives)")
     negatives: str = param("mixed", "extra negatives: random (uniform), hard (popular, unseen) or mixed")
     n_negatives: int = param(256, "extra negatives shared by a batch")
@@ -145,7 +148,8 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
             p["embedding_dim"],
         )
         params = list(user_tower.parameters()) + list(item_tower.parameters())
-        opt = torch.optim.AdamW(params, lr=p["learning_rate"], weight_decay=1e-5)
+        # fused: one kernel per step; the default loops over the whole ID tables (most of an epoch's time)
+        opt = torch.optim.AdamW(params, lr=p["learning_rate"], weight_decay=1e-5, fused=True)
 
         coo = train.tocoo()
         pair_users, pair_items = coo.row.astype(np.int64), coo.col.astype(np.int64)
@@ -155,10 +159,11 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         popularity_p = users_per_item / users_per_item.sum()
         tau = p["temperature"]
         self.history = []
-        progress = Progress("two_tower training", p["epochs"] * len(pair_users), log, unit="examples")
-        for epoch in range(p["epochs"]):
+        per_epoch = min(p["examples_per_epoch"] or len(pair_users), len(pair_users))
+        progress = Progress("two_tower training", p["epochs"] * per_epoch, log, unit="examples")
+        orders = epoch_orders(len(pair_users), p["examples_per_epoch"], p["epochs"], rng.permutation)
+        for epoch, order in enumerate(orders):
             t0 = time.perf_counter()
-            order = rng.permutation(len(pair_users))
             total, batches = 0.0, 0
             for lo in range(0, len(order), p["batch_size"]):
                 b = order[lo : lo + p["batch_size"]]
