@@ -61,6 +61,11 @@ def test_lightgbm_ctr_learns_and_round_trips(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(test), p)
     unseen = test.assign(brand=None, category="never seen")  # missing and unknown categories still score
     assert np.isfinite(loaded.predict_proba(unseen)).all()
+    # larger data: each tree is fit on a seeded bagging sample of rows_per_tree rows, and still learns
+    assert model.model.get_params().get("subsample", 1.0) == 1.0
+    bagged = LightGBMCTR(n_estimators=100, min_child_samples=20, rows_per_tree=len(train) // 2).fit(train, val)
+    assert bagged.model.get_params()["subsample"] == (len(train) // 2) / len(train)
+    assert ctr_report(test["clicked"].to_numpy(), bagged.predict_proba(test))["auc"] > 0.7
 
 
 def test_reranker_orders_the_base_top_n_by_click_probability(tmp_path):

@@ -119,3 +119,8 @@ def test_ease_hand_computed_closed_form_and_memory_limit():
     spaced = sp.csr_matrix(np.insert(X.toarray(), 1, 0, axis=1))
     wide = EASERecommender(l2=1.0).fit(spaced)
     np.testing.assert_allclose(wide.weights, [[0.0, 0.0, 0.5], [0.0, 0.0, 0.0], [0.5, 0.0, 0.0]], atol=1e-6)
+    # max_items: the solve keeps the most chosen items (item 2 here: 4 users), the others get no weights
+    lopsided = sp.csr_matrix(np.array([[1, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=np.float32))
+    np.testing.assert_array_equal(EASERecommender(l2=1.0, max_items=1).fit(lopsided).weights, np.zeros((3, 3)))
+    two = EASERecommender(l2=1.0, max_items=2).fit(lopsided).weights
+    assert two[1].tolist() == [0.0, 0.0, 0.0] and two[0, 2] > 0 and two[2, 0] > 0

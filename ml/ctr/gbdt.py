@@ -18,12 +18,23 @@ from ml.data import as_text
 from ml.hyperparams import param
 
 
+def bagging(n_rows: int, rows_per_tree: int) -> dict[str, Any]:
+    """LightGBM's bagging settings that fit each tree on at most ``rows_per_tree`` rows (none when the
+    data is smaller): a boosting round's cost stops growing with the data."""
+    if not rows_per_tree or n_rows <= rows_per_tree:
+        return {}
+    return {"subsample": rows_per_tree / n_rows, "subsample_freq": 1}
+
+
 @dataclasses.dataclass(frozen=True)
 class LightGBMCTRParams:
     n_estimators: int = param(500, "maximum boosting rounds (early stopping on validation AUC)")
     learning_rate: float = param(0.05, "LightGBM learning rate")
     num_leaves: int = param(31, "leaves per tree")
     min_child_samples: int = param(50, "minimum examples per leaf")
+    rows_per_tree: int = param(
+        1_000_000, "train rows each boosting round is fit on at most: a seeded bagging sample on larger data (0: all)"
+    )
     seed: int = param(42, "LightGBM seed")
 
 
@@ -51,6 +62,7 @@ class LightGBMCTR:
             learning_rate=p["learning_rate"],
             num_leaves=p["num_leaves"],
             min_child_samples=p["min_child_samples"],
+            **bagging(len(train), p["rows_per_tree"]),
             random_state=p["seed"],
             n_jobs=threads.budget(),
             deterministic=True,

@@ -24,6 +24,11 @@ FEATURE_GROUPS = {
 FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
 
 
+# EASE proposes candidates from the most chosen items only on larger catalogues: its dense solve grows
+# with the cube of the items, once per window
+EASE_MAX_ITEMS = 5_000
+
+
 def fit_generators(history: sp.csr_matrix, ease: bool = False) -> dict[str, Scorer]:
     """The candidate generators of a window; EASE only when asked and when the catalogue fits its
     memory budget (else its features stay empty: rank n + 1, score missing)."""
@@ -34,7 +39,7 @@ def fit_generators(history: sp.csr_matrix, ease: bool = False) -> dict[str, Scor
     }
     if ease:
         with contextlib.suppress(CatalogTooLarge):
-            generators["ease"] = EASERecommender().fit(history)
+            generators["ease"] = EASERecommender(max_items=EASE_MAX_ITEMS).fit(history)
     return generators
 
 

@@ -28,6 +28,7 @@ class EASEParams:
     l2: float = param(200.0, "L2 penalty on the item weights (larger: closer to popularity)")
     weighting: str = param("binary", "transform of the mart weights: binary (the paper's), log (log1p) or raw")
     memory_gb: float = param(4.0, "memory budget of the dense items x items solve; larger catalogues are refused")
+    max_items: int = param(0, "solve over the most chosen items only, at most this many (0: all); the others get no weights")
 
     def __post_init__(self) -> None:
         one_of(self, "weighting", WEIGHTINGS)
@@ -53,7 +54,10 @@ class EASERecommender(Recommender, ItemSimilarity):
         X = sp.csr_matrix(interactions, dtype=np.float64, copy=True)
         X.data = WEIGHTINGS[self.params["weighting"]](X.data)
         # an item nobody chose has a zero Gram row: its weights are zero, so the solve skips it
-        active = np.flatnonzero(np.diff(X.tocsc().indptr))
+        chosen = np.diff(X.tocsc().indptr)
+        active = np.flatnonzero(chosen)
+        if self.params["max_items"] and len(active) > self.params["max_items"]:
+            active = np.sort(np.argsort(-chosen, kind="stable")[: self.params["max_items"]])
         Xa = X[:, active]
         gram = (Xa.T @ Xa).toarray()
         gram[np.diag_indices_from(gram)] += self.params["l2"]
