@@ -1,19 +1,24 @@
 """The whole graph on generated data at scale, in one `recsys-pipeline` run: wall time and peak RSS per
-asset and in total, and NDCG@10 per model next to the sample's.
+asset and in total; then one more day of events appended and the graph run again (the incremental
+event models re-stage that day only): its time against the full run's, for the dbt layer and in all;
+and NDCG@10 per model next to the sample's.
 
-    python -m bench.scale                       # 10M events (recsys-generate parquet), the main job
+    python -m bench.scale                       # 10M events (recsys-generate parquet --by-day), the main job
     python -m bench.scale --events 1000000      # a smaller run
-    python -m bench.scale --raw DIR             # files already generated
+    python -m bench.scale --raw DIR             # files already generated (events.parquet or events/day=*/)
 
-The run's process tree (the pipeline, dbt, the Spark or other children) is sampled for resident memory
-every 0.5 s; each asset is charged the peak seen between the previous asset's end and its own (the
-pipeline prints one line per asset as it finishes). The sample's NDCG@10 comes from a run of the main
-job on the committed sample into another fresh directory (--no-sample skips it).
+The events land in arrival-day folders (events/day=YYYY-MM-DD/); the first run sees every day but the
+last, the second run the last day too. The run's process tree (the pipeline, dbt, the Spark or other
+children) is sampled for resident memory every 0.5 s; each asset is charged the peak seen between the
+previous asset's end and its own (the pipeline prints one line per asset as it finishes). The dbt
+layer's time is the sum of the dbt steps' durations in the run's log. The sample's NDCG@10 comes from a
+run of the main job on the committed sample into another fresh directory (--no-sample skips it).
 """
 
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,9 +27,10 @@ import time
 from pathlib import Path
 
 from bench.common import isolated_env
-from ml import settings, warehouse
+from ml import raw_loader, settings, warehouse
 
 LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+([\d.]+)s\s*(.*)$")
+DBT_STEP = re.compile(r'Finished execution of step "(dbt_\w+)" in (?:(\d+)m)?([\d.]+)(m?s)')
 TARGET_S, TARGET_GIB = 20 * 60, 8.0
 
 
@@ -101,6 +107,28 @@ def leaderboard_ndcg(data_dir: Path) -> dict[str, float]:
     return dict(zip(board["model"], board["ndcg_at_10"], strict=True))
 
 
+def dbt_seconds(data_dir: Path) -> float:
+    """The dbt steps' durations in the latest run's log under ``data_dir/logs``."""
+    log = max((data_dir / "logs").glob("pipeline-*.log"), key=lambda p: p.stat().st_mtime)
+    total = 0.0
+    for match in DBT_STEP.finditer(log.read_text()):
+        minutes, value, unit = match[2], float(match[3]), match[4]
+        total += (int(minutes) * 60 if minutes else 0) + (value / 1000 if unit == "ms" else value)
+    return total
+
+
+def report(title: str, seconds: float, peak: int, assets: list, code: int, log: Path) -> None:
+    print(
+        f"\n{title}: {seconds / 60:.1f} min, peak RSS {peak / 2**30:.2f} GiB, exit {code} "
+        f"[targets <= {TARGET_S // 60} min, <= {TARGET_GIB:.0f} GiB]"
+    )
+    print("slowest assets:")
+    for name, secs, rss, figure in sorted(assets, key=lambda a: -a[1])[:15]:
+        print(f"  {name:<45} {secs:7.1f}s  peak {rss / 2**30:5.2f} GiB  {figure}")
+    if code != 0:
+        sys.exit(f"the run failed: see {log}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -108,26 +136,39 @@ def main() -> None:
     parser.add_argument("--no-sample", action="store_true", help="skip the sample run (its NDCG@10 column)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
-    raw = args.raw
-    if raw is None:
-        raw = tmp / "raw"
-        t0 = time.perf_counter()  # what a user runs: recsys-generate parquet (files and ground truth)
-        command = [sys.executable, "-m", "ml.cli", "parquet", "--events", str(args.events), "--out", str(raw)]
+    raw = tmp / "raw"
+    t0 = time.perf_counter()
+    if args.raw is None:  # what a user runs: recsys-generate parquet (files and ground truth)
+        command = [sys.executable, "-m", "ml.cli", "parquet", "--by-day", "--events", str(args.events), "--out", str(raw)]
         subprocess.run(command, check=True, cwd=settings.ROOT)
-        print(f"generated in {time.perf_counter() - t0:.0f}s into {raw}", flush=True)
-    env = {**isolated_env(tmp / "large" / "data"), "RECSYS_RAW_DIR": str(raw)}
-    print(f"whole graph on {raw} (log {tmp / 'large.log'}):", flush=True)
+    else:
+        shutil.copytree(args.raw, raw, ignore=shutil.ignore_patterns("events.parquet"))
+        if (args.raw / "events.parquet").exists():
+            raw_loader.events_by_day(args.raw / "events.parquet", raw / "events")
+    days = sorted((raw / "events").glob("day=*"))
+    print(f"{len(days)} arrival days in {raw} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    held = tmp / "held" / days[-1].name
+    held.parent.mkdir()
+    days[-1].rename(held)  # the last day lands after the first run
+
+    data = tmp / "large" / "data"
+    env = {**isolated_env(data), "RECSYS_RAW_DIR": str(raw)}
+    print(f"whole graph on {len(days) - 1} days (log {tmp / 'large.log'}):", flush=True)
     seconds, peak, assets, code = run_pipeline(env, tmp / "large.log")
+    report("whole graph", seconds, peak, assets, code, tmp / "large.log")
+    full_dbt = dbt_seconds(data)
+    large = leaderboard_ndcg(data)
+
+    held.rename(days[-1])
+    print(f"\n{days[-1].name} appended: the graph again (log {tmp / 'append.log'}):", flush=True)
+    append_s, append_peak, append_assets, code = run_pipeline(env, tmp / "append.log")
+    report("after one appended day", append_s, append_peak, append_assets, code, tmp / "append.log")
+    append_dbt = dbt_seconds(data)
     print(
-        f"\nwhole graph: {seconds / 60:.1f} min, peak RSS {peak / 2**30:.2f} GiB, exit {code} "
-        f"[targets <= {TARGET_S // 60} min, <= {TARGET_GIB:.0f} GiB]"
+        f"\none-day append vs full run: dbt layer {append_dbt:.1f}s / {full_dbt:.1f}s = {append_dbt / full_dbt:.2f} "
+        f"[target <= 0.25]; whole graph {append_s:.0f}s / {seconds:.0f}s = {append_s / seconds:.2f}"
     )
-    print("slowest assets:")
-    for name, secs, rss, figure in sorted(assets, key=lambda a: -a[1])[:15]:
-        print(f"  {name:<45} {secs:7.1f}s  peak {rss / 2**30:5.2f} GiB  {figure}")
-    if code != 0:
-        sys.exit(f"the run failed: see {tmp / 'large.log'}")
-    large = leaderboard_ndcg(tmp / "large" / "data")
+
     sample = {}
     if not args.no_sample:
         sample_env = isolated_env(tmp / "sample" / "data")

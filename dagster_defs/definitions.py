@@ -11,7 +11,7 @@ import dagster as dg
 
 from dagster_defs.assets.analysis import ABLATION_KEY, analysis_assets
 from dagster_defs.assets.evaluation import evaluation_assets
-from dagster_defs.assets.features import feature_dbt_assets
+from dagster_defs.assets.features import entity_dbt_assets, events_by_day_dbt_assets, feature_dbt_assets
 from dagster_defs.assets.leaderboard import leaderboard_dbt_assets
 from dagster_defs.assets.ranking import ranking_assets
 from dagster_defs.assets.training import training_assets
@@ -24,6 +24,8 @@ from dagster_defs.resources import RecsysResource, dbt_resource
 defs = dg.Definitions(
     assets=automated(
         [
+            entity_dbt_assets,
+            events_by_day_dbt_assets,
             feature_dbt_assets,
             *tuning_assets,
             *training_assets,

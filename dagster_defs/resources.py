@@ -1,10 +1,12 @@
 """Resources: where the warehouse, the artifacts and the ground truth live, evaluation settings, and dbt."""
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import yaml
 from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 from pydantic import Field
@@ -53,7 +55,9 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.DBT_EXECUTABLE)
 
 
-def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource) -> Iterator:
+def dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource, extra_vars: dict | None = None
+) -> Iterator:
     """``dbt build`` of the context's selection with the run's dbt vars; its events carry row counts
     and column schemas.
 
@@ -62,7 +66,10 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: Re
     read to the end (dbt never blocks on a full output pipe while this process waits for its lock),
     and then enriched. dbt-duckdb keeps its handle open afterwards: it is closed when done, so that the
     next step (a dbt subprocess or a Python reader) can open the warehouse."""
-    invocation = dbt.cli(["build", *settings.vars_args(recsys.dbt_vars)], context=context, raise_on_error=False)
+    dbt_vars = recsys.dbt_vars
+    if extra_vars:  # laid over the run's vars (YAML is a superset of JSON)
+        dbt_vars = json.dumps({**(yaml.safe_load(dbt_vars) or {}), **extra_vars})
+    invocation = dbt.cli(["build", *settings.vars_args(dbt_vars)], context=context, raise_on_error=False)
     events = list(invocation.stream())  # dbt has exited when this returns
     try:
         yield from DbtEventIterator(iter(events), invocation).fetch_row_counts().fetch_column_metadata()

@@ -2,6 +2,7 @@
 
 recsys-generate sample                      # dbt seeds + data/sample/ground_truth.npz
 recsys-generate parquet --events 10000000   # data/raw/{users,items,events}.parquet + ground truth
+recsys-generate parquet --by-day            # ... events as data/raw/events/day=YYYY-MM-DD/ folders
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from ml import importers, synthetic
+from ml import importers, raw_loader, synthetic
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     pq.add_argument("--events", type=int, default=10_000_000, help="approximate number of events")
     pq.add_argument("--out", type=Path, default=Path("data/raw"))
     pq.add_argument("--days", type=int, default=60)
+    pq.add_argument("--by-day", action="store_true", help="events in one folder per arrival day (incremental processing)")
     for p in (sample, pq):
         p.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> None:
         data = synthetic.generate(config)
         paths = synthetic.write_parquet(data, args.out)
         data.ground_truth.save(args.out / "ground_truth.npz")
+        if args.by_day:
+            days = raw_loader.events_by_day(paths["events"], args.out / "events")
+            paths["events"].unlink()
+            paths["events"] = args.out / "events" / f"day=*/ ({days} days)"
     print(
         f"{len(data.events):,} events, {len(data.users):,} users, {len(data.items):,} items "
         f"in {time.perf_counter() - t0:.1f}s -> " + ", ".join(str(p) for p in paths.values())

@@ -30,6 +30,23 @@ from ml.errors import root_message
 TABLES = ("users", "items", "events")
 
 
+def events_by_day(events: Path, out: Path) -> int:
+    """An events file as arrival-day folders ``out/day=YYYY-MM-DD/`` (each event arriving on the day it
+    happened), the layout whose days the incremental models process one at a time; returns the days."""
+    with duckdb.connect() as con:
+        con.execute("set preserve_insertion_order = true")
+        day = "strftime(cast(event_at as timestamp), '%Y-%m-%d')"
+        con.execute(
+            f"copy (select *, {day} as day from read_parquet({sql_string(events)})) "
+            f"to {sql_string(out)} (format parquet, partition_by (day), overwrite_or_ignore)"
+        )
+    return len(list(out.glob("day=*")))
+
+
+def sql_string(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def read_with_duckdb(raw_dir: Path, fmt: str, scratch: Path, database: Path | None = None) -> Path:
     """The raw relations as the embedded default reads them (the hook's macro), in a DuckDB file:
     ``database``, or a scratch file in ``scratch``."""

@@ -44,6 +44,12 @@ def warehouse_label(path: str | Path | None = None) -> str:
     return f"duckdb {Path(path or warehouse_path()).name}"
 
 
+def events_start_date() -> str:
+    """The first arrival day of the Dagster partitions of the incremental event models (YYYY-MM-DD);
+    RECSYS_EVENTS_START, default the synthetic data's first day."""
+    return os.environ.get("RECSYS_EVENTS_START", "2026-01-01")
+
+
 def ann_min_items() -> int:
     """Catalogue size from which the service retrieves an embedding model's top-k through its ANN index
     (exact search below it); RECSYS_ANN_MIN_ITEMS, default measured by ``python -m bench.ann``."""

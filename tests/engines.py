@@ -1,6 +1,10 @@
 """What the engine tests compare: a tiny generated dataset, and per mart the figures every engine must
 agree on for the same input."""
 
+from pathlib import Path
+
+import pandas as pd
+
 from ml import synthetic
 
 TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
@@ -33,3 +37,12 @@ def value(v) -> float | str:
         return float(f"{float(v):.9g}")
     except (TypeError, ValueError):
         return str(v)
+
+
+def sample_as_parquet(directory: Path) -> Path:
+    """The committed seeds as raw Parquet files, every value the seed's text (empty cells null)."""
+    directory.mkdir()
+    for table in ("users", "items", "events"):
+        frame = pd.read_csv(synthetic.SEEDS_DIR / f"raw_{table}.csv", dtype=str, keep_default_na=False, na_values=[""])
+        frame.to_parquet(directory / f"{table}.parquet", index=False)
+    return directory

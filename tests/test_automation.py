@@ -12,7 +12,7 @@ from dagster_defs.automation import FEATURE_GROUPS
 from dagster_defs.definitions import defs
 
 RAW_EVENTS = dg.AssetKey(["raw", "raw_events"])
-STAGED = dg.AssetKey(["staging", "stg_shop__events_validated"])
+REFERENCED = dg.AssetKey(["intermediate", "int_events_referenced"])
 
 
 def requested(result) -> set[str]:
@@ -34,6 +34,14 @@ def in_groups(graph, keys, groups) -> set[str]:
     return {k.to_user_string() for k in keys if graph.get(k).group_name in groups}
 
 
+def record(instance, graph, keys, day: dt.datetime) -> None:
+    """What a run would record (the event models partitioned by arrival day: every day until ``day``)."""
+    for key in keys:
+        partitions = graph.get(key).partitions_def
+        for partition in partitions.get_partition_keys(current_time=day) if partitions else [None]:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+
+
 def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_tick(graph):
     every = graph.get_all_asset_keys()
     day = dt.datetime(2026, 1, 5)
@@ -48,34 +56,41 @@ def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_t
             cursor = result.cursor
             return requested(result)
 
-        def materialize(keys) -> None:  # what a run would record
-            for key in keys:
-                instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        def materialize(keys) -> None:
+            record(instance, graph, keys, day)
 
         assert tick(1, 0) == set()  # opening the UI on an empty instance starts nothing
         materialize(every)
         assert tick(1, 1) == set() and tick(1, 2) == set()
-        # new events before the day's 03:00 tick: the feature layer below them at once, no training
+        # new events before the day's 03:00 tick: the feature layer below them at once (the event models
+        # partitioned by day first, their latest day; the rest of the features at the next evaluation),
+        # no training
         materialize([RAW_EVENTS])
         features = in_groups(graph, below(graph, RAW_EVENTS), FEATURE_GROUPS)
-        assert tick(2, 0) == features and "marts/interactions" in features
-        materialize(dg.AssetKey(k.split("/")) for k in features)
+        by_day = {k for k in features if graph.get(dg.AssetKey(k.split("/"))).partitions_def is not None}
+        days_aggregated = {f"intermediate/int_{e}_days_aggregated" for e in ("user", "item")}
+        assert by_day == {"staging/stg_shop__events_validated", *days_aggregated}
+        assert tick(2, 0) == by_day
+        materialize(dg.AssetKey(k.split("/")) for k in by_day)
+        assert tick(2, 1) == features - by_day and "marts/interactions" in features
+        materialize(dg.AssetKey(k.split("/")) for k in features - by_day)
         assert tick(2, 30) == set()
         assert tick(3, 1) == set()  # the tick, with nothing new since it: nothing retrains
-        # new events after the tick: features, retraining, evaluations and the leaderboard, one request
+        # new events after the tick: features, then retraining, evaluations and the leaderboard
         materialize([RAW_EVENTS])
         retrain = in_groups(graph, every, ("tuning", "models", "evaluation", "leaderboard")) | {"analysis/cold_start"}
-        assert tick(5, 0) == features | retrain
+        assert tick(5, 0) == by_day
+        materialize(dg.AssetKey(k.split("/")) for k in by_day)
+        assert tick(5, 1) == (features - by_day) | retrain
         assert "analysis/feature_ablation" not in retrain  # opt-in
-        materialize(dg.AssetKey(k.split("/")) for k in features | retrain)
+        materialize(dg.AssetKey(k.split("/")) for k in (features - by_day) | retrain)
         assert tick(5, 30) == set() and tick(12, 0) == set()  # once a day
 
 
 def test_a_changed_sql_model_rebuilds_itself_and_what_reads_it(graph):
     with dg.instance_for_test() as instance:
-        for key in graph.get_all_asset_keys():
-            instance.report_runless_asset_event(dg.AssetMaterialization(key))
-        at = dt.datetime(2026, 1, 1, 12)
+        at = dt.datetime(2026, 1, 5, 12)
+        record(instance, graph, graph.get_all_asset_keys(), at)
         before = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at)
         before = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, cursor=before.cursor, evaluation_time=at + dt.timedelta(minutes=1)
@@ -83,7 +98,7 @@ def test_a_changed_sql_model_rebuilds_itself_and_what_reads_it(graph):
         assert before.total_requested == 0
         edited = dg.Definitions(
             assets=[
-                a.map_asset_specs(lambda s: s.replace_attributes(code_version="edited") if s.key == STAGED else s)
+                a.map_asset_specs(lambda s: s.replace_attributes(code_version="edited") if s.key == REFERENCED else s)
                 for a in defs.assets
             ],
             asset_checks=defs.asset_checks,
@@ -93,5 +108,5 @@ def test_a_changed_sql_model_rebuilds_itself_and_what_reads_it(graph):
         after = dg.evaluate_automation_conditions(
             defs=edited, instance=instance, cursor=before.cursor, evaluation_time=at + dt.timedelta(minutes=2)
         )
-        features = in_groups(graph, {STAGED, *below(graph, STAGED)}, FEATURE_GROUPS)
+        features = in_groups(graph, {REFERENCED, *below(graph, REFERENCED)}, FEATURE_GROUPS)
         assert requested(after) == features and "marts/interactions" in features

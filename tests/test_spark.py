@@ -12,7 +12,7 @@ import pytest
 
 from ml import spark, synthetic, warehouse
 from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
-from tests.engines import TINY, figures
+from tests.engines import TINY, figures, sample_as_parquet
 from tests.system import debian_package
 
 # one model with its evaluation and upstream, and the leaderboard: every kind of read and write, and what
@@ -53,15 +53,6 @@ def test_python_reads_and_writes_spark_tables(on_spark):
     assert rows["evaluated_at"].tolist() == [pd.Timestamp("2026-01-02 03:04:05"), pd.Timestamp("2026-01-03")]
     warehouse.write_user_metrics("spark_check", pd.Series([0.0, 1.0], index=[7, 8]), "r1", "v1")
     assert warehouse.previous_user_metrics("spark_check").to_dict() == {7: 0.0, 8: 1.0}
-
-
-def sample_as_parquet(directory: Path) -> Path:
-    """The committed seeds as raw Parquet files, every value the seed's text (empty cells null)."""
-    directory.mkdir()
-    for table in ("users", "items", "events"):
-        frame = pd.read_csv(synthetic.SEEDS_DIR / f"raw_{table}.csv", dtype=str, keep_default_na=False, na_values=[""])
-        frame.to_parquet(directory / f"{table}.parquet", index=False)
-    return directory
 
 
 def test_the_graph_runs_on_spark_from_raw_parquet_and_matches_duckdb(on_spark, tmp_path, sample_warehouse, pipeline_env):

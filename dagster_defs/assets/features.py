@@ -1,5 +1,12 @@
 """The feature layer: dbt seeds, staging, intermediate and marts as Dagster assets. dbt tests are asset
-checks; every materialization reports its row count and column schema."""
+checks; every materialization reports its row count and column schema.
+
+The event-level incremental models (dbt tag ``events_by_day``: the validated events and the daily
+user/item aggregates) are partitioned by arrival day: materializing a partition, or a range of them in
+one run (a backfill from the UI), passes its days to dbt as ``arrival_from``/``arrival_to``, so only
+those days' events are re-staged (dbt_project/macros/incremental.sql). A run without a partition (the
+main job, ``recsys-pipeline``) stages what arrived since the last run. The marts and everything
+downstream are not partitioned: they depend on all of the days."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -8,11 +15,47 @@ from dagster_defs.project import LEADERBOARD, Translator, dbt_project
 from dagster_defs.resources import RecsysResource, dbt_build
 from ml import settings
 
+EVENTS_BY_DAY = "tag:events_by_day"
+ARRIVAL_DAYS = dg.DailyPartitionsDefinition(start_date=settings.events_start_date())
+# what the event models read besides the events: the seeds and the staged users and items (their own
+# multi-asset, so that the three dbt multi-assets depend on each other in one direction only)
+ENTITIES = "resource_type:seed " + " ".join(f"stg_shop__{e}s_validated stg_shop__{e}s" for e in ("user", "item"))
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), exclude=LEADERBOARD, name="dbt_feature_layer"
-)
-def feature_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
-    """`dbt build` of the selected seeds and models, with their tests reported as asset checks."""
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=ENTITIES, name="dbt_entities")
+def entity_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
+    """`dbt build` of the selected seeds and user/item staging models, with their tests as asset checks."""
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     yield from dbt_build(context, dbt, recsys)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=Translator(),
+    exclude=f"{LEADERBOARD} {EVENTS_BY_DAY} {ENTITIES}",
+    name="dbt_feature_layer",
+)
+def feature_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
+    """`dbt build` of the selected models, with their tests reported as asset checks."""
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    yield from dbt_build(context, dbt, recsys)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=Translator(),
+    select=EVENTS_BY_DAY,
+    name="dbt_events_by_day",
+    partitions_def=ARRIVAL_DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def events_by_day_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
+    """`dbt build` of the incremental event models for the run's arrival days (all new ones without a
+    partition)."""
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    days = None
+    if context.has_partition_key or context.has_partition_key_range:
+        window = context.partition_time_window
+        days = {"arrival_from": window.start.strftime("%Y-%m-%d"), "arrival_to": window.end.strftime("%Y-%m-%d")}
+        context.log.info(f"re-staging the events that arrived from {days['arrival_from']} to {days['arrival_to']} (exclusive)")
+    yield from dbt_build(context, dbt, recsys, days)

@@ -1,7 +1,31 @@
 {# Shared SQL of the per-user and per-item intermediate models (entity = 'user' or 'item'). #}
 
 {% macro entity_days_aggregated(entity) %}
--- per {{ entity }} and day: event counts by type and engagement shape (evening, weekend, price)
+{%- set through = processed_through() %}
+{{ config(
+    materialized=incremental_events(),
+    tags=['events_by_day'],
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where event_day in ({{ touched_event_days(processed_through()) }}){% endif %}",
+) }}
+-- per {{ entity }} and day: event counts by type and engagement shape (evening, weekend, price), over
+-- the usable events (staged, of known users and items, as int_events_referenced keeps them; read from
+-- staging so that the day-partitioned models depend on each other only).
+-- Incremental: a run recomputes the days of the events staged since its last run (late events
+-- included), as of staged_through
+with events as (
+    select
+        e.*,
+        {{ dbt.date_trunc('day', 'e.event_at') }} as event_day,
+        {{ event_weight('e.event_type') }} as weight,
+        {{ hour_of_day('e.event_at') }} as event_hour,
+        {{ is_weekend('e.event_at') }} as is_weekend
+    from {{ ref('stg_shop__events_validated') }} as e
+    inner join {{ ref('stg_shop__users') }} as u on e.user_id = u.user_id
+    where e.quarantine_reason is null
+)
+
 select
     e.{{ entity }}_id,
     e.event_day,
@@ -12,9 +36,13 @@ select
     sum(case when e.weight > 0 and e.event_hour >= 18 then 1 else 0 end) as n_engaged_evening,
     sum(case when e.weight > 0 and e.is_weekend = 1 then 1 else 0 end) as n_engaged_weekend,
     sum(case when e.weight > 0 then i.price else 0 end) as engaged_price_sum,
-    max(e.event_at) as last_event_at
-from {{ ref('int_events_weighted') }} as e
+    max(e.event_at) as last_event_at,
+    max(e.staged_at) as staged_through
+from events as e
 inner join {{ ref('stg_shop__items') }} as i on e.item_id = i.item_id
+{%- if is_incremental() %}
+where e.event_day in ({{ touched_event_days(through) }})
+{%- endif %}
 group by e.{{ entity }}_id, e.event_day
 {% endmacro %}
 

@@ -60,6 +60,15 @@
         {# check every file before loading any: a run that cannot work stops before doing work #}
         {% for table, columns in raw_contract().items() %}
             {% set path = dir ~ '/' ~ table ~ '.' ~ fmt %}
+            {% set by_day = dir ~ '/' ~ table ~ '/day=*/*.parquet' %}
+            {% set partitioned = table == 'events' and fmt == 'parquet'
+                and run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] == 0
+                and run_query("select count(*) from glob(" ~ sql_string(by_day) ~ ")").columns[0].values()[0] > 0 %}
+            {% if partitioned %}
+                {% set reader = "read_parquet(" ~ sql_string(by_day) ~ ", hive_partitioning = true, file_row_number = true, filename = true)" %}
+                {% set found = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | list %}
+                {% do readers.update({table: {'reader': reader, 'path': by_day, 'partitioned': true, 'missing': missing_columns(by_day, columns, found | reject('in', ['file_row_number', 'filename', 'day']) | list)}}) %}
+            {% else %}
             {% if run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] == 0 %}
                 {{ exceptions.raise_compiler_error("raw file missing: " ~ path ~ ". RECSYS_RAW_DIR must hold users, items and events files in the raw data contract (README, 'Raw data contract'); write them with recsys-import or recsys-generate, or set RECSYS_RAW_FORMAT to the files' format (now " ~ fmt ~ ")") }}
             {% endif %}
@@ -73,17 +82,23 @@
             {% endif %}
             {% set found = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | list %}
             {% do readers.update({table: {'reader': reader, 'path': path, 'missing': missing_columns(path, columns, found | reject('equalto', 'file_row_number') | list)}}) %}
+            {% endif %}
         {% endfor %}
         {% do run_query("create schema if not exists raw") %}
+        {% set no_arrival = "cast(null as varchar) as _source_file, cast(null as date) as _arrival_day" %}
         {% for table, r in readers.items() %}
             {% set extra = (r.missing | join(', ') ~ ', ') if r.missing else '' %}
             {% if fmt == 'csv' %}
-                {% do run_query("create or replace table raw.raw_" ~ table ~ " as select *, " ~ extra ~ "row_number() over () as _row_number from " ~ r.reader ~ ";
+                {% do run_query("create or replace table raw.raw_" ~ table ~ " as select *, " ~ extra ~ "row_number() over () as _row_number, " ~ no_arrival ~ " from " ~ r.reader ~ ";
                     create or replace table raw.raw_" ~ table ~ "_rejected as
                     select line, string_agg(distinct error_type || ' (' || error_message || ')', '; ') as error, min(csv_line) as raw_line
                     from recsys_rejects_" ~ table ~ " group by line") %}
+            {% elif r.partitioned %}
+                {# arrival by day: events/day=YYYY-MM-DD/*.parquet, each file the events that landed that day #}
+                {% do run_query("create or replace view raw.raw_" ~ table ~ " as select * exclude (file_row_number, filename, day), " ~ extra ~ "file_row_number + 1 as _row_number, filename as _source_file, cast(day as date) as _arrival_day from " ~ r.reader ~ ";
+                    create or replace table raw.raw_" ~ table ~ "_rejected (line bigint, error varchar, raw_line varchar)") %}
             {% else %}
-                {% do run_query("create or replace view raw.raw_" ~ table ~ " as select * exclude (file_row_number), " ~ extra ~ "file_row_number + 1 as _row_number from " ~ r.reader ~ ";
+                {% do run_query("create or replace view raw.raw_" ~ table ~ " as select * exclude (file_row_number), " ~ extra ~ "file_row_number + 1 as _row_number, " ~ no_arrival ~ " from " ~ r.reader ~ ";
                     create or replace table raw.raw_" ~ table ~ "_rejected (line bigint, error varchar, raw_line varchar)") %}
             {% endif %}
         {% endfor %}

@@ -1,7 +1,7 @@
 -- every staged event checked against the staged users and items: an event of an unknown user or
 -- item gets a quarantine reason (null = usable); downstream models read only the usable ones
 select
-    e.event_id, e.user_id, e.item_id, e.event_type, e.event_at,
+    e.event_id, e.user_id, e.item_id, e.event_type, e.event_at, e.arrival_day, e.staged_at,
     case
         when u.user_id is null then 'unknown_user'
         when i.item_id is null then 'unknown_item'
