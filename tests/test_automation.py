@@ -62,14 +62,12 @@ def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_t
         assert tick(1, 0) == set()  # opening the UI on an empty instance starts nothing
         materialize(every)
         assert tick(1, 1) == set() and tick(1, 2) == set()
-        # new events before the day's 03:00 tick: the feature layer below them at once (the event models
-        # partitioned by day first, their latest day; the rest of the features at the next evaluation),
-        # no training
+        # new events before the day's 03:00 tick: the feature layer below them at once (the staged events,
+        # partitioned by day, first: their latest day; the rest at the next evaluation), no training
         materialize([RAW_EVENTS])
         features = in_groups(graph, below(graph, RAW_EVENTS), FEATURE_GROUPS)
         by_day = {k for k in features if graph.get(dg.AssetKey(k.split("/"))).partitions_def is not None}
-        days_aggregated = {f"intermediate/int_{e}_days_aggregated" for e in ("user", "item")}
-        assert by_day == {"staging/stg_shop__events_validated", *days_aggregated}
+        assert by_day == {"staging/stg_shop__events_validated"}
         assert tick(2, 0) == by_day
         materialize(dg.AssetKey(k.split("/")) for k in by_day)
         assert tick(2, 1) == features - by_day and "marts/interactions" in features

@@ -1,12 +1,14 @@
 """The feature layer: dbt seeds, staging, intermediate and marts as Dagster assets. dbt tests are asset
 checks; every materialization reports its row count and column schema.
 
-The event-level incremental models (dbt tag ``events_by_day``: the validated events and the daily
-user/item aggregates) are partitioned by arrival day: materializing a partition, or a range of them in
-one run (a backfill from the UI), passes its days to dbt as ``arrival_from``/``arrival_to``, so only
-those days' events are re-staged (dbt_project/macros/incremental.sql). A run without a partition (the
-main job, ``recsys-pipeline``) stages what arrived since the last run. The marts and everything
-downstream are not partitioned: they depend on all of the days."""
+The event-level model (dbt tag ``events_by_day``: the validated events, incremental) is partitioned by
+arrival day: materializing a partition, or a range of them in one run (a backfill from the UI), passes
+its days to dbt as ``arrival_from``/``arrival_to``, so only those days' events are re-staged
+(dbt_project/macros/incremental.sql). A run without a partition (the main job, ``recsys-pipeline``, the
+schedule) stages what arrived since the last run. Everything downstream is unpartitioned and depends on
+all the days; the daily aggregates among it are incremental too (they recompute the event days that
+newly staged events touched).
+"""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -50,8 +52,7 @@ def feature_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, r
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def events_by_day_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
-    """`dbt build` of the incremental event models for the run's arrival days (all new ones without a
-    partition)."""
+    """`dbt build` of the staged events for the run's arrival days (the new ones without a partition)."""
     settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     days = None
     if context.has_partition_key or context.has_partition_key_range:

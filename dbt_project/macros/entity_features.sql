@@ -4,7 +4,6 @@
 {%- set through = processed_through() %}
 {{ config(
     materialized=incremental_events(),
-    tags=['events_by_day'],
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where event_day in ({{ touched_event_days(processed_through()) }}){% endif %}",
