@@ -11,8 +11,9 @@ The events land in arrival-day folders (events/day=YYYY-MM-DD/); the first run s
 last, the second run the last day too. The run's process tree (the pipeline, dbt, the Spark or other
 children) is sampled for resident memory every 0.5 s; each asset is charged the peak seen between the
 previous asset's end and its own (the pipeline prints one line per asset as it finishes). The dbt
-layer's time is the sum of the dbt steps' durations in the run's log. The sample's NDCG@10 comes from a
-run of the main job on the committed sample into another fresh directory (--no-sample skips it).
+layer's time is the sum of its dbt steps' durations in the run's log (raw to marts; not the
+leaderboard). The sample's NDCG@10 comes from a run of the main job on the committed sample into
+another fresh directory (--no-sample skips it).
 """
 
 import argparse
@@ -30,7 +31,7 @@ from bench.common import isolated_env
 from ml import raw_loader, settings, warehouse
 
 LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+([\d.]+)s\s*(.*)$")
-DBT_STEP = re.compile(r'Finished execution of step "(dbt_\w+)" in (?:(\d+)m)?([\d.]+)(m?s)')
+DBT_STEP = re.compile(r'Finished execution of step "(dbt_(?:entities|events_by_day|feature_layer))" in (?:(\d+)m)?([\d.]+)(m?s)')
 TARGET_S, TARGET_GIB = 20 * 60, 8.0
 
 

@@ -85,7 +85,7 @@ SPACES: dict[str, dict[str, Suggest]] = {
 }
 TUNED = tuple(SPACES)
 # the sample selection runs on when the data is larger (InteractionData.tuning): bounds a trial's cost
-MAX_USERS, MAX_ITEMS = 10_000, 5_000
+MAX_USERS, MAX_ITEMS = 5_000, 3_000
 DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "two_tower": 3, "hybrid": 8, "two_stage": 8}
 
 

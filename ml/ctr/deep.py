@@ -35,7 +35,7 @@ class CTRParams:
     dropout: float = param(0.1, "dropout in the deep MLP")
     epochs: int = param(20, "maximum epochs (early stopping on validation AUC)")
     examples_per_epoch: int = param(
-        1_000_000, "train examples per epoch at most (0: all); larger data is covered over several epochs"
+        500_000, "train examples per epoch at most (0: all); larger data is covered over several epochs"
     )
     batch_size: int = param(512, "examples per batch")
     learning_rate: float = param(2e-3, "AdamW learning rate")

@@ -33,7 +33,7 @@ class LightGBMCTRParams:
     num_leaves: int = param(31, "leaves per tree")
     min_child_samples: int = param(50, "minimum examples per leaf")
     rows_per_tree: int = param(
-        1_000_000, "train rows each boosting round is fit on at most: a seeded bagging sample on larger data (0: all)"
+        500_000, "train rows each boosting round is fit on at most: a seeded bagging sample on larger data (0: all)"
     )
     seed: int = param(42, "LightGBM seed")
 
