@@ -33,10 +33,7 @@
         ({{ column }} is null or ({{ column }} >= cast('{{ var("arrival_from") }}' as date)
             {%- if var('arrival_to', none) %} and {{ column }} < cast('{{ var("arrival_to") }}' as date){% endif %}))
     {%- else -%}
-        {%- set last = none -%}
-        {%- if execute -%}
-            {%- set last = run_query("select max(arrival_day) from " ~ this).columns[0].values()[0] -%}
-        {%- endif -%}
+        {%- set last = latest_in_this('arrival_day') -%}
         {%- if last is none -%}
             (1 = 1)
         {%- else -%}
@@ -50,13 +47,18 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{# the latest staged_at that an incremental model has processed (a literal), null when it is empty #}
-{% macro processed_through(column='staged_through') -%}
-    {%- set last = none -%}
-    {%- if execute and is_incremental() -%}
-        {%- set last = run_query("select max(" ~ column ~ ") from " ~ this).columns[0].values()[0] -%}
-    {%- endif -%}
-    {{ return(last) }}
+{# the largest value of ``column`` in this incremental model's table; none when it is empty or has no
+   such column yet (a table built before the column existed: the run then processes everything) #}
+{% macro latest_in_this(column) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if column not in names -%}{{ return(none) }}{%- endif -%}
+    {{ return(run_query("select max(" ~ column ~ ") from " ~ this).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{# the latest staged_at that an incremental model has processed (a literal), none when it is empty #}
+{% macro processed_through() -%}
+    {{ return(latest_in_this('staged_through')) }}
 {%- endmacro %}
 
 {# the event days touched by events staged after ``through`` (all days when it is none) #}
