@@ -81,7 +81,8 @@ def main():
     )
     rel = relevant_items(data)
     print(
-        "candidate recall: " + ", ".join(f"@{n} {R.candidate_recall(generators, data.train, rel, n):.3f}" for n in (50, 100, 200))
+        "candidate recall: "
+        + ", ".join(f"@{n} {r:.3f}" for n, r in R.candidate_recall(generators, data.train, rel, (50, 100, 200)).items())
     )
     large = settings.data_dir() / "bench_large.duckdb"
     if not args.skip_large and large.exists():

@@ -24,11 +24,13 @@ def cold_start_metrics(model: Scorer, data: InteractionData, k: int = 10, few: i
     users with 1..``few``, and relevance restricted to items new in the test window."""
     rel = relevant_items(data)
     n_rel_all = M.n_relevant(rel)
-    users = np.flatnonzero(n_rel_all > 0)
+    new_mask = data.items["is_new_item"].to_numpy() == 1
+    new_relevant = M.n_relevant(sp.csr_matrix(rel.multiply(new_mask[None, :].astype(np.float32))))
+    # only the users some slice counts are scored (a user with history and no new item counts in none)
+    users = np.flatnonzero((n_rel_all > 0) & ((np.diff(data.train.indptr) <= few) | (new_relevant > 0)))
     recs, _ = model.recommend(users, k, exclude=data.train)
     n_train = np.diff(data.train.indptr)[users]
     h = M.hits(recs, rel[users])
-    new_mask = data.items["is_new_item"].to_numpy() == 1
     rel_new = sp.csr_matrix(rel[users].multiply(new_mask[None, :].astype(np.float32)))
     slices = {
         "cold_users": (h[n_train == 0], n_rel_all[users][n_train == 0]),

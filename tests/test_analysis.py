@@ -9,7 +9,7 @@ from ml.analysis import cold_start_metrics
 from ml.catalog import load_model
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import ITEM_COLUMNS, USER_COLUMNS, pair_features, split_examples
-from ml.ctr.gbdt import LightGBMCTR
+from ml.ctr.gbdt import LightGBMCTR, sampled
 from ml.ctr.rerank import RerankRecommender
 from ml.metrics import calibration_table, ctr_report
 from ml.ranking.features import candidate_recall
@@ -28,8 +28,7 @@ def test_candidate_recall_counts_test_positives_in_the_union():
     }
     # user 2 has no history: not counted. User 0 top-1: a -> 1, b -> 4: hits {1} of {1, 2};
     # user 1 top-1: a -> 4, b -> 2: hits {4} of {4}. Recall = 2 / 3
-    assert candidate_recall(gens, history, relevant, 1) == 2 / 3
-    assert candidate_recall(gens, history, relevant, 2) == 1.0  # a's top-2 for user 0 adds item 2
+    assert candidate_recall(gens, history, relevant, [1, 2]) == {1: 2 / 3, 2: 1.0}  # a's top-2 for user 0 adds item 2
 
 
 def test_cold_start_metrics_use_the_models_own_lists():
@@ -61,11 +60,12 @@ def test_lightgbm_ctr_learns_and_round_trips(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(test), p)
     unseen = test.assign(brand=None, category="never seen")  # missing and unknown categories still score
     assert np.isfinite(loaded.predict_proba(unseen)).all()
-    # larger data: each tree is fit on a seeded bagging sample of rows_per_tree rows, and still learns
-    assert model.model.get_params().get("subsample", 1.0) == 1.0
-    bagged = LightGBMCTR(n_estimators=100, min_child_samples=20, rows_per_tree=len(train) // 2).fit(train, val)
-    assert bagged.model.get_params()["subsample"] == (len(train) // 2) / len(train)
-    assert ctr_report(test["clicked"].to_numpy(), bagged.predict_proba(test))["auc"] > 0.7
+    # larger data: a seeded sample of max_train_rows examples trains, and still learns
+    rows = sampled(train, len(train) // 2, seed=1)
+    assert len(rows) == len(train) // 2 and rows.index.is_monotonic_increasing and sampled(train, 0, 1) is train
+    assert rows.index.equals(sampled(train, len(train) // 2, seed=1).index)
+    half = LightGBMCTR(n_estimators=100, min_child_samples=20, max_train_rows=len(train) // 2).fit(train, val)
+    assert ctr_report(test["clicked"].to_numpy(), half.predict_proba(test))["auc"] > 0.7
 
 
 def test_reranker_orders_the_base_top_n_by_click_probability(tmp_path):

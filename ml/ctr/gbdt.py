@@ -18,12 +18,11 @@ from ml.data import as_text
 from ml.hyperparams import param
 
 
-def bagging(n_rows: int, rows_per_tree: int) -> dict[str, Any]:
-    """LightGBM's bagging settings that fit each tree on at most ``rows_per_tree`` rows (none when the
-    data is smaller): a boosting round's cost stops growing with the data."""
-    if not rows_per_tree or n_rows <= rows_per_tree:
-        return {}
-    return {"subsample": rows_per_tree / n_rows, "subsample_freq": 1}
+def sampled(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most ``max_rows`` rows of ``frame`` (0: all), drawn at random (seeded), in their order."""
+    if not max_rows or len(frame) <= max_rows:
+        return frame
+    return frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +31,8 @@ class LightGBMCTRParams:
     learning_rate: float = param(0.05, "LightGBM learning rate")
     num_leaves: int = param(31, "leaves per tree")
     min_child_samples: int = param(50, "minimum examples per leaf")
-    rows_per_tree: int = param(
-        500_000, "train rows each boosting round is fit on at most: a seeded bagging sample on larger data (0: all)"
+    max_train_rows: int = param(
+        500_000, "train examples at most: a seeded sample of them on larger data (0: all); bounds the boosting time"
     )
     seed: int = param(42, "LightGBM seed")
 
@@ -62,13 +61,13 @@ class LightGBMCTR:
             learning_rate=p["learning_rate"],
             num_leaves=p["num_leaves"],
             min_child_samples=p["min_child_samples"],
-            **bagging(len(train), p["rows_per_tree"]),
             random_state=p["seed"],
             n_jobs=threads.budget(),
             deterministic=True,
             force_row_wise=True,
             verbose=-1,
         )
+        train = sampled(train, p["max_train_rows"], p["seed"])
         self.model.fit(
             self._frame(train),
             train["clicked"],

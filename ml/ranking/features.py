@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
 
 # EASE proposes candidates from the most chosen items only on larger catalogues: its dense solve grows
 # with the cube of the items, once per window
-EASE_MAX_ITEMS = 5_000
+EASE_MAX_ITEMS = 3_000
 
 
 def fit_generators(history: sp.csr_matrix, ease: bool = False) -> dict[str, Scorer]:
@@ -37,10 +38,23 @@ def fit_generators(history: sp.csr_matrix, ease: bool = False) -> dict[str, Scor
         "item_item": ItemItemRecommender().fit(history),
         "als": ALSRecommender().fit(history),
     }
-    if ease:
-        with contextlib.suppress(CatalogTooLarge):
-            generators["ease"] = EASERecommender(max_items=EASE_MAX_ITEMS).fit(history)
-    return generators
+    return {**generators, **(ease_generator(history) if ease else {})}
+
+
+def ease_generator(history: sp.csr_matrix) -> dict[str, Scorer]:
+    """``{"ease": model}``, or nothing when the catalogue is above EASE's memory budget."""
+    with contextlib.suppress(CatalogTooLarge):
+        return {"ease": EASERecommender(max_items=EASE_MAX_ITEMS).fit(history)}
+    return {}
+
+
+def window_generators(window: Window, ease: bool = False) -> dict[str, Scorer]:
+    """:func:`fit_generators` of a window's history; the generators both candidate sets share are fit
+    once per window (tuning compares the sets with and without EASE on the same windows)."""
+    shared = window.__dict__.setdefault("_generators", {})
+    if not shared:
+        shared.update(fit_generators(window.history))
+    return {**shared, **(ease_generator(window.history) if ease else {})}
 
 
 def candidates(generators: dict[str, Scorer], history: sp.csr_matrix, users: np.ndarray, n: int) -> pd.DataFrame:
@@ -118,7 +132,7 @@ def ranking_frame(
 ) -> tuple[pd.DataFrame, dict[str, Scorer]]:
     """Candidates (for users with history and at least one label) with features and labels; at most
     ``max_users`` users, drawn at random (seeded), bound the cost on large data."""
-    generators = generators or fit_generators(window.history, ease)
+    generators = generators or window_generators(window, ease)
     has_hist = np.diff(window.history.indptr) > 0
     has_label = np.diff(window.labels.indptr) > 0
     target = np.flatnonzero(has_hist & has_label)
@@ -153,9 +167,14 @@ def stacked_frames(
     return pd.concat(frames, ignore_index=True)
 
 
-def candidate_recall(generators: dict[str, Scorer], history: sp.csr_matrix, relevant: sp.csr_matrix, n: int) -> float:
-    """Share of the test positives (of users with history) present in the candidate union of size <= 3n."""
+def candidate_recall(
+    generators: dict[str, Scorer], history: sp.csr_matrix, relevant: sp.csr_matrix, ns: Sequence[int]
+) -> dict[int, float]:
+    """For each n: the share of the test positives (of users with history) present in the union of the
+    generators' top-n. The candidates are fetched once, at the largest n (a top-n is a prefix of it)."""
     users = np.flatnonzero((np.diff(relevant.indptr) > 0) & (np.diff(history.indptr) > 0))
-    cands = candidates(generators, history, users, n)
+    cands = candidates(generators, history, users, max(ns))
     hit = pair_values(relevant, cands["user"].to_numpy(), cands["item"].to_numpy()) > 0
-    return float(hit.sum() / relevant[users].nnz)
+    ranks = cands[[f"{g}_rank" for g in generators]].to_numpy()
+    total = relevant[users].nnz
+    return {n: float(hit[(ranks <= n).any(axis=1)].sum() / total) for n in ns}

@@ -250,7 +250,7 @@ def evaluate_two_stage(
 
     frame, per_user = evaluate_users(model, data, fallback=fallback)
     rel = relevant_items(data)
-    recall = {n: candidate_recall(model.generators, data.train, rel, n) for n in recall_at}
+    recall = candidate_recall(model.generators, data.train, rel, recall_at)
     nan = float("nan")
     rows = pd.DataFrame([("all", "candidate_recall", n, v, 0, nan, nan) for n, v in recall.items()], columns=METRIC_COLUMNS)
     return pd.concat([frame, rows], ignore_index=True), recall, per_user

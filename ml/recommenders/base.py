@@ -50,7 +50,10 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     above = scores > part[:, None]
     need = k_eff - above.sum(axis=1)
     at = scores == part[:, None]
-    take = above | (at & (np.cumsum(at, axis=1) <= need[:, None]))
+    take = above | at
+    tied = np.flatnonzero(at.sum(axis=1) > need)  # only these rows have more ties than places left
+    if len(tied):
+        take[tied] = above[tied] | (at[tied] & (np.cumsum(at[tied], axis=1) <= need[tied, None]))
     rows, cols = np.nonzero(take)
     cand = cols.reshape(n, k_eff)
     cand_scores = np.take_along_axis(scores, cand, axis=1)
