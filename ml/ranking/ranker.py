@@ -163,7 +163,7 @@ class TwoStageParams:
     ease_candidates: bool = param(False, "add EASE's top-N to the candidates (tuning/two_stage chooses on validation)")
     label_days: int = param(7, "length of each label window inside the train period")
     n_train_windows: int = param(5, "weekly label windows stacked for ranker training")
-    max_users_per_window: int = param(1_000, "users sampled (seeded) per training window; bounds the frames on large data")
+    max_users_per_window: int = param(500, "users sampled (seeded) per training window; bounds the frames on large data")
     num_leaves: int = param(15, "LightGBM leaves per tree")
     min_child_samples: int = param(300, "LightGBM minimum examples per leaf")
     n_estimators: int = param(600, "maximum boosting rounds (early stopping on the validation window)")
