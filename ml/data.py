@@ -49,9 +49,8 @@ class InteractionData:
             rows = sp.diags(keep.astype(np.float32))
             fit, validation = (sp.csr_matrix(rows @ m) for m in (fit, validation))
         if max_items is not None and self.n_items > max_items:
-            chosen = np.asarray((fit > 0).sum(axis=0)).ravel()
             keep = np.zeros(self.n_items, dtype=bool)
-            keep[np.argsort(-chosen, kind="stable")[:max_items]] = True
+            keep[most_chosen(np.asarray((fit > 0).sum(axis=0)).ravel(), max_items)] = True
             cols = sp.diags(keep.astype(np.float32))
             fit, validation = (sp.csr_matrix(m @ cols) for m in (fit, validation))
         for m in (fit, validation):
@@ -74,6 +73,11 @@ class InteractionData:
     def item_popularity(self) -> np.ndarray:
         """Number of train users who interacted with each item."""
         return np.asarray((self.train > 0).sum(axis=0)).ravel()
+
+
+def most_chosen(counts: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest counts, ties to the lower index, in index order."""
+    return np.sort(np.argsort(-counts, kind="stable")[:k])
 
 
 def to_csr(frame: pd.DataFrame, n_users: int, n_items: int) -> sp.csr_matrix:

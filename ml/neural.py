@@ -11,6 +11,11 @@ import pandas as pd
 import torch
 
 
+def epoch_size(n: int, per_epoch: int) -> int:
+    """Examples in an epoch of :func:`epoch_orders`."""
+    return min(per_epoch or n, n)
+
+
 def epoch_orders(n: int, per_epoch: int, epochs: int, permutation: Callable[[int], np.ndarray]) -> Iterator[np.ndarray]:
     """The examples of each epoch, in order. When ``per_epoch`` is 0 or at least ``n``: a fresh
     permutation of all ``n``. Otherwise the next ``per_epoch`` examples of a shuffled pass, reshuffled

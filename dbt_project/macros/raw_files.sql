@@ -69,19 +69,19 @@
                 {% set found = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | list %}
                 {% do readers.update({table: {'reader': reader, 'path': by_day, 'partitioned': true, 'missing': missing_columns(by_day, columns, found | reject('in', ['file_row_number', 'filename', 'day']) | list)}}) %}
             {% else %}
-            {% if run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] == 0 %}
-                {{ exceptions.raise_compiler_error("raw file missing: " ~ path ~ ". RECSYS_RAW_DIR must hold users, items and events files in the raw data contract (README, 'Raw data contract'); write them with recsys-import or recsys-generate, or set RECSYS_RAW_FORMAT to the files' format (now " ~ fmt ~ ")") }}
-            {% endif %}
-            {% if run_query("select size from read_blob(" ~ sql_string(path) ~ ")").columns[0].values()[0] == 0 %}
-                {{ exceptions.raise_compiler_error("raw file is empty (0 bytes): " ~ path ~ ". It needs a header row with the columns " ~ columns.required | join(', ') ~ ", then one row per " ~ table[:-1]) }}
-            {% endif %}
-            {% if fmt == 'csv' %}
-                {% set reader = "read_csv(" ~ sql_string(path) ~ ", header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', store_rejects = true, rejects_table = 'recsys_rejects_" ~ table ~ "', rejects_scan = 'recsys_scans_" ~ table ~ "')" %}
-            {% else %}
-                {% set reader = "read_parquet(" ~ sql_string(path) ~ ", file_row_number = true)" %}
-            {% endif %}
-            {% set found = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | list %}
-            {% do readers.update({table: {'reader': reader, 'path': path, 'missing': missing_columns(path, columns, found | reject('equalto', 'file_row_number') | list)}}) %}
+                {% if run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] == 0 %}
+                    {{ exceptions.raise_compiler_error("raw file missing: " ~ path ~ ". RECSYS_RAW_DIR must hold users, items and events files in the raw data contract (README, 'Raw data contract'); events may instead be folders events/day=YYYY-MM-DD/*.parquet; write them with recsys-import or recsys-generate, or set RECSYS_RAW_FORMAT to the files' format (now " ~ fmt ~ ")") }}
+                {% endif %}
+                {% if run_query("select size from read_blob(" ~ sql_string(path) ~ ")").columns[0].values()[0] == 0 %}
+                    {{ exceptions.raise_compiler_error("raw file is empty (0 bytes): " ~ path ~ ". It needs a header row with the columns " ~ columns.required | join(', ') ~ ", then one row per " ~ table[:-1]) }}
+                {% endif %}
+                {% if fmt == 'csv' %}
+                    {% set reader = "read_csv(" ~ sql_string(path) ~ ", header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', store_rejects = true, rejects_table = 'recsys_rejects_" ~ table ~ "', rejects_scan = 'recsys_scans_" ~ table ~ "')" %}
+                {% else %}
+                    {% set reader = "read_parquet(" ~ sql_string(path) ~ ", file_row_number = true)" %}
+                {% endif %}
+                {% set found = run_query("select column_name from (describe select * from " ~ reader ~ ")").columns[0].values() | list %}
+                {% do readers.update({table: {'reader': reader, 'path': path, 'missing': missing_columns(path, columns, found | reject('equalto', 'file_row_number') | list)}}) %}
             {% endif %}
         {% endfor %}
         {% do run_query("create schema if not exists raw") %}

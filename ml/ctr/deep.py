@@ -21,7 +21,7 @@ from ml import metrics as M
 from ml.artifacts import read_arrays, read_params, write_arrays, write_params
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
 from ml.hyperparams import param
-from ml.neural import TabularEncoder, arrays_to_state, epoch_orders, mlp, seed_everything, state_to_arrays
+from ml.neural import TabularEncoder, arrays_to_state, epoch_orders, epoch_size, mlp, seed_everything, state_to_arrays
 from ml.progress import Progress
 
 ARCHITECTURES = ("dcn", "mlp")
@@ -127,7 +127,7 @@ class CTRModel:
         opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"], fused=True)
         best_auc, best_state, stale = -1.0, None, 0
         self.history = []
-        per_epoch = min(p["examples_per_epoch"] or len(y), len(y))
+        per_epoch = epoch_size(len(y), p["examples_per_epoch"])
         progress = Progress(f"{self.name} training", p["epochs"] * per_epoch, log, unit="examples")
         shuffle = lambda n: torch.randperm(n, generator=gen).numpy()  # noqa: E731
         for epoch, indices in enumerate(epoch_orders(len(y), p["examples_per_epoch"], p["epochs"], shuffle)):

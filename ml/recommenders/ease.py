@@ -16,6 +16,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ml.artifacts import sparse_from_arrays, sparse_to_arrays
+from ml.data import most_chosen
 from ml.hyperparams import one_of, param
 from ml.recommenders.base import CatalogTooLarge, ItemSimilarity, Recommender, top_k
 from ml.recommenders.item_item import WEIGHTINGS
@@ -57,7 +58,7 @@ class EASERecommender(Recommender, ItemSimilarity):
         chosen = np.diff(X.tocsc().indptr)
         active = np.flatnonzero(chosen)
         if self.params["max_items"] and len(active) > self.params["max_items"]:
-            active = np.sort(np.argsort(-chosen, kind="stable")[: self.params["max_items"]])
+            active = most_chosen(chosen, self.params["max_items"])
         Xa = X[:, active]
         gram = (Xa.T @ Xa).toarray()
         gram[np.diag_indices_from(gram)] += self.params["l2"]

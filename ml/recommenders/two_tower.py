@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ml.hyperparams import one_of, param
-from ml.neural import TabularEncoder, epoch_orders, mlp, seed_everything
+from ml.neural import TabularEncoder, epoch_orders, epoch_size, mlp, seed_everything
 from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
@@ -159,7 +159,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         popularity_p = users_per_item / users_per_item.sum()
         tau = p["temperature"]
         self.history = []
-        per_epoch = min(p["examples_per_epoch"] or len(pair_users), len(pair_users))
+        per_epoch = epoch_size(len(pair_users), p["examples_per_epoch"])
         progress = Progress("two_tower training", p["epochs"] * per_epoch, log, unit="examples")
         orders = epoch_orders(len(pair_users), p["examples_per_epoch"], p["epochs"], rng.permutation)
         for epoch, order in enumerate(orders):
