@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -17,18 +19,22 @@ from tests.conftest import ROOT, isolated_env, pipeline
 
 SELECTION = "*evaluation/als"  # dbt, tuning, training and evaluation, in a fraction of the main job
 QUICK = "{ops: {tuning__als: {config: {n_trials: 3}}}}"  # a short tuning where its length does not matter
-# where to kill: the first stdout line that contains the marker, then `delay_s` later
+# where to kill: `delay_s` after the first stdout line that contains the marker, or where the run
+# reaches a held function (tests/hold.py): training and evaluating ALS on the sample take less time than
+# a progress line takes to arrive
 KILL_POINTS = [
-    ("during the dbt build", "materializing", 4.0),  # dbt's first models are being written
-    ("while training ALS", "] tuning/als", 0.0),  # tuning is done: the next step trains and publishes
-    ("while evaluating ALS", "] models/als", 0.0),  # the model is published: the next step evaluates
+    ("during the dbt build", "materializing", 4.0, None),  # dbt's first models are being written
+    ("while publishing ALS", None, 0.0, "ml.recommenders.base:write_arrays=/als/"),  # params written, arrays not
+    ("while evaluating ALS", None, 0.0, "ml.warehouse:write_user_metrics=als"),  # metrics stored, per-user ones not
 ]
 
 
-def start_pipeline(env: dict, stderr: int, *args: str) -> subprocess.Popen:
-    """recsys-pipeline on SELECTION in its own process group (a signal reaches dbt too, as from a terminal)."""
+def start_pipeline(env: dict, stderr: int, *args: str, hold: tuple[str, Path] | None = None) -> subprocess.Popen:
+    """recsys-pipeline on SELECTION in its own process group (a signal reaches dbt too, as from a
+    terminal); with ``hold`` (target, flag file), through tests/hold.py."""
+    module = ["tests.hold", hold[0], str(hold[1])] if hold else ["dagster_defs.pipeline"]
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--select", SELECTION, *args],
+        [sys.executable, "-m", *module, "--select", SELECTION, *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -38,29 +44,42 @@ def start_pipeline(env: dict, stderr: int, *args: str) -> subprocess.Popen:
     )
 
 
-def start_and_kill(env: dict, marker: str, delay_s: float) -> str:
-    """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows."""
-    proc = start_pipeline(env, subprocess.STDOUT, "--config", QUICK)
-    seen = []
+def wait_for(proc: subprocess.Popen, marker: str | None, flag: Path | None) -> list[str]:
+    """The stdout lines read until one contains ``marker`` or the file ``flag`` exists (or 600 s pass)."""
+    seen: list[str] = []
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: seen.extend(stdout), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 600
-    for line in proc.stdout:
-        seen.append(line)
-        if marker in line or time.monotonic() > deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (marker and any(marker in line for line in seen)) or (flag and flag.exists()):
             break
+        time.sleep(0.05)
+    return seen
+
+
+def start_and_kill(env: dict, marker: str | None, delay_s: float, held: str | None, flag: Path) -> str:
+    """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows or
+    the ``held`` function is reached."""
+    flag.unlink(missing_ok=True)
+    proc = start_pipeline(env, subprocess.STDOUT, "--config", QUICK, hold=(held, flag) if held else None)
+    seen = wait_for(proc, marker, flag if held else None)
     time.sleep(delay_s)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    proc.stdout.close()
-    assert any(marker in line for line in seen), "".join(seen)[-3000:]
-    return "".join(seen)
+    out = "".join(seen)
+    reached = flag.exists() if held else marker is not None and marker in out
+    assert reached, out[-3000:]
+    return out
 
 
 def test_a_run_killed_at_any_step_recovers(tmp_path):
     env = isolated_env(tmp_path)
     data = tmp_path / "data"
     killed_runs = []
-    for point, marker, delay_s in KILL_POINTS:
-        out = start_and_kill(env, marker, delay_s)
+    for point, marker, delay_s, held in KILL_POINTS:
+        out = start_and_kill(env, marker, delay_s, held, tmp_path / "held")
         run_id_prefix = out.split("(run ")[1][:8]
         killed_runs.append(run_id_prefix)
         # the warehouse opens and answers; every `latest` model loads
@@ -99,11 +118,10 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
 
 def test_ctrl_c_stops_the_run_with_one_line(tmp_path):
     env = isolated_env(tmp_path)
-    proc = start_pipeline(env, stderr=subprocess.PIPE)
-    for line in proc.stdout:
-        if "] models/popularity" in line:  # ALS's tuning, a long step, has started
-            break
-    time.sleep(3)
+    flag = tmp_path / "held"
+    proc = start_pipeline(env, subprocess.PIPE, hold=("ml.tuning:tune_recommender=als", flag))
+    while not flag.exists() and proc.poll() is None:  # ALS's tuning has started
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out[-2000:] + err[-2000:]
