@@ -5,6 +5,7 @@ The manifest is prepared by ``prepare_if_dev()`` under ``dagster dev`` (with thi
 so an unactivated venv works) and by an explicit ``dbt parse`` in the pipeline CLI, tests and CI.
 """
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +39,13 @@ class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
         ).wait()
 
 
-dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+# DBT_TARGET_PATH (dbt's own setting, which dagster-dbt also reads) moves the manifest: runs on other
+# data or engines from one checkout keep theirs apart (the tests give each run its own)
+dbt_project = DbtProject(
+    project_dir=settings.DBT_PROJECT_DIR,
+    profiles_dir=settings.DBT_PROJECT_DIR,
+    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
+)
 EnvironmentDbtPreparer().prepare_if_dev(dbt_project)  # DbtProject.prepare_if_dev, with this environment's dbt
 
 

@@ -16,15 +16,25 @@ from ml.recommenders import Scorer
 
 def pytest_configure(config) -> None:
     """Parse the dbt project as the sample configures it (seeds on) before tests import the code
-    location: the manifest under dbt_project/target is whatever the last parse saw, and a run on raw
-    files (RECSYS_RAW_DIR) parses without the seeds.
+    location: the manifest under dbt_project/target is whatever the last parse saw. With xdist the
+    controller parses once, before its workers start; every pipeline a test runs parses into its own
+    target (DBT_TARGET_PATH, ``isolated_env``), so runs on raw files or other engines leave it alone.
 
-    The suite runs its pipelines one at a time on a machine of its own, so their steps may use every
-    core (RECSYS_THREADS; the default leaves one core to a busy neighbour, which the suite does not
-    have: bench/threads.py). tests/test_threads.py checks the default itself."""
-    os.environ.setdefault("RECSYS_THREADS", str(os.cpu_count() or 1))
-    env = {k: v for k, v in os.environ.items() if k not in ("RECSYS_RAW_DIR", "RECSYS_DBT_VARS")}
-    subprocess.run(settings.dbt_command("parse", "--quiet"), env=env, check=True)
+    The workers (one per core) split the cores between their pipelines' steps (RECSYS_THREADS = cores /
+    workers), so that two steps at once do not oversubscribe them (bench/threads.py); tests/test_threads.py
+    checks the default itself."""
+    worker = hasattr(config, "workerinput")
+    if not worker:
+        env = {k: v for k, v in os.environ.items() if k not in ("RECSYS_RAW_DIR", "RECSYS_DBT_VARS", "DBT_TARGET_PATH")}
+        subprocess.run(settings.dbt_command("parse", "--quiet"), env=env, check=True)
+    if worker or not config.getoption("numprocesses", None):
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        os.environ.setdefault("RECSYS_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: a worker per logical core (xdist would count physical cores where psutil is)."""
+    return os.cpu_count() or 1
 
 
 def run_dbt(
@@ -124,6 +134,7 @@ def isolated_env(base: Path) -> dict[str, str]:
         "RECSYS_DATA_DIR": str(base / "data"),
         "DAGSTER_HOME": str(base / "dagster_home"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(base / "dbt_target"),  # its own manifest (the default one is the sample's)
     }
     for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
         env.pop(var, None)
@@ -138,7 +149,8 @@ def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedP
 
 @pytest.fixture(scope="session")
 def pipeline_env(tmp_path_factory):
-    """The main job materialized once on the sample (DuckDB): its env, base dir, stdout and leaderboard."""
+    """The main job materialized once on the sample (DuckDB), once per xdist worker whose tests use it:
+    its env, base dir, stdout and leaderboard."""
     base = tmp_path_factory.mktemp("pipeline")
     env = {**isolated_env(base), "MLFLOW_TRACKING_URI": f"sqlite:///{base}/mlflow.db"}  # optional tracking, on here
     proc = pipeline(env, timeout=900)

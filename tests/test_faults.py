@@ -3,6 +3,7 @@ and every published model loadable, is found dead and marked failed so the run q
 the next run completes."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,22 +20,27 @@ from tests.conftest import ROOT, isolated_env, pipeline
 
 SELECTION = "*evaluation/als"  # dbt, tuning, training and evaluation, in a fraction of the main job
 QUICK = "{ops: {tuning__als: {config: {n_trials: 3}}}}"  # a short tuning where its length does not matter
+ALL = ("--select", SELECTION, "--config", QUICK)
+# the steps after dbt, on the marts (and tuning) an earlier run left
+TRAIN = 'key:"models/popularity" or key:"models/als" or key:"evaluation/als"'
 # where to kill: `delay_s` after the first stdout line that contains the marker, or where the run
 # reaches a held function (tests/hold.py): training and evaluating ALS on the sample take less time than
 # a progress line takes to arrive
 KILL_POINTS = [
-    ("during the dbt build", "materializing", 4.0, None),  # dbt's first models are being written
-    ("while publishing ALS", None, 0.0, "ml.recommenders.base:write_arrays=/als/"),  # params written, arrays not
-    ("while evaluating ALS", None, 0.0, "ml.warehouse:write_user_metrics=als"),  # metrics stored, per-user ones not
+    ("during the dbt build", ALL, "materializing", 4.0, None),  # dbt's first models are being written
+    # dbt again (the first run died in it), tuning, then ALS's params written and its arrays not
+    ("while publishing ALS", ALL, None, 0.0, "ml.recommenders.base:write_arrays=/als/"),
+    # ALS trained with the tuning the last run stored; its metrics stored, its per-user metrics not
+    ("while evaluating ALS", ("--select", TRAIN), None, 0.0, "ml.warehouse:write_user_metrics=als"),
 ]
 
 
-def start_pipeline(env: dict, stderr: int, *args: str, hold: tuple[str, Path] | None = None) -> subprocess.Popen:
-    """recsys-pipeline on SELECTION in its own process group (a signal reaches dbt too, as from a
-    terminal); with ``hold`` (target, flag file), through tests/hold.py."""
+def start_pipeline(env: dict, stderr: int, args: tuple[str, ...], hold: tuple[str, Path] | None = None) -> subprocess.Popen:
+    """recsys-pipeline in its own process group (a signal reaches dbt too, as from a terminal); with
+    ``hold`` (target, flag file), through tests/hold.py."""
     module = ["tests.hold", hold[0], str(hold[1])] if hold else ["dagster_defs.pipeline"]
     return subprocess.Popen(
-        [sys.executable, "-m", *module, "--select", SELECTION, *args],
+        [sys.executable, "-m", *module, *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -59,11 +65,11 @@ def wait_for(proc: subprocess.Popen, marker: str | None, flag: Path | None) -> l
     return seen
 
 
-def start_and_kill(env: dict, marker: str | None, delay_s: float, held: str | None, flag: Path) -> str:
+def start_and_kill(env: dict, args: tuple[str, ...], marker: str | None, delay_s: float, held: str | None, flag: Path) -> str:
     """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows or
     the ``held`` function is reached."""
     flag.unlink(missing_ok=True)
-    proc = start_pipeline(env, subprocess.STDOUT, "--config", QUICK, hold=(held, flag) if held else None)
+    proc = start_pipeline(env, subprocess.STDOUT, args, hold=(held, flag) if held else None)
     seen = wait_for(proc, marker, flag if held else None)
     time.sleep(delay_s)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -78,8 +84,8 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
     env = isolated_env(tmp_path)
     data = tmp_path / "data"
     killed_runs = []
-    for point, marker, delay_s, held in KILL_POINTS:
-        out = start_and_kill(env, marker, delay_s, held, tmp_path / "held")
+    for point, args, marker, delay_s, held in KILL_POINTS:
+        out = start_and_kill(env, args, marker, delay_s, held, tmp_path / "held")
         run_id_prefix = out.split("(run ")[1][:8]
         killed_runs.append(run_id_prefix)
         # the warehouse opens and answers; every `latest` model loads
@@ -98,7 +104,7 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
             assert launcher.check_run_worker_health(run).status == WorkerStatus.FAILED, point
         del os.environ["DAGSTER_HOME"]
     # each run marks the dead ones before it failed; the last one completes
-    proc = pipeline(env, "--select", SELECTION, "--config", QUICK)
+    proc = pipeline(env, "--select", f'key:"tuning/als" or {TRAIN}', "--config", QUICK)
     assert proc.returncode == 0, proc.stdout[-4000:]
     run_log = next((data / "logs").glob(f"pipeline-*-{proc.stdout.split('(run ')[1][:8]}.log"))
     assert "tuning als trial 1/3" in run_log.read_text()  # --config reached the tuning asset
@@ -116,10 +122,12 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
         load_model(latest)
 
 
-def test_ctrl_c_stops_the_run_with_one_line(tmp_path):
+def test_ctrl_c_stops_the_run_with_one_line(tmp_path, sample_warehouse):
     env = isolated_env(tmp_path)
+    (tmp_path / "data").mkdir()
+    shutil.copy(sample_warehouse, tmp_path / "data" / "warehouse.duckdb")  # the marts, as dbt built them
     flag = tmp_path / "held"
-    proc = start_pipeline(env, subprocess.PIPE, hold=("ml.tuning:tune_recommender=als", flag))
+    proc = start_pipeline(env, subprocess.PIPE, ("--select", "tuning/als"), hold=("ml.tuning:tune_recommender=als", flag))
     while not flag.exists() and proc.poll() is None:  # ALS's tuning has started
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group

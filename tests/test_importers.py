@@ -189,6 +189,7 @@ def test_whole_graph_on_imported_movielens_skips_what_needs_impressions(tmp_path
         "RECSYS_RAW_DIR": str(raw),
         "RECSYS_DATA_DIR": str(tmp_path / "data"),
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),  # its manifest (raw files) apart from the sample's
     }
     proc = subprocess.run(
         [sys.executable, "-m", "dagster_defs.pipeline", "--vars", "{test_days: 14}"],
