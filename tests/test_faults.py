@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -23,11 +24,12 @@ QUICK = "{ops: {tuning__als: {config: {n_trials: 3}}}}"  # a short tuning where 
 ALL = ("--select", SELECTION, "--config", QUICK)
 # the steps after dbt, on the marts (and tuning) an earlier run left
 TRAIN = 'key:"models/popularity" or key:"models/als" or key:"evaluation/als"'
-# where to kill: `delay_s` after the first stdout line that contains the marker, or where the run
-# reaches a held function (tests/hold.py): training and evaluating ALS on the sample take less time than
-# a progress line takes to arrive
+# where to kill: `delay_s` after the run's log (data/logs) shows the marker, or where the run reaches a
+# held function (tests/hold.py): training and evaluating ALS on the sample take less time than a
+# progress line takes to arrive, and a busy machine can take seconds to start a run
+DBT_STARTED = 'Started execution of step "dbt_feature_layer"'  # the feature layer builds for 20 s or more
 KILL_POINTS = [
-    ("during the dbt build", ALL, "materializing", 4.0, None),  # dbt's first models are being written
+    ("during the dbt build", ALL, DBT_STARTED, 3.0, None),
     # dbt again (the first run died in it), tuning, then ALS's params written and its arrays not
     ("while publishing ALS", ALL, None, 0.0, "ml.recommenders.base:write_arrays=/als/"),
     # ALS trained with the tuning the last run stored; its metrics stored, its per-user metrics not
@@ -50,33 +52,36 @@ def start_pipeline(env: dict, stderr: int, args: tuple[str, ...], hold: tuple[st
     )
 
 
-def wait_for(proc: subprocess.Popen, marker: str | None, flag: Path | None) -> list[str]:
-    """The stdout lines read until one contains ``marker`` or the file ``flag`` exists (or 600 s pass)."""
+def wait_for(proc: subprocess.Popen, reached: Callable[[], bool]) -> list[str]:
+    """The stdout lines read until ``reached()`` (or the run ends, or 600 s pass)."""
     seen: list[str] = []
     stdout = proc.stdout
     assert stdout is not None
     reader = threading.Thread(target=lambda: seen.extend(stdout), daemon=True)
     reader.start()
     deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (marker and any(marker in line for line in seen)) or (flag and flag.exists()):
-            break
+    while time.monotonic() < deadline and proc.poll() is None and not reached():
         time.sleep(0.05)
     return seen
 
 
+def in_run_log(logs: Path, marker: str) -> bool:
+    return any(marker in log.read_text() for log in logs.glob("pipeline-*.log"))
+
+
 def start_and_kill(env: dict, args: tuple[str, ...], marker: str | None, delay_s: float, held: str | None, flag: Path) -> str:
-    """Start recsys-pipeline, SIGKILL its whole process group (dbt included) once ``marker`` shows or
-    the ``held`` function is reached."""
+    """Start recsys-pipeline, SIGKILL its whole process group (dbt included) ``delay_s`` after its log
+    shows ``marker``, or where it reaches the ``held`` function."""
     flag.unlink(missing_ok=True)
+    logs = Path(env["RECSYS_DATA_DIR"]) / "logs"  # a marker is looked for in the first run only
     proc = start_pipeline(env, subprocess.STDOUT, args, hold=(held, flag) if held else None)
-    seen = wait_for(proc, marker, flag if held else None)
+    reached = flag.exists if held else lambda: in_run_log(logs, marker or "")
+    seen = wait_for(proc, reached)
     time.sleep(delay_s)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     out = "".join(seen)
-    reached = flag.exists() if held else marker is not None and marker in out
-    assert reached, out[-3000:]
+    assert reached() and proc.returncode == -signal.SIGKILL, out[-3000:]
     return out
 
 
