@@ -39,9 +39,11 @@ def beats_baseline(c: uncertainty.Comparison | None) -> dg.AssetCheckResult:
 
 
 def not_regressed(c: uncertainty.Comparison | None) -> dg.AssetCheckResult:
-    """Fails only when the model is significantly worse than its previous evaluation on the same users."""
+    """Fails only when the model is significantly worse than its previous evaluation on the same test
+    window and users."""
     if c is None:
-        return dg.AssetCheckResult(passed=True, metadata={"note": "first evaluation, nothing to compare"})
+        note = "no earlier evaluation on this test window (the first one, or new data moved the window): nothing to compare"
+        return dg.AssetCheckResult(passed=True, description=note, metadata={"note": note})
     verdict = c.verdict()
     return dg.AssetCheckResult(
         passed=verdict != "worse",
@@ -68,7 +70,8 @@ def build_regression_check(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["evaluation", name]),
         blocking=True,
-        description=f"{HEADLINE} is not significantly below the previous evaluation's (paired t-test on the same users)",
+        description=f"{HEADLINE} is not significantly below the previous evaluation's on the same test window (paired "
+        "t-test on the same users)",
     )
     def ndcg_not_regressed(recsys: RecsysResource) -> dg.AssetCheckResult:
         return not_regressed(warehouse.latest_comparison(name, "vs_previous", path=recsys.warehouse_path))

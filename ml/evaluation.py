@@ -19,6 +19,7 @@ tests a model against popularity and against its own previous run on the same us
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -131,6 +132,21 @@ def evaluate_users(
 def by_user_id(data: InteractionData, user_indices: np.ndarray, values: np.ndarray) -> pd.Series:
     """Per-user values indexed by user id, so that runs over different marts pair on the same users."""
     return pd.Series(values, index=pd.Index(data.users["user_id"].to_numpy()[user_indices], name="user_id"), name="value")
+
+
+def window_id(data: InteractionData) -> str:
+    """A fingerprint of the test window: its (user id, item id, weight) rows, in any order. A paired test
+    against an earlier evaluation means something only on the same test data; new events move a time
+    split's window, and then the earlier per-user values are not comparable."""
+    test = data.test.tocoo()
+    rows = pd.DataFrame(
+        {
+            "user_id": data.users["user_id"].to_numpy()[test.row],
+            "item_id": data.items["item_id"].to_numpy()[test.col],
+            "weight": test.data,
+        }
+    ).sort_values(["user_id", "item_id"])
+    return hashlib.sha256(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes()).hexdigest()[:16]
 
 
 def comparison_rows(per_user: pd.Series, baseline: pd.Series | None, previous: pd.Series | None) -> pd.DataFrame:

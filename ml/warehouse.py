@@ -343,25 +343,45 @@ def write_metric_definitions(con: Connection) -> None:
 USER_METRICS_SCHEMA = "evaluation_users"
 
 
-def write_user_metrics(table: str, per_user: pd.Series, run_id: str, model_version: str, path: str | Path | None = None) -> None:
-    """The headline metric per user of one evaluation run, appended to ``evaluation_users.<table>``:
-    what the next run's paired test against this one reads."""
+def write_user_metrics(
+    table: str, per_user: pd.Series, run_id: str, model_version: str, test_window: str, path: str | Path | None = None
+) -> None:
+    """The headline metric per user of one evaluation run on the test window ``test_window`` (its
+    fingerprint, ``ml.evaluation.window_id``), appended to ``evaluation_users.<table>``: what a
+    later run's paired test on the same window reads."""
     rows = pd.DataFrame(
-        {"run_id": run_id, "model_version": model_version, "user_id": per_user.index.to_numpy(), "value": per_user.to_numpy()}
+        {
+            "run_id": run_id,
+            "model_version": model_version,
+            "test_window": test_window,
+            "user_id": per_user.index.to_numpy(),
+            "value": per_user.to_numpy(),
+        }
     ).assign(written_at=pd.Timestamp.now())
-    columns = {"run_id": "varchar", "model_version": "varchar", "user_id": "bigint", "value": "double", "written_at": "timestamp"}
+    columns = {
+        "run_id": "varchar",
+        "model_version": "varchar",
+        "user_id": "bigint",
+        "value": "double",
+        "written_at": "timestamp",
+        "test_window": "varchar",
+    }
     with connect(path, read_only=False) as con:
         con.append(USER_METRICS_SCHEMA, table, rows, columns)
 
 
-def previous_user_metrics(table: str, path: str | Path | None = None) -> pd.Series | None:
-    """The per-user headline metric of the latest run in ``evaluation_users.<table>``; None if none."""
+def previous_user_metrics(table: str, test_window: str, path: str | Path | None = None) -> pd.Series | None:
+    """The per-user headline metric of the latest run in ``evaluation_users.<table>`` on the same test
+    window; None if there is none (the first evaluation, or new data moved the window since)."""
     with connect(path) as con:
         if not table_exists(con, USER_METRICS_SCHEMA, table):
             return None
+        if "test_window" not in con.execute(f"select * from {USER_METRICS_SCHEMA}.{table} limit 0").df().columns:
+            return None  # written before evaluations recorded their window: nothing known to be comparable
         frame = con.execute(
             f"select user_id, value from {USER_METRICS_SCHEMA}.{table} where run_id = "
-            f"(select run_id from {USER_METRICS_SCHEMA}.{table} order by written_at desc limit 1)"
+            f"(select run_id from {USER_METRICS_SCHEMA}.{table} where test_window = ? order by written_at desc limit 1)",
+            [test_window],
         ).df()
     return frame.set_index("user_id")["value"] if len(frame) else None
 

@@ -65,6 +65,24 @@ def test_checks_read_the_warehouse_as_dagster_runs_them(tmp_path):
     assert set(second["slice"]) == {"vs_popularity", "vs_previous"}
 
 
+def test_the_previous_evaluation_is_the_latest_on_the_same_test_window(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    with warehouse.connect(wh, read_only=False) as con:  # per-user values written before windows were recorded
+        con.append(
+            "evaluation_users",
+            "als",
+            BASE.rename("value").reset_index().assign(run_id="r0"),
+            {"user_id": "bigint", "value": "double", "run_id": "varchar"},
+        )
+    assert warehouse.previous_user_metrics("als", "w1", wh) is None
+    warehouse.write_user_metrics("als", BETTER, "r1", "v1", "w1", wh)
+    warehouse.write_user_metrics("als", WORSE, "r2", "v2", "w2", wh)  # new data moved the window
+    assert warehouse.previous_user_metrics("als", "w1", wh).equals(BETTER.rename("value"))
+    assert warehouse.previous_user_metrics("als", "w2", wh).equals(WORSE.rename("value"))
+    assert warehouse.previous_user_metrics("als", "w3", wh) is None  # an evaluation then has nothing to compare
+    assert "moved the window" in not_regressed(None).description
+
+
 def test_lineage_reads_raw_to_leaderboard_in_named_groups():
     graph = defs.resolve_asset_graph()
 

@@ -3,7 +3,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import InteractionData
-from ml.evaluation import evaluate, recommend_with_fallback, relevant_items
+from ml.evaluation import evaluate, recommend_with_fallback, relevant_items, window_id
 from ml.recommenders import PopularityRecommender
 from tests.conftest import FixedScorer
 
@@ -36,3 +36,26 @@ def test_cold_users_get_the_fallback_and_slices_are_split():
     # user 1 (cold) gets popularity [0, 1, ...]; relevant item 2 is not in its top 2
     assert res[("cold_users", "recall", 2)] == 0.0
     assert res[("all", "recall", 2)] == 0.5
+
+
+def test_the_test_window_id_names_the_test_rows_by_id_in_any_order():
+    data = tiny_data()
+    window = window_id(data)
+    # the same rows with the users and the items indexed the other way round
+    order_u, order_i = [2, 0, 1], [3, 2, 1, 0]
+    test = data.test.tocoo()
+    reindexed = InteractionData(
+        train=data.train[order_u][:, order_i],
+        test=sp.csr_matrix(
+            (test.data, ([order_u.index(r) for r in test.row], [order_i.index(c) for c in test.col])), shape=(3, 4)
+        ),
+        users=data.users.iloc[order_u].reset_index(drop=True),
+        items=data.items.iloc[order_i].reset_index(drop=True),
+    )
+    assert window_id(reindexed) == window
+    moved = data.test.tolil()
+    moved[1, 2], moved[1, 3] = 0, 1.0  # user 11's test event on another item: another window
+    assert window_id(InteractionData(data.train, sp.csr_matrix(moved), data.users, data.items)) != window
+    heavier = data.test.copy()
+    heavier.data[0] = 3.0  # another event on the same pair
+    assert window_id(InteractionData(data.train, heavier, data.users, data.items)) != window

@@ -51,8 +51,9 @@ def test_python_reads_and_writes_spark_tables(on_spark):
     assert rows["value"].tolist() == [0.25, 0.5] and rows["ci_low"].isna().all()  # NaN is written as null
     assert rows["k"].tolist() == [10, 10] and rows["note"].fillna("-").tolist() == ["-", "new column"]
     assert rows["evaluated_at"].tolist() == [pd.Timestamp("2026-01-02 03:04:05"), pd.Timestamp("2026-01-03")]
-    warehouse.write_user_metrics("spark_check", pd.Series([0.0, 1.0], index=[7, 8]), "r1", "v1")
-    assert warehouse.previous_user_metrics("spark_check").to_dict() == {7: 0.0, 8: 1.0}
+    warehouse.write_user_metrics("spark_check", pd.Series([0.0, 1.0], index=[7, 8]), "r1", "v1", "w1")
+    assert warehouse.previous_user_metrics("spark_check", "w1").to_dict() == {7: 0.0, 8: 1.0}
+    assert warehouse.previous_user_metrics("spark_check", "w2") is None
 
 
 def test_the_graph_runs_on_spark_from_raw_parquet_and_matches_duckdb(on_spark, tmp_path, sample_warehouse, pipeline_env):

@@ -51,19 +51,24 @@ def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
         data = load_interactions(recsys.warehouse_path)
         trained = catalog.load_model(model.path)
         fb = catalog.load_model(inputs["fallback"].path) if "fallback" in inputs else trained
-        meta = {}
+        meta: dict[str, dg.MetadataValue] = {}
         if name == "two_stage":
             frame, recall, per_user = evaluate_two_stage(trained, data, fallback=fb)
             meta = {f"candidate_recall@{n}": dg.MetadataValue.float(round(v, 4)) for n, v in recall.items()}
         else:
             frame, per_user = evaluation.evaluate_users(trained, data, fallback=fb)
         # paired tests on the same users: against popularity (evaluated here on the same data) and
-        # against this model's previous evaluation
+        # against this model's previous evaluation on the same test window
         baseline = evaluation.headline_users(fb, data) if name != catalog.FALLBACK else None
-        previous = warehouse.previous_user_metrics(name, recsys.warehouse_path)
+        window = evaluation.window_id(data)
+        previous = warehouse.previous_user_metrics(name, window, recsys.warehouse_path)
         frame = pd.concat([frame, evaluation.comparison_rows(per_user, baseline, previous)], ignore_index=True)
-        meta = {**store_metrics(context, frame, name, model.version, recsys), **meta}
-        warehouse.write_user_metrics(name, per_user, context.run_id, model.version, recsys.warehouse_path)
+        meta = {
+            **store_metrics(context, frame, name, model.version, recsys),
+            **meta,
+            "test_window": dg.MetadataValue.text(window),
+        }
+        warehouse.write_user_metrics(name, per_user, context.run_id, model.version, window, recsys.warehouse_path)
         return dg.MaterializeResult(metadata=meta)
 
     return evaluate
