@@ -31,11 +31,13 @@ from bench.common import isolated_env
 from ml import raw_loader, settings, warehouse
 
 LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+([\d.]+)s\s*(.*)$")
-DBT_STEP = re.compile(r'Finished execution of step "(dbt_(?:entities|events_by_day|feature_layer))" in (?:(\d+)m)?([\d.]+)(m?s)')
-DBT_RUN = re.compile(r"Finished running .* \(([\d.]+)s\)\.")  # dbt's own summary: its nodes and hooks
-TARGET_S, TARGET_GIB = 20 * 60, 8.0
 # the dbt steps downstream of newly arrived events (the entities' step reads users and items only)
 AFTER_NEW_EVENTS = ("dbt_events_by_day", "dbt_feature_layer")
+DBT_STEP = re.compile(
+    rf'Finished execution of step "({"|".join(("dbt_entities", *AFTER_NEW_EVENTS))})" in (?:(\d+)m)?([\d.]+)(m?s)'
+)
+DBT_RUN = re.compile(r"Finished running .* \(([\d.]+)s\)\.")  # dbt's own summary: its nodes and hooks
+TARGET_S, TARGET_GIB = 20 * 60, 8.0
 
 
 def tree_rss(root: int) -> int:

@@ -14,7 +14,8 @@ reported on ``all``. :class:`OracleScorer` ranks by the generator's true affinit
 
 Every ranking metric carries its 95% per-user bootstrap interval (``ci_low``, ``ci_high``), and
 :func:`evaluate_users` also returns the headline metric per user, from which :func:`comparison_rows`
-tests a model against popularity and against its own previous run on the same users.
+tests a model against popularity and against its own previous run on the same users (of the same
+test window: :func:`window_id`).
 """
 
 from __future__ import annotations
