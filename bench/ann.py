@@ -25,9 +25,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from bench import serve_load
-from ml import ann, training
-from ml.data import ServingIndex
 from ml.recommenders import ALSRecommender, PopularityRecommender
+from ml.serving import ann
+from ml.serving.index import ServingIndex
+from ml.serving.publish import publish
 
 SEEN_PER_USER = 20
 
@@ -84,7 +85,7 @@ def publish_catalogue(model: ALSRecommender, seen: sp.csr_matrix, data_dir: Path
     )
     serving = ServingIndex(user_ids=np.arange(1, n_users + 1), item_ids=np.arange(1, n_items + 1), seen=seen, items=items)
     for name, m in (("als", model), ("popularity", PopularityRecommender().fit(seen))):
-        directory = training.publish(data_dir / "models", name, "bench", m)
+        directory = publish(data_dir / "models", name, "bench", m)
         serving.save(directory)
 
 

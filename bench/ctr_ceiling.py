@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from ml import metrics as M
-from ml import settings, warehouse
+from ml import settings
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
-from ml.synthetic import GroundTruth, SyntheticConfig
+from ml.evaluation import metrics as M
+from ml.ingest.synthetic import GroundTruth, SyntheticConfig
+from ml.warehouse import connection as warehouse
 
 N_FACTORS = SyntheticConfig().n_factors
 

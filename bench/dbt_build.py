@@ -19,8 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from ml import settings, synthetic
-from ml.raw_loader import read_with_duckdb
+from dagster_defs.project import dbt_command
+from ml import settings
+from ml.ingest import raw_files, synthetic
 
 
 def run_dbt(args, warehouse: Path, target: Path, raw_dir: Path | None = None) -> float:
@@ -28,8 +29,10 @@ def run_dbt(args, warehouse: Path, target: Path, raw_dir: Path | None = None) ->
     env.pop("RECSYS_RAW_DIR", None)
     if raw_dir:
         env["RECSYS_RAW_DIR"] = str(raw_dir)
+        with duckdb.connect(str(warehouse)) as con:  # the pipeline's raw step: views over the Parquet files
+            raw_files.read_with_duckdb(con, raw_dir, "parquet")
     t0 = time.perf_counter()
-    subprocess.run(settings.dbt_command(*args, "--quiet", target_path=target), env=env, check=True)
+    subprocess.run(dbt_command(*args, "--quiet", target_path=target), env=env, check=True)
     return time.perf_counter() - t0
 
 
@@ -37,8 +40,8 @@ def direct_duckdb(target: Path, raw_dir: Path, warehouse: Path) -> float:
     """Run the compiled SQL of every model that dbt ran, in dbt's order, straight in DuckDB."""
     manifest = json.loads((target / "manifest.json").read_text())
     results = json.loads((target / "run_results.json").read_text())["results"]
-    read_with_duckdb(raw_dir, "parquet", warehouse.parent, database=warehouse)  # raw.* as the dbt hook makes them
     con = duckdb.connect(str(warehouse), config={"memory_limit": os.environ.get("RECSYS_DUCKDB_MEMORY_LIMIT", "3GB")})
+    raw_files.read_with_duckdb(con, raw_dir, "parquet")  # raw.* as the pipeline's raw step makes them
     t0 = time.perf_counter()
     for schema in ("staging", "intermediate", "marts"):
         con.execute(f"create schema if not exists {schema}")

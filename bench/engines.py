@@ -26,11 +26,14 @@ from pathlib import Path
 import pandas as pd
 
 from bench.common import isolated_env
-from ml import settings, spark, synthetic, warehouse
+from dagster_defs.project import dbt_command
+from ml.ingest import synthetic
+from ml.warehouse import connection as warehouse
+from ml.warehouse import spark_server as spark
 from tests.postgres import postgres_server
 
 ENGINES = ("duckdb", "postgres", "spark")
-TARGETS = {"duckdb": "dev", "postgres": "postgres", "spark": "spark"}
+TARGETS = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}
 
 
 def timed(cmd: list[str], env: dict) -> float:
@@ -42,7 +45,7 @@ def timed(cmd: list[str], env: dict) -> float:
 
 
 def dbt(*args: str, tmp: Path) -> list[str]:
-    return settings.dbt_command(*args, "--quiet", target_path=tmp / "target", log_path=tmp / "logs")
+    return dbt_command(*args, "--quiet", target_path=tmp / "target", log_path=tmp / "logs")
 
 
 def servers(names: list[str], tmp: Path, stack: contextlib.ExitStack) -> dict[str, dict[str, str]]:
@@ -101,7 +104,7 @@ def main() -> None:
             parts = []
             for name, env in envs.items():
                 env = {**env, "RECSYS_RAW_DIR": str(raw), "RECSYS_DUCKDB_PATH": str(tmp / "large.duckdb")}
-                load = timed([sys.executable, "-m", "ml.raw_loader", str(raw)], env) if name == "postgres" else 0.0
+                load = timed([str(Path(sys.executable).parent / "recsys-load-raw"), str(raw)], env)
                 seconds = timed(build, env)
                 parts.append(f"{name} {load + seconds:.1f}s" + (f" (load {load:.1f}s + build {seconds:.1f}s)" if load else ""))
             print(f"{args.events:,} events, load + dbt build: " + "; ".join(parts), flush=True)

@@ -22,8 +22,9 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import CosineRecommender
 from threadpoolctl import threadpool_limits
 
-from ml import metrics as M
-from ml import settings, synthetic
+from ml import settings
+from ml.evaluation import metrics as M
+from ml.ingest import synthetic
 from ml.recommenders import ALSRecommender, ItemItemRecommender
 
 WEIGHTS = "case event_type when 'view' then 1 when 'click' then 2 when 'add_to_cart' then 3 when 'purchase' then 5 else 0 end"

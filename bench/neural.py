@@ -20,19 +20,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml import settings, warehouse
+from dagster_defs.project import dbt_command
+from ml import settings
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
-from ml.data import load_interactions
-from ml.evaluation import evaluate
-from ml.metrics import ctr_report
+from ml.evaluation.metrics import ctr_report
+from ml.evaluation.protocol import evaluate
+from ml.ingest.synthetic import GroundTruth
 from ml.recommenders import PopularityRecommender, TwoTowerRecommender
-from ml.synthetic import GroundTruth
+from ml.warehouse import connection as warehouse
+from ml.warehouse.marts import load_interactions
 
 ONE_EPOCH = """
 import json, resource, sys, time
-from ml import warehouse
-from ml.data import load_interactions
+from ml.warehouse import connection as warehouse
+from ml.warehouse.marts import load_interactions
 from ml.recommenders import TwoTowerRecommender
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
@@ -102,7 +104,7 @@ def large_figures(raw: Path) -> None:
     if not large.exists():
         env = {**os.environ, "RECSYS_DUCKDB_PATH": str(large), "RECSYS_RAW_DIR": str(raw)}
         target = settings.data_dir() / "bench_large_target"  # keep the project's own manifest untouched
-        subprocess.run(settings.dbt_command("run", "--quiet", target_path=target), env=env, check=True)
+        subprocess.run(dbt_command("run", "--quiet", target_path=target), env=env, check=True)
     for kind in ("two_tower", "dcn"):
         proc = subprocess.run([sys.executable, "-c", ONE_EPOCH, kind, str(large)], capture_output=True, text=True, check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])

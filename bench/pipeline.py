@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench.common import isolated_env
-from ml import settings, warehouse
+from ml import settings
+from ml.warehouse import connection as warehouse
 
 
 def timed_run(root: Path) -> tuple[float, Path]:

@@ -30,9 +30,10 @@ import pandas as pd
 
 from bench.common import isolated_env
 from bench.tuning import test_ndcg, tuned_vs_default
-from ml import settings, tuning, warehouse
-from ml.data import load_interactions
-from ml.importers import ML100K_GENRES
+from ml import settings, tuning
+from ml.ingest.importers.movielens import ML100K_GENRES
+from ml.warehouse import connection as warehouse
+from ml.warehouse.marts import load_interactions
 
 SPLIT_VARS = {"split_strategy": "leave_last_k", "holdout_k": 10}
 RECBOLE = "recbole==1.2.1"

@@ -15,30 +15,32 @@ import subprocess
 import sys
 import time
 
-from ml import ranking as R
 from ml import settings
-from ml.evaluation import evaluate, relevant_items
-from ml.ranking.features import fit_generators
-from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames
+from ml.evaluation.protocol import evaluate, relevant_items
+from ml.two_stage import TwoStageScorer, candidate_recall
+from ml.two_stage.features import fit_generators
+from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker
+from ml.warehouse.marts import load_ranker_inputs
 
 LARGE = """
 import json, resource, sys, time
-from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames
-from ml import ranking as R
-from ml.ranking.features import fit_generators
+from ml.two_stage import TwoStageScorer, candidate_recall
+from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker
+from ml.warehouse.marts import load_ranker_inputs
+from ml.two_stage.features import fit_generators
 config = TwoStageParams()
-data, windows = R.load_windows(sys.argv[1], config.label_days, config.n_train_windows)
+data, windows = load_ranker_inputs(config.label_days, config.n_train_windows, sys.argv[1])
 t0 = time.perf_counter()
 train, val = ranker_frames(data, windows, config)
 t1 = time.perf_counter()
-ranker = fit_ranker(train, val, config)
+ranker = train_ranker(train, val, config)
 t2 = time.perf_counter()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 rows = len(train)
 del train, val
-from ml.evaluation import evaluate
+from ml.evaluation.protocol import evaluate
 generators = fit_generators(windows[2].history)
-two = R.TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
+two = R.TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
 ndcg = {name: evaluate(model, data, fallback=generators["popularity"], k_values=(10,))
          for name, model in (("als", generators["als"]), ("two_stage", two))}
 ndcg = {k: float(v[(v.metric == "ndcg") & (v.slice == "all")].value.iloc[0]) for k, v in ndcg.items()}
@@ -59,11 +61,11 @@ def main():
     if not path.exists():
         subprocess.run([sys.executable, "-m", "dagster_defs.pipeline"], check=True)
     config = TwoStageParams()
-    data, windows = R.load_windows(path, config.label_days, config.n_train_windows)
+    data, windows = load_ranker_inputs(config.label_days, config.n_train_windows, path)
     t0 = time.perf_counter()
     train, val = ranker_frames(data, windows, config)
     t1 = time.perf_counter()
-    ranker = fit_ranker(train, val, config)
+    ranker = train_ranker(train, val, config)
     t2 = time.perf_counter()
     print(
         f"sample: candidates + features {t1 - t0:.1f}s, LightGBM fit {t2 - t1:.1f}s ({len(train):,} rows, best "
@@ -72,7 +74,7 @@ def main():
     generators = fit_generators(windows[2].history)
     pop = generators["popularity"]
     scores = {name: ndcg(evaluate(model, data, fallback=pop)) for name, model in generators.items()}
-    two = R.TwoStageRecommender(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
+    two = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
     scores["two_stage"] = ndcg(evaluate(two, data, fallback=pop))
     print(
         "NDCG@10 on the test window: "
@@ -82,7 +84,7 @@ def main():
     rel = relevant_items(data)
     print(
         "candidate recall: "
-        + ", ".join(f"@{n} {r:.3f}" for n, r in R.candidate_recall(generators, data.train, rel, (50, 100, 200)).items())
+        + ", ".join(f"@{n} {r:.3f}" for n, r in candidate_recall(generators, data.train, rel, (50, 100, 200)).items())
     )
     large = settings.data_dir() / "bench_large.duckdb"
     if not args.skip_large and large.exists():

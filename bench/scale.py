@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 
 from bench.common import isolated_env
-from ml import raw_loader, settings, warehouse
+from ml import settings
+from ml.ingest import synthetic
+from ml.warehouse import connection as warehouse
 
 LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+([\d.]+)s\s*(.*)$")
 # the dbt steps downstream of newly arrived events (the entities' step reads users and items only)
@@ -172,7 +174,7 @@ def main() -> None:
     else:
         shutil.copytree(args.raw, raw, ignore=shutil.ignore_patterns("events.parquet"))
         if (args.raw / "events.parquet").exists():
-            raw_loader.events_by_day(args.raw / "events.parquet", raw / "events")
+            synthetic.events_by_day(args.raw / "events.parquet", raw / "events")
     days = sorted((raw / "events").glob("day=*"))
     print(f"{len(days)} arrival days in {raw} ({time.perf_counter() - t0:.0f}s)", flush=True)
     held = tmp / "held" / days[-1].name

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml import evaluation, settings, tuning, uncertainty
-from ml.data import InteractionData, load_interactions
+from ml import settings, tuning
+from ml.evaluation import protocol as evaluation
+from ml.evaluation import uncertainty
+from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
+from ml.warehouse.marts import load_interactions
 
 MODELS = ("als", "item_item", "ease", "two_tower", "hybrid")
 

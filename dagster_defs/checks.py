@@ -4,10 +4,11 @@ marts' column schemas. The decisions are plain functions, tested directly."""
 import dagster as dg
 import numpy as np
 
-from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS
-from dagster_defs.resources import RecsysResource
-from ml import catalog, uncertainty, warehouse
-from ml import metrics as M
+from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS, SPLIT_MART
+from ml import models
+from ml.evaluation import metrics as M
+from ml.evaluation import uncertainty
+from ml.warehouse import evaluation_store
 
 HEADLINE = f"{M.HEADLINE}@10"
 
@@ -56,12 +57,12 @@ def build_beats_popularity_check(name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["evaluation", name]),
         blocking=True,
-        additional_deps=[dg.AssetKey(["evaluation", catalog.FALLBACK])],
+        additional_deps=[dg.AssetKey(["evaluation", models.FALLBACK])],
         description=f"{name} {HEADLINE} on the test window is significantly above popularity's (paired t-test on "
         "the same users; inside the noise: warning)",
     )
-    def beats_popularity(recsys: RecsysResource) -> dg.AssetCheckResult:
-        return beats_baseline(warehouse.latest_comparison(name, "vs_popularity", path=recsys.warehouse_path))
+    def beats_popularity() -> dg.AssetCheckResult:
+        return beats_baseline(evaluation_store.latest_comparison(name, "vs_popularity"))
 
     return beats_popularity
 
@@ -73,17 +74,17 @@ def build_regression_check(name: str) -> dg.AssetChecksDefinition:
         description=f"{HEADLINE} is not significantly below the previous evaluation's on the same test window (paired "
         "t-test on the same users)",
     )
-    def ndcg_not_regressed(recsys: RecsysResource) -> dg.AssetCheckResult:
-        return not_regressed(warehouse.latest_comparison(name, "vs_previous", path=recsys.warehouse_path))
+    def ndcg_not_regressed() -> dg.AssetCheckResult:
+        return not_regressed(evaluation_store.latest_comparison(name, "vs_previous"))
 
     return ndcg_not_regressed
 
 
 BEATS_POPULARITY = ("item_item", "als", "ease", "two_tower")
 evaluation_checks = [build_beats_popularity_check(n) for n in BEATS_POPULARITY] + [
-    build_regression_check(n) for n in catalog.RECOMMENDER_NAMES
+    build_regression_check(n) for n in models.RECOMMENDER_NAMES
 ]
 # a mart whose columns change (renamed, dropped, retyped) warns before the models read it
 schema_checks = dg.build_column_schema_change_checks(
-    assets=[*INTERACTION_MARTS, DAILY_MART, CTR_MART], severity=dg.AssetCheckSeverity.WARN
+    assets=[*INTERACTION_MARTS, DAILY_MART, CTR_MART, SPLIT_MART], severity=dg.AssetCheckSeverity.WARN
 )

@@ -10,12 +10,12 @@ overlap without failing.
 import dagster as dg
 
 from dagster_defs.assets.analysis import ABLATION_KEY, analysis_assets
-from dagster_defs.assets.evaluation import evaluation_assets
-from dagster_defs.assets.features import entity_dbt_assets, events_by_day_dbt_assets, feature_dbt_assets
+from dagster_defs.assets.evaluation import evaluation_assets, evaluation_results
+from dagster_defs.assets.features import entity_dbt_assets, events_by_day_dbt_assets, feature_dbt_assets, raw_assets
 from dagster_defs.assets.leaderboard import leaderboard_dbt_assets
-from dagster_defs.assets.ranking import ranking_assets
 from dagster_defs.assets.training import training_assets
 from dagster_defs.assets.tuning import tuning_assets
+from dagster_defs.assets.two_stage import two_stage_assets
 from dagster_defs.automation import automated, automation_sensor
 from dagster_defs.checks import evaluation_checks, schema_checks
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
@@ -24,13 +24,15 @@ from dagster_defs.resources import RecsysResource, dbt_resource
 defs = dg.Definitions(
     assets=automated(
         [
+            *raw_assets,
             entity_dbt_assets,
             events_by_day_dbt_assets,
             feature_dbt_assets,
             *tuning_assets,
             *training_assets,
-            *ranking_assets,
+            *two_stage_assets,
             *evaluation_assets,
+            evaluation_results,
             leaderboard_dbt_assets,
             *analysis_assets,
         ],

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import yaml
 
-from dagster_defs.progress import Progress, output_to
+from dagster_defs.project import dbt_command
+from dagster_defs.terminal import TerminalReport, output_to
 from ml import settings
-from ml.summary import warehouse_summary
-from ml.warehouse import require_supported_target
+from ml.warehouse.connection import require_supported_target
+from ml.warehouse.summary import warehouse_summary
 
 INTERRUPTED = 130  # the shell's exit status after Ctrl-C
 
@@ -43,15 +44,15 @@ def engine_server() -> contextlib.AbstractContextManager:
     assets share it: ml/spark.py); nothing to start on the other engines."""
     if settings.dbt_target() != "spark":
         return contextlib.nullcontext()
-    from ml import spark
+    from ml.warehouse import spark_server
 
-    if not spark.remote():
-        print(f"starting a local Spark Connect server (tables under {spark.spark_dir()}) ...", flush=True)
-    return spark.server_for_run()
+    if not spark_server.remote():
+        print(f"starting a local Spark Connect server (tables under {spark_server.spark_dir()}) ...", flush=True)
+    return spark_server.server_for_run()
 
 
 def prepare_dbt_manifest(dbt_vars: str) -> None:
-    subprocess.run(settings.dbt_command("parse", "--quiet", dbt_vars=dbt_vars), check=True)
+    subprocess.run(dbt_command("parse", "--quiet", dbt_vars=dbt_vars), check=True)
 
 
 def parse_mapping(option: str, text: str, example: str) -> dict:
@@ -108,7 +109,7 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None) -> in
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"materializing {len(keys)} assets (run {run_id[:8]}; full log: {log_path})", flush=True)
     with output_to(log_path) as terminal:  # dbt's and the libraries' own output goes to the log file
-        progress = Progress(instance, run_id, len(keys), log_path, terminal)
+        progress = TerminalReport(instance, run_id, len(keys), log_path, terminal)
         progress.start()
         t0 = time.perf_counter()
         try:

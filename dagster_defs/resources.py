@@ -11,8 +11,9 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 from pydantic import Field
 
-from dagster_defs.project import dbt_project
-from ml import settings, synthetic
+from dagster_defs.project import DBT_EXECUTABLE, dbt_project, vars_args
+from ml import settings
+from ml.ingest import synthetic
 from ml.threads import apply as apply_threads
 from ml.threads import budget as thread_budget
 
@@ -23,11 +24,10 @@ def default_ground_truth() -> str:
 
 
 class RecsysResource(dg.ConfigurableResource):
-    """Paths shared by the ML and evaluation assets (defaults follow the RECSYS_* environment)."""
+    """Settings shared by the ML and evaluation assets (defaults follow the RECSYS_* environment). The
+    warehouse is not one of them: dbt and Python read it from the environment alone (RECSYS_DBT_TARGET,
+    RECSYS_DUCKDB_PATH, RECSYS_PG_*), so the two can never disagree."""
 
-    warehouse_path: str = Field(
-        default_factory=lambda: str(settings.warehouse_path()), description="DuckDB warehouse file (RECSYS_DUCKDB_PATH)"
-    )
     artifacts_dir: str = Field(
         default_factory=lambda: str(settings.artifacts_dir()), description="root of the versioned model artifacts"
     )
@@ -52,7 +52,7 @@ class RecsysResource(dg.ConfigurableResource):
 
 def dbt_resource() -> DbtCliResource:
     """dbt of this Python environment (works without an activated venv)."""
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=settings.DBT_EXECUTABLE)
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def dbt_build(
@@ -69,7 +69,7 @@ def dbt_build(
     dbt_vars = recsys.dbt_vars
     if extra_vars:  # laid over the run's vars (YAML is a superset of JSON)
         dbt_vars = json.dumps({**(yaml.safe_load(dbt_vars) or {}), **extra_vars})
-    invocation = dbt.cli(["build", *settings.vars_args(dbt_vars)], context=context, raise_on_error=False)
+    invocation = dbt.cli(["build", *vars_args(dbt_vars)], context=context, raise_on_error=False)
     events = list(invocation.stream())  # dbt has exited when this returns
     try:
         yield from DbtEventIterator(iter(events), invocation).fetch_row_counts().fetch_column_metadata()
@@ -80,6 +80,9 @@ def dbt_build(
 
 
 def release_adapter_connection() -> None:
+    """Close dbt-duckdb's in-process database handle. dbt-duckdb keeps it in a class attribute; its public
+    ``close_all_connections()`` only drops the reference while the adapter's cursors keep the file open
+    (and locked for the next step), so the handle is closed here, under the adapter's own lock."""
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     except ImportError:  # another adapter: nothing held in this process

@@ -15,13 +15,16 @@ import socket
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
+
+# the run launcher's health-check interface (what run monitoring calls) has its result types only in
+# dagster._core.launcher: Dagster's docs point custom launchers there, and no public module exports them
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 
 PID_TAG = "recsys/pid"
 HOST_TAG = "recsys/host"
 START_TAG = "recsys/process_start"  # the process's start time in clock ticks (/proc): a reused pid differs
+S = dg.DagsterRunStatus
+IN_PROGRESS = [S.STARTING, S.STARTED, S.CANCELING, S.SUSPENDED]  # a run whose process should be alive
 
 
 def process_start(pid: int) -> str | None:
@@ -43,7 +46,7 @@ def own_tags() -> dict[str, str]:
 def worker_pid(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int | None:
     if PID_TAG in run.tags:
         return int(run.tags[PID_TAG])
-    records = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ENGINE_EVENT, limit=20).records
+    records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20).records
     for record in records:
         event = record.event_log_entry.dagster_event
         data = event.engine_event_data if event else None
@@ -65,7 +68,7 @@ def worker_status(instance: dg.DagsterInstance, run: dg.DagsterRun) -> CheckRunH
     return CheckRunHealthResult(WorkerStatus.RUNNING)
 
 
-class MonitoredRunLauncher(DefaultRunLauncher):
+class MonitoredRunLauncher(dg.DefaultRunLauncher):
     """Dagster's default launcher (a subprocess per run) whose run monitoring can tell a dead run."""
 
     @property
@@ -79,7 +82,7 @@ class MonitoredRunLauncher(DefaultRunLauncher):
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark the in-progress runs of this machine whose process is gone as failed; their ids."""
     failed = []
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)):
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS)):
         run = record.dagster_run
         health = worker_status(instance, run)
         if health.status == WorkerStatus.FAILED:

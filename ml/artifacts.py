@@ -1,7 +1,9 @@
 """Versioned, atomically published model artifacts.
 
-File format: ``params.json`` names the model (what ``ml.catalog.load_model`` dispatches on) and its
-parameters; arrays go to ``arrays.npz`` (no pickles); sparse matrices as their CSR arrays.
+File format: ``params.json`` names the model (what :func:`load_model` dispatches on) and its
+parameters; arrays go to ``arrays.npz`` (no pickles); sparse matrices as their CSR arrays. Every class
+that saves an artifact registers its loader here (:func:`loader`), so this module imports no model:
+``import ml.models`` registers them all.
 
 Layout: ``<root>/<model>/<version>/`` (params.json, arrays.npz, ...) and ``<root>/<model>/latest``, a
 symlink to the newest complete version. A version is written into a hidden temporary directory,
@@ -18,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,8 +28,9 @@ import scipy.sparse as sp
 KEEP_VERSIONS = 3
 
 
-def publish(root: str | Path, model_name: str, version: str, write: Callable[[Path], object]) -> Path:
-    """Write an artifact with ``write(tmp_dir)`` and publish it as ``<root>/<model_name>/<version>``."""
+def write_version(root: str | Path, model_name: str, version: str, write: Callable[[Path], object]) -> Path:
+    """Write an artifact with ``write(tmp_dir)`` as ``<root>/<model_name>/<version>`` and switch
+    ``latest`` to it, atomically (see the module docstring)."""
     base = Path(root) / model_name
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
@@ -67,7 +70,7 @@ def _prune(base: Path) -> None:
 
 
 def write_params(directory: str | Path, name: str, params: dict, **meta: Any) -> Path:
-    """``params.json`` of an artifact: the model name :func:`ml.catalog.load_model` dispatches on."""
+    """``params.json`` of an artifact: the model name :func:`load_model` dispatches on."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     doc = {"model": name, "params": params, **meta}
@@ -106,3 +109,29 @@ def sparse_to_arrays(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray
         f"{prefix}_indptr": matrix.indptr,
         f"{prefix}_shape": np.asarray(matrix.shape),
     }
+
+
+# params.json "model" -> the class whose ``load(directory)`` restores it
+LOADERS: dict[str, Any] = {}
+T = TypeVar("T")
+
+
+def loader(*names: str) -> Callable[[T], T]:
+    """Class decorator: the class loads the artifacts whose params.json names one of ``names``."""
+
+    def register(cls: T) -> T:
+        for name in names:
+            LOADERS[name] = cls
+        return cls
+
+    return register
+
+
+def load_model(directory: str | Path) -> Any:
+    """Load any published artifact, dispatching on the ``model`` named in its params.json."""
+    name = read_params(directory)["model"]
+    if name not in LOADERS:
+        raise ValueError(
+            f"unknown model {name!r} in {directory}; known: {sorted(LOADERS)} (import ml.models registers every model)"
+        )
+    return LOADERS[name].load(directory)

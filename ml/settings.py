@@ -1,9 +1,9 @@
-"""Paths and environment settings shared by dbt, the Dagster code location, the service and benches."""
+"""Paths and environment settings shared by dbt, the Dagster code location, the service and benches
+(the RECSYS_* environment: one source of truth, read where it is used)."""
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,13 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = ROOT / "dbt_project"
 
 
-# the dbt executable of this interpreter's environment (works without an activated venv)
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
-
-
 def dbt_target() -> str:
-    """The dbt target the project builds on (profiles.yml): dev (DuckDB, the default) or postgres."""
-    return os.environ.get("RECSYS_DBT_TARGET", "dev")
+    """The dbt target the project builds on (profiles.yml): duckdb (the default), postgres or spark."""
+    return os.environ.get("RECSYS_DBT_TARGET", "duckdb")
 
 
 def postgres_uri(env: Mapping[str, str] | None = None) -> str:
@@ -69,26 +65,3 @@ def warehouse_path() -> Path:
 def artifacts_dir() -> Path:
     """Root of the versioned model artifacts: ``<data>/models``."""
     return data_dir() / "models"
-
-
-def vars_args(dbt_vars: str) -> list[str]:
-    """``--vars`` for dbt when any are set (YAML or JSON text)."""
-    return ["--vars", dbt_vars] if dbt_vars.strip() else []
-
-
-def dbt_command(*args: str, target_path: Path | None = None, log_path: Path | None = None, dbt_vars: str = "") -> list[str]:
-    """A dbt command line for this project, with the dbt of this Python environment."""
-    cmd = [
-        DBT_EXECUTABLE,
-        *args,
-        *vars_args(dbt_vars),
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-    ]
-    if target_path is not None:
-        cmd += ["--target-path", str(target_path)]
-    if log_path is not None:
-        cmd += ["--log-path", str(log_path)]
-    return cmd

@@ -29,11 +29,11 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from ml import uncertainty
-from ml.data import InteractionData
-from ml.evaluation import headline_users
-from ml.ranking.ranker import TwoStageParams, fit_ranker, ranker_frames, validation_ndcg_users
+from ml.evaluation import uncertainty
+from ml.evaluation.protocol import headline_users
+from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
+from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker, validation_ndcg_users
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -224,6 +224,6 @@ def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, lo
         if p.ease_candidates not in frames:
             frames[p.ease_candidates] = ranker_frames(data, windows, p)
         train, val = frames[p.ease_candidates]
-        return validation_ndcg_users(fit_ranker(train, val, p), val, windows[1])
+        return validation_ndcg_users(train_ranker(train, val, p), val, windows[1])
 
     return run_study("two_stage", objective, n_trials, seed, log)

@@ -25,160 +25,30 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ml import settings
-from service.registry import FALLBACK_MODEL, NoFallback, Registry, ServedModel, Snapshot, personal_scores, recommend
-
-MAX_BATCH = 1000
-MAX_K = 100
-DEFAULT_MODEL = os.environ.get("RECSYS_DEFAULT_MODEL", "als")
-MAX_BODY_BYTES = int(os.environ.get("RECSYS_MAX_BODY_BYTES", str(2**20)))
-
-
-def json_integer(value):
-    """A JSON integer and nothing else: no string ("7") or boolean (true). An integral number such as
-    1.0 is the same JSON Schema integer as 1 and is accepted; 1.5 is not."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a JSON integer")
-    return value
-
-
-# any JSON integer is an id: one outside the warehouse's int64 range is simply unknown (the fallback
-# serves it). Constraints come before the validator, so that the schema shows them as minimum/maximum
-Id = Annotated[int, BeforeValidator(json_integer)]
-TopN = Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(json_integer)]
-
-
-class ErrorMessage(BaseModel):
-    detail: str = Field(..., description="what went wrong and what to do")
-
-
-def declared(*codes: int) -> dict:
-    """OpenAPI ``responses`` for the error codes a route returns besides 200 and 422."""
-    return {code: {"model": ErrorMessage} for code in codes}
-
-
-class BodySizeLimit:
-    """ASGI middleware: a request whose body exceeds ``limit`` bytes gets 413 at once: by its
-    Content-Length before any byte is read, or as soon as a chunked body passes the limit."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await self.reject(send)
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:  # a chunked body: the route's body reading answers 413
-                raise HTTPException(413, self.message)
-            return message
-
-        await self.app(scope, counted, send)
-
-    @property
-    def message(self) -> str:
-        return f"request body larger than {self.limit} bytes (RECSYS_MAX_BODY_BYTES)"
-
-    async def reject(self, send: Send) -> None:
-        body = orjson.dumps({"detail": self.message})
-        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class ScoredItem(BaseModel):
-    item_id: int
-    score: float
-
-
-class UserRecommendations(BaseModel):
-    user_id: int
-    items: list[ScoredItem]
-    fallback: str | None = Field(None, description="set when the fallback served this user: '<model>:<reason>'")
-
-
-class RecommendationsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field (topn) is an error, not silently ignored
-
-    user_ids: list[Id] = Field(..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids")
-    top_n: TopN = Field(10, description="items per user")
-    model: str = Field(DEFAULT_MODEL, max_length=64, description="model name, see GET /models")
-
-
-class RecommendationsResponse(BaseModel):
-    model: str
-    model_version: str
-    results: list[UserRecommendations]
-
-
-class SimilarItem(BaseModel):
-    item_id: int
-    score: float
-    category: str | None = None
-    brand: str | None = None
-    price: float | None = None
-
-
-class SimilarItemsResponse(BaseModel):
-    model: str
-    model_version: str
-    item_id: int
-    items: list[SimilarItem]
-
-
-class FoundItem(BaseModel):
-    item_id: int
-    title: str | None = None
-    category: str | None = None
-    brand: str | None = None
-    price: float | None = None
-    relevance: float = Field(..., description="lexical relevance to the query, 0 to 1")
-    score: float = Field(..., description="what ranked the item: the relevance, or its blend with the user's model score")
-
-
-class SearchResponse(BaseModel):
-    query: str
-    personalised_with: str | None = Field(None, description="the model whose scores for user_id reordered the results")
-    catalogue_version: str = Field(..., description="the served artifact whose item attributes were searched")
-    items: list[FoundItem]
-
-
-class ModelInfo(BaseModel):
-    name: str
-    version: str
-    similar_items: bool
-    retrieval: str = Field(..., description="how top-k is found: exact, or ann (an HNSW index, RECSYS_ANN_MIN_ITEMS)")
-    metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
-
-
-class ModelStatus(BaseModel):
-    name: str
-    version: str = Field(..., description="the served artifact version")
-    trained_at: str | None = Field(None, description="when the version was trained (UTC, ISO 8601)")
-    warehouse: str | None = Field(None, description="the warehouse its training data came from")
-    data_window: dict | None = Field(None, description="the split it was trained and tested on")
-    newer_version_waiting: str | None = Field(None, description="a newer published version not loaded yet")
-
-
-class Status(BaseModel):
-    loaded_at: str = Field(..., description="when the served snapshot was loaded (UTC)")
-    reload_interval_s: float = Field(..., description="how often the watcher looks for new versions")
-    models: list[ModelStatus]
-
-
-class Health(BaseModel):
-    status: str
-    models: dict[str, str]
-    loaded_at: str
+from ml.models import FALLBACK
+from service.middleware import BodySizeLimit
+from service.recommend import NoFallback, personal_scores, recommend
+from service.registry import Registry, Snapshot
+from service.schemas import (
+    DEFAULT_MODEL,
+    MAX_BODY_BYTES,
+    MAX_K,
+    FoundItem,
+    Health,
+    ModelInfo,
+    ModelStatus,
+    RecommendationsRequest,
+    RecommendationsResponse,
+    SearchResponse,
+    SimilarItem,
+    SimilarItemsResponse,
+    Status,
+    UserRecommendations,
+    declared,
+)
+from service.served import ServedModel
 
 
 def json_response(payload: dict) -> Response:
@@ -236,7 +106,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> tuple[ServedModel, list]:
         served = get_model(snap, name)
         try:
-            return served, recommend(served, snap.models.get(FALLBACK_MODEL), user_ids, k)
+            return served, recommend(served, snap.models.get(FALLBACK), user_ids, k)
         except NoFallback as exc:
             raise HTTPException(503, str(exc)) from exc
 
@@ -263,9 +133,11 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         item_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL
     ) -> SimilarItemsResponse:
         """Items most similar to one item, with their attributes."""
-        served = get_model(registry.snapshot, model)
+        snap = registry.snapshot
+        served = get_model(snap, model)
         if served.similarity is None:
-            raise HTTPException(400, f"model {model!r} has no item similarity; use item_item, als or two_tower")
+            similar = sorted(n for n, m in snap.models.items() if m.similarity is not None)
+            raise HTTPException(400, f"model {model!r} has no item similarity; use one of {similar}")
         found = served.similar(item_id, k)
         if found is None:
             raise HTTPException(404, f"item {item_id} is not in the catalogue of {model} {served.version}")

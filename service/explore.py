@@ -16,9 +16,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml import warehouse
-from ml.catalog import FALLBACK
-from service.registry import NoFallback, Registry, ServedModel, personal_scores, recommend
+from ml.models import EVALUATED_ONLY, FALLBACK
+from ml.warehouse import evaluation_store, marts
+from ml.warehouse.connection import connect, warehouse_exists
+from service.recommend import NoFallback, personal_scores, recommend
+from service.registry import Registry
+from service.served import ServedModel
 
 LOCK_WAIT_S = 2.0
 BUSY = "the warehouse is busy (a pipeline run is writing to it); try again when the run has finished"
@@ -54,19 +57,13 @@ class Explorer:
 
     def read(self, fn):
         """``fn(connection)`` on a short read-only connection; WarehouseUnavailable when there is none."""
-        if not warehouse.warehouse_exists(self.warehouse_path):
+        if not warehouse_exists(self.warehouse_path):
             raise WarehouseUnavailable("no warehouse yet: run recsys-pipeline first")
         try:
-            with warehouse.connect(self.warehouse_path, read_only=True, wait_s=LOCK_WAIT_S) as con:
+            with connect(self.warehouse_path, read_only=True, wait_s=LOCK_WAIT_S) as con:
                 return fn(con)
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             raise WarehouseUnavailable(BUSY) from exc
-
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        return self.read(lambda con: con.execute(sql, params).df())
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        return self.read(lambda con: warehouse.table_exists(con, schema, table))
 
     # ---- users -------------------------------------------------------------------------------
     def example_users(self, n: int = 200) -> list[int]:
@@ -82,19 +79,7 @@ class Explorer:
 
     def history(self, user_id: int) -> pd.DataFrame:
         """The user's events per item: attributes, event types, first and last date (newest first)."""
-        return self.query(
-            """
-            select e.item_id, i.title, i.category, i.price,
-                   string_agg(distinct e.event_type, ', ') as event_types,
-                   count(*) as events, min(e.event_at) as first_at, max(e.event_at) as last_at
-            from staging.stg_shop__events as e
-            left join staging.stg_shop__items as i on i.item_id = e.item_id
-            where e.user_id = ?
-            group by e.item_id, i.title, i.category, i.price
-            order by last_at desc, e.item_id
-            """,
-            [user_id],
-        )
+        return self.read(lambda con: marts.user_history(con, user_id))
 
     # ---- recommendations ---------------------------------------------------------------------
     def recommendations(self, user_id: int, k: int, names: list[str]) -> list[ModelList]:
@@ -139,45 +124,21 @@ class Explorer:
 
     # ---- metrics -----------------------------------------------------------------------------
     def leaderboard(self) -> pd.DataFrame:
-        if not self.table_exists("marts", "leaderboard"):
+        board = self.read(marts.leaderboard)
+        if board.empty:
             raise WarehouseUnavailable("no leaderboard yet: run recsys-pipeline first")
-        return self.query("select * from marts.leaderboard order by ndcg_at_10 desc nulls last, model")
-
-    def evaluation_tables(self) -> list[str]:
-        found = self.read(lambda con: warehouse.tables_in(con, "evaluation"))
-        return [t for t in found if t in self.models or t in _EVALUATED]
+        return board.sort_values(["ndcg_at_10", "model"], ascending=[False, True], na_position="last")
 
     def metrics_by_slice(self, metric: str = "ndcg", k: int = 10) -> pd.DataFrame:
-        """``metric@k`` of each model's latest evaluation per slice (rows: models, columns: slices)."""
-        frames = [
-            self.query(
-                f"select model, slice, value from evaluation.{table} where metric = ? and k = ? "
-                f"and run_id = (select run_id from evaluation.{table} order by evaluated_at desc limit 1)",
-                [metric, k],
-            )
-            for table in self.evaluation_tables()
-        ]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame()
-        return pd.concat(frames).pivot_table(index="model", columns="slice", values="value").sort_index()
+        """``metric@k`` of each shown model's latest evaluation per slice (rows: models, columns: slices)."""
+        frame = self.read(lambda con: evaluation_store.latest_by_slice(con, metric, k))
+        frame = frame[frame["model"].isin([*self.models, *EVALUATED_ONLY])]
+        return frame.pivot_table(index="model", columns="slice", values="value").sort_index() if len(frame) else pd.DataFrame()
 
     def ndcg_history(self, k: int = 10) -> pd.DataFrame:
         """NDCG@k on all test users per model and evaluation run, oldest first (one row per run)."""
-        frames = [
-            self.query(
-                f"select model, evaluated_at, value as ndcg from evaluation.{table} "
-                "where metric = 'ndcg' and k = ? and slice = 'all' order by evaluated_at",
-                [k],
-            )
-            for table in self.evaluation_tables()
-        ]
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "evaluated_at", "ndcg"])
-
-
-# models evaluated but not served (CTR models rank through ALS, the oracle has no artifact)
-_EVALUATED = {"dcn", "ctr_mlp", "lgbm_ctr", "oracle"}
+        frame = self.read(lambda con: evaluation_store.headline_history(con, k))
+        return frame[frame["model"].isin([*self.models, *EVALUATED_ONLY])].reset_index(drop=True)
 
 
 def ranked(served: ServedModel, item_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:

@@ -10,8 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
-from ml import settings, warehouse
+from dagster_defs.project import dbt_command
+from ml import settings
 from ml.recommenders import Scorer
+from ml.warehouse import connection as warehouse
 
 
 def pytest_configure(config) -> None:
@@ -26,7 +28,7 @@ def pytest_configure(config) -> None:
     worker = hasattr(config, "workerinput")
     if not worker:
         env = {k: v for k, v in os.environ.items() if k not in ("RECSYS_RAW_DIR", "RECSYS_DBT_VARS", "DBT_TARGET_PATH")}
-        subprocess.run(settings.dbt_command("parse", "--quiet"), env=env, check=True)
+        subprocess.run(dbt_command("parse", "--quiet"), env=env, check=True)
     if worker or not config.getoption("numprocesses", None):
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         os.environ.setdefault("RECSYS_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
@@ -46,25 +48,36 @@ def run_dbt(
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run dbt on the project against ``warehouse`` (or the target ``extra_env`` names, e.g. a PostgreSQL
-    server's), optionally reading raw files instead of seeds."""
+    server's), optionally reading raw files instead of seeds: then ``recsys-load-raw`` loads them first,
+    as the pipeline's raw step does (a file it refuses: its process, with the message in stdout)."""
     env = {**os.environ, "RECSYS_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
     env.pop("RECSYS_RAW_DIR", None)
     if raw_dir is not None:
         env["RECSYS_RAW_DIR"] = str(raw_dir)
         env["RECSYS_RAW_FORMAT"] = raw_format
-    cmd = settings.dbt_command(*args, target_path=warehouse.parent / "dbt_target", log_path=warehouse.parent / "dbt_logs")
+        load = subprocess.run([str(BIN / "recsys-load-raw"), str(raw_dir)], env=env, capture_output=True, text=True)
+        if load.returncode != 0:
+            load = subprocess.CompletedProcess(load.args, load.returncode, load.stdout + load.stderr, load.stderr)
+            if check:
+                raise AssertionError(f"recsys-load-raw failed:\n{load.stdout[-4000:]}")
+            return load
+    cmd = dbt_command(*args, target_path=warehouse.parent / "dbt_target", log_path=warehouse.parent / "dbt_logs")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}")
     return proc
 
 
+BIN = Path(sys.executable).parent
+
+
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
-    """The committed sample built by `dbt build` (all data tests and unit tests must pass)."""
-    warehouse = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
-    run_dbt(["build"], warehouse)
-    return warehouse
+    """The committed sample built by `dbt build` (all data tests and unit tests must pass; the
+    leaderboard over an empty evaluation table)."""
+    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    run_dbt(["build"], path)
+    return path
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml import synthetic
+from ml.ingest import synthetic
 
 TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)
 # what both engines must agree on, mart by mart

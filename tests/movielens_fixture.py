@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.importers import ML100K_GENRES
+from ml.ingest.importers.movielens import ML100K_GENRES
 
 GENRES = ["Action", "Comedy", "Drama"]
 

@@ -5,15 +5,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.analysis import cold_start_metrics
-from ml.catalog import load_model
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import ITEM_COLUMNS, USER_COLUMNS, pair_features, split_examples
 from ml.ctr.gbdt import LightGBMCTR, sampled
-from ml.ctr.rerank import RerankRecommender
-from ml.metrics import calibration_table, ctr_report
-from ml.ranking.features import candidate_recall
+from ml.ctr.rerank import RerankScorer
+from ml.evaluation.cold_start import cold_start_metrics
+from ml.evaluation.metrics import calibration_table, ctr_report
+from ml.models import load_model
 from ml.recommenders import PopularityRecommender
+from ml.two_stage.features import candidate_recall
 from tests.conftest import FixedScorer
 from tests.test_evaluation import tiny_data
 from tests.test_neural import tiny_ctr
@@ -76,7 +76,7 @@ def test_reranker_orders_the_base_top_n_by_click_probability(tmp_path):
     items = items.assign(**dict.fromkeys(ITEM_COLUMNS.values(), 1.0))
     ctr = CTRModel("mlp", epochs=2, seed=1).fit(*split_examples(tiny_ctr())[:2])
     base = PopularityRecommender().fit(data.train)
-    rerank = RerankRecommender(base, ctr, users, items, data.train, n_candidates=2)
+    rerank = RerankScorer(base, ctr, users, items, data.train, n_candidates=2)
     got, _ = rerank.recommend([0], 2, exclude=data.train)
     top2, _ = base.recommend([0], 2, exclude=data.train)
     assert set(got[0]) == set(top2[0])  # the same candidates, reordered by the CTR model

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from ml import ann, training
-from ml.data import load_interactions
 from ml.recommenders import ALSRecommender, PopularityRecommender
+from ml.serving import ann
+from ml.serving.publish import publish
+from ml.warehouse.marts import load_interactions
 
 
 def clustered_model(n_users=400, n_items=4000, dim=32, seed=0) -> ALSRecommender:
@@ -77,8 +78,8 @@ def test_users_the_index_answers_short_are_answered_by_exact_search():
 
 def test_the_index_is_published_with_embedding_models_and_checked_when_loaded(sample_warehouse, tmp_path):
     data = load_interactions(sample_warehouse)
-    als = training.publish(tmp_path, "als", "v1", ALSRecommender(iterations=3).fit(data.train), data)
-    popularity = training.publish(tmp_path, "popularity", "v1", PopularityRecommender().fit(data.train), data)
+    als = publish(tmp_path, "als", "v1", ALSRecommender(iterations=3).fit(data.train), data)
+    popularity = publish(tmp_path, "popularity", "v1", PopularityRecommender().fit(data.train), data)
     assert (als / ann.FILE).exists() and not (popularity / ann.FILE).exists()
     other = ALSRecommender(iterations=3, factors=8).fit(data.train)
     with pytest.raises(ValueError, match="not built for this model; publish the model again"):
@@ -93,8 +94,8 @@ def test_the_service_uses_the_index_above_its_threshold(sample_warehouse, tmp_pa
 
     data = load_interactions(sample_warehouse)
     model = ALSRecommender(iterations=3).fit(data.train)
-    training.publish(tmp_path, "als", "v1", model, data)
-    training.publish(tmp_path, "popularity", "v1", PopularityRecommender().fit(data.train), data)
+    publish(tmp_path, "als", "v1", model, data)
+    publish(tmp_path, "popularity", "v1", PopularityRecommender().fit(data.train), data)
     warm = data.users.user_id[np.diff(data.train.indptr) > 0].head(50).tolist()
     answers = {}
     for threshold in (10**9, 0):  # above the catalogue: exact; 0: every embedding model through its index

@@ -5,14 +5,16 @@ import time
 
 import pytest
 
-from ml import artifacts, warehouse
+from ml import artifacts
+from ml.warehouse import connection as warehouse
+from ml.warehouse import evaluation_store
 
 
 def test_publish_switches_latest_only_when_complete(tmp_path):
     def write(text):
         return lambda d: (d / "params.json").write_text(text)
 
-    artifacts.publish(tmp_path, "als", "v1", write("one"))
+    artifacts.write_version(tmp_path, "als", "v1", write("one"))
     assert (artifacts.latest(tmp_path, "als") / "params.json").read_text() == "one"
 
     def crash(d):
@@ -20,11 +22,11 @@ def test_publish_switches_latest_only_when_complete(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        artifacts.publish(tmp_path, "als", "v2", crash)
+        artifacts.write_version(tmp_path, "als", "v2", crash)
     assert (artifacts.latest(tmp_path, "als") / "params.json").read_text() == "one"
     assert not (tmp_path / "als" / "v2").exists()
     assert not [p for p in (tmp_path / "als").iterdir() if p.name.startswith(".tmp")]
-    artifacts.publish(tmp_path, "als", "v3", write("three"))
+    artifacts.write_version(tmp_path, "als", "v3", write("three"))
     assert artifacts.latest(tmp_path, "als").name == "v3"
 
 
@@ -63,45 +65,36 @@ def test_lock_wait_gives_up_with_the_error(tmp_path):
         holder.kill()
 
 
-def test_metrics_tables_gain_extra_columns_without_losing_rows(tmp_path):
-    import pandas as pd
+def test_analysis_tables_gain_extra_columns_without_losing_rows(tmp_path):
+    from ml.evaluation.protocol import metric_frame
 
     path = tmp_path / "w.duckdb"
-    row = {
-        "model": "m",
-        "slice": "all",
-        "metric": "ndcg",
-        "k": 10,
-        "value": 0.5,
-        "n_users": 3,
-        "model_version": "v1",
-        "run_id": "r1",
-        "evaluated_at": pd.Timestamp("2026-01-01"),
-    }
-    warehouse.append_metrics("t", pd.DataFrame([row]), path, schema="analysis")  # an older table, no extras
-    later = pd.DataFrame([{**row, "run_id": "r2", "value": 0.4, "delta": -0.1, "dropped_group": "pair"}])
-    warehouse.append_metrics("t", later, path, schema="analysis", extra_columns={"dropped_group": "varchar", "delta": "double"})
+    row = metric_frame([("all", "ndcg", 10, 0.5, 3)]).assign(model="m", model_version="v1")
+    evaluation_store.append_analysis("t", row, "r1", path)  # an older table, no extras
+    later = row.assign(value=0.4, delta=-0.1, dropped_group="pair")
+    evaluation_store.append_analysis("t", later, "r2", path, dropped_group="varchar", delta="double")
     with warehouse.connect(path) as con:
         rows = con.execute("select run_id, value, dropped_group, delta from analysis.t order by run_id").fetchall()
     assert rows == [("r1", 0.5, None, None), ("r2", 0.4, "pair", -0.1)]
-    with pytest.raises(ValueError, match="delta"):
-        warehouse.append_metrics("t", pd.DataFrame([row]), path, schema="analysis", extra_columns={"delta": "double"})
+    with pytest.raises(ValueError, match="delta"):  # a declared column the rows lack: nothing written
+        evaluation_store.append_analysis("t", row, "r3", path, delta="double")
+    assert warehouse.query_df("select count(*) as n from analysis.t", path)["n"][0] == 2
 
 
 def test_a_model_with_nan_scores_is_neither_published_nor_served(tmp_path):
     import numpy as np
     import scipy.sparse as sp
 
-    from ml import training
     from ml.recommenders import ALSRecommender
-    from service.registry import load_served
+    from ml.serving.publish import publish
+    from service.served import load_served
 
     X = sp.random(30, 20, density=0.3, random_state=0, format="csr", dtype=np.float32)
     good = ALSRecommender(factors=4).fit(X)
-    path = training.publish(tmp_path, "als", "v1", good)
+    path = publish(tmp_path, "als", "v1", good)
     good.user_factors[7] = np.nan  # as a diverged training leaves it
     with pytest.raises(ValueError, match="non-finite"):
-        training.publish(tmp_path, "als", "v2", good)
+        publish(tmp_path, "als", "v2", good)
     assert artifacts.latest(tmp_path, "als") == path and not (tmp_path / "als" / "v2").exists()
     ALSRecommender.save(good, tmp_path / "broken")  # written by hand, past publish's check
     with pytest.raises(ValueError, match="non-finite"):

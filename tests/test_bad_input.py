@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml import synthetic, warehouse
+from ml.ingest import synthetic
+from ml.warehouse import connection as warehouse
 from tests.conftest import run_dbt
 
 TINY = synthetic.SyntheticConfig(n_users=200, n_items=150, n_days=30, seed=3)

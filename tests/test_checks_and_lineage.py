@@ -8,8 +8,9 @@ import pandas as pd
 from dagster_defs.checks import beats_baseline, build_beats_popularity_check, build_regression_check, not_regressed
 from dagster_defs.definitions import defs
 from dagster_defs.project import GROUPS
-from dagster_defs.resources import RecsysResource
-from ml import evaluation, uncertainty, warehouse
+from ml.evaluation import protocol as evaluation
+from ml.evaluation import uncertainty
+from ml.warehouse import evaluation_store
 
 
 def per_user(values) -> pd.Series:
@@ -44,42 +45,37 @@ def test_not_regressed_fails_only_on_a_significant_drop():
     assert not not_regressed(compare(WORSE, BASE)).passed
 
 
-def evaluation_rows(model: str, comparisons: pd.DataFrame, run: str) -> pd.DataFrame:
+def store_run(model: str, comparisons: pd.DataFrame, run: str, path) -> None:
     """An evaluation run as the evaluation asset writes it: the headline row and the paired tests."""
-    headline = pd.DataFrame([("all", "ndcg", 10, 0.1, 400, 0.09, 0.11)], columns=evaluation.METRIC_COLUMNS)
-    return pd.concat([headline, comparisons], ignore_index=True).assign(
-        model=model, model_version="v", run_id=run, evaluated_at=pd.Timestamp("2026-01-01") + pd.Timedelta(run)
-    )
+    headline = evaluation.metric_frame([("all", "ndcg", 10, 0.1, 400, 0.09, 0.11)])
+    frame = pd.concat([headline, comparisons], ignore_index=True)
+    evaluation_store.append_results(frame, {"model": model, "model_version": "v", "run_id": run, "test_window": "w"}, path)
 
 
-def test_checks_read_the_warehouse_as_dagster_runs_them(tmp_path):
+def test_checks_read_the_warehouse_as_dagster_runs_them(tmp_path, monkeypatch):
     wh = tmp_path / "w.duckdb"
-    recsys = RecsysResource(warehouse_path=str(wh), artifacts_dir=str(tmp_path), ground_truth_path="none")
+    monkeypatch.setenv("RECSYS_DUCKDB_PATH", str(wh))  # where the checks, as Dagster runs them, read
     beats, regressed = build_beats_popularity_check("als"), build_regression_check("als")
-    warehouse.append_metrics("als", evaluation_rows("als", evaluation.comparison_rows(BETTER, BASE, None), "1s"), wh)
-    assert beats(recsys=recsys).passed and regressed(recsys=recsys).passed
+    store_run("als", evaluation.comparison_rows(BETTER, BASE, None), "r1", wh)
+    store_run("ease", evaluation.comparison_rows(WORSE, BASE, None), "r2", wh)  # another model's rows are not als's
+    assert beats().passed and regressed().passed
     # a second run, worse than popularity and than the first run, on the same users
     second = evaluation.comparison_rows(WORSE, BASE, BETTER)
-    warehouse.append_metrics("als", evaluation_rows("als", second, "2s"), wh)
-    assert not beats(recsys=recsys).passed and not regressed(recsys=recsys).passed
+    store_run("als", second, "r3", wh)
+    assert not beats().passed and not regressed().passed
     assert set(second["slice"]) == {"vs_popularity", "vs_previous"}
 
 
 def test_the_previous_evaluation_is_the_latest_on_the_same_test_window(tmp_path):
     wh = tmp_path / "w.duckdb"
-    with warehouse.connect(wh, read_only=False) as con:  # per-user values written before windows were recorded
-        con.append(
-            "evaluation_users",
-            "als",
-            BASE.rename("value").reset_index().assign(run_id="r0"),
-            {"user_id": "bigint", "value": "double", "run_id": "varchar"},
-        )
-    assert warehouse.previous_user_metrics("als", "w1", wh) is None
-    warehouse.write_user_metrics("als", BETTER, "r1", "v1", "w1", wh)
-    warehouse.write_user_metrics("als", WORSE, "r2", "v2", "w2", wh)  # new data moved the window
-    assert warehouse.previous_user_metrics("als", "w1", wh).equals(BETTER.rename("value"))
-    assert warehouse.previous_user_metrics("als", "w2", wh).equals(WORSE.rename("value"))
-    assert warehouse.previous_user_metrics("als", "w3", wh) is None  # an evaluation then has nothing to compare
+    evaluation_store.write_user_results("ease", NOISY, "r0", "v0", "w1", wh)  # another model on the same window
+    assert evaluation_store.previous_user_results("als", "w1", wh) is None  # als's first evaluation
+    evaluation_store.write_user_results("als", BETTER, "r1", "v1", "w1", wh)
+    evaluation_store.write_user_results("als", WORSE, "r2", "v2", "w2", wh)  # new data moved the window
+    assert evaluation_store.previous_user_results("als", "w1", wh).equals(BETTER.rename("value"))
+    assert evaluation_store.previous_user_results("als", "w2", wh).equals(WORSE.rename("value"))
+    assert evaluation_store.previous_user_results("als", "w3", wh) is None  # an evaluation then has nothing to compare
+    assert evaluation_store.previous_user_results("ease", "w1", wh).equals(NOISY.rename("value"))
     assert "moved the window" in not_regressed(None).description
 
 
@@ -94,7 +90,9 @@ def test_lineage_reads_raw_to_leaderboard_in_named_groups():
     assert "tuning/two_stage" in parents("models/two_stage")
     assert {"models/als", "models/popularity"} <= parents("evaluation/als")
     assert {"models/popularity", "models/item_item", "models/als"} <= parents("models/two_stage")
-    assert {"evaluation/als", "evaluation/two_stage", "evaluation/oracle"} <= parents("marts/leaderboard")
+    # every evaluation appends to evaluation.results, the leaderboard's source: the lineage closes
+    assert {"evaluation/als", "evaluation/two_stage", "evaluation/oracle", "evaluation/dcn"} <= parents("evaluation/results")
+    assert "evaluation/results" in parents("marts/leaderboard")
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == set(GROUPS)  # no stray "default" group of external raw tables
     assert not [k for k in graph.get_all_asset_keys() if k.path[0] == "shop"]

@@ -8,11 +8,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from ml import catalog, columns, settings, synthetic, warehouse
+from ml import columns, models, settings
 from ml.ctr.features import CTR_ATTRIBUTES, CTR_CATEGORICAL, CTR_NUMERIC, pair_features
-from ml.data import ITEM_ATTRIBUTES, load_interactions
-from ml.ranking.ranker import RANKER_ITEM_COLUMNS, RANKER_USER_COLUMNS
+from ml.ingest import synthetic
 from ml.recommenders import two_tower
+from ml.serving.index import ITEM_ATTRIBUTES
+from ml.two_stage.ranker import RANKER_ITEM_COLUMNS, RANKER_USER_COLUMNS
+from ml.warehouse import connection as warehouse
+from ml.warehouse.marts import load_interactions
 
 MARTS_YML = settings.DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml"
 
@@ -45,7 +48,7 @@ def test_every_mart_column_is_typed_and_described():
 
 def test_one_definition_of_event_types_and_model_names():
     assert columns.event_types() == synthetic.FUNNEL  # the generator emits exactly the configured types
-    assert set(catalog.SERVED) <= set(catalog.MODELS) and catalog.FALLBACK in catalog.RECOMMENDER_NAMES
+    assert set(models.SERVED) <= set(models.MODELS) and models.FALLBACK in models.RECOMMENDER_NAMES
 
 
 # the contracts use SQL-standard names that DuckDB reports by its own

@@ -2,7 +2,9 @@
 
 import pandas as pd
 
-from ml import summary, synthetic, warehouse
+from ml.ingest import synthetic
+from ml.warehouse import connection as warehouse
+from ml.warehouse import summary
 from tests.conftest import run_dbt
 
 # events that passed staging and reference a known user and item

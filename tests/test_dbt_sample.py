@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml import columns, warehouse
+from ml import columns
+from ml.warehouse import connection as warehouse
 
 # events that passed staging and reference a known user and item
 USABLE_EVENTS = "(select * from intermediate.int_events_referenced where quarantine_reason is null)"

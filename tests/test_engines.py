@@ -4,7 +4,10 @@ with COPY, and the marts equal DuckDB's for the same input."""
 import pandas as pd
 import pytest
 
-from ml import raw_loader, settings, synthetic, warehouse
+from ml import settings
+from ml.ingest import synthetic
+from ml.ingest.cli import load_raw_main
+from ml.warehouse import connection as warehouse
 from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
 from tests.engines import TINY, figures
 from tests.postgres import postgres_server
@@ -37,34 +40,26 @@ def test_raw_files_load_with_copy_and_build_to_the_same_marts(pg, tmp_path, monk
         f.write("99001,1,1,view,2026-01-20 10:00:00,extra\n99002,abc,1,view,2026-01-20 10:00:00\n")
     for key, value in pg.items():
         monkeypatch.setenv(key, value)
-    raw_loader.main([str(raw), "--format", "csv"])
+    load_raw_main([str(raw), "--format", "csv"])  # what the pipeline's raw step does: DuckDB reads, COPY loads
     loaded = query_pg(pg, "select count(*) as n from raw.raw_events_rejected")["n"][0]
     assert loaded == 1
     run_dbt(
         ["build", "--exclude", "resource_type:unit_test"], tmp_path / "unused.duckdb", raw_dir=raw, raw_format="csv", extra_env=pg
     )
     duck = tmp_path / "wh.duckdb"
-    monkeypatch.setenv("RECSYS_DBT_TARGET", "dev")
+    monkeypatch.setenv("RECSYS_DBT_TARGET", "duckdb")
     run_dbt(
         ["build", "--exclude", "resource_type:unit_test"],
         duck,
         raw_dir=raw,
         raw_format="csv",
-        extra_env={"RECSYS_DBT_TARGET": "dev"},
+        extra_env={"RECSYS_DBT_TARGET": "duckdb"},
     )
     on_pg, on_duckdb = figures(lambda sql: query_pg(pg, sql)), figures(lambda sql: warehouse.query_df(sql, duck))
     assert on_pg == on_duckdb
     assert ["events:malformed_line", 1.0] in on_pg["quarantine"] and ["events:missing_or_invalid_user_id", 1.0] in on_pg[
         "quarantine"
     ]
-
-
-def test_a_build_on_postgres_without_loaded_files_names_the_loader(pg, tmp_path):
-    raw = tmp_path / "not_loaded"
-    raw.mkdir()
-    env = {**pg, "RECSYS_PG_DATABASE": "postgres"}  # a database nothing was loaded into
-    proc = run_dbt(["build"], tmp_path / "unused.duckdb", raw_dir=raw, extra_env=env, check=False)
-    assert proc.returncode != 0 and "recsys-load-raw" in proc.stdout and "is not loaded on postgres" in proc.stdout
 
 
 def test_the_whole_graph_runs_on_postgres_and_reproduces_the_duckdb_run(pg, tmp_path, pipeline_env):

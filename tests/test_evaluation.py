@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.data import InteractionData
-from ml.evaluation import evaluate, recommend_with_fallback, relevant_items, window_id
+from ml.evaluation.protocol import evaluate, recommend_with_fallback, relevant_items, window_id
+from ml.interactions import InteractionData
 from ml.recommenders import PopularityRecommender
 from tests.conftest import FixedScorer
 

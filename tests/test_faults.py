@@ -15,8 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_defs.runs import MonitoredRunLauncher, WorkerStatus
-from ml import warehouse
-from ml.catalog import load_model
+from ml.models import load_model
+from ml.warehouse import connection as warehouse
 from tests.conftest import ROOT, isolated_env, pipeline
 
 SELECTION = "*evaluation/als"  # dbt, tuning, training and evaluation, in a fraction of the main job
@@ -33,7 +33,7 @@ KILL_POINTS = [
     # dbt again (the first run died in it), tuning, then ALS's params written and its arrays not
     ("while publishing ALS", ALL, None, 0.0, "ml.recommenders.base:write_arrays=/als/"),
     # ALS trained with the tuning the last run stored; its metrics stored, its per-user metrics not
-    ("while evaluating ALS", ("--select", TRAIN), None, 0.0, "ml.warehouse:write_user_metrics=als"),
+    ("while evaluating ALS", ("--select", TRAIN), None, 0.0, "ml.warehouse.evaluation_store:write_user_results=als"),
 ]
 
 
@@ -93,10 +93,13 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
         out = start_and_kill(env, args, marker, delay_s, held, tmp_path / "held")
         run_id_prefix = out.split("(run ")[1][:8]
         killed_runs.append(run_id_prefix)
-        # the warehouse opens and answers; every `latest` model loads
+        # the warehouse opens and every table in it reads to the end; every `latest` model loads
         wh = data / "warehouse.duckdb"
         if wh.exists():
-            assert warehouse.query_df("select count(*) n from information_schema.tables", wh)["n"][0] >= 0
+            tables = warehouse.query_df("select table_schema || '.' || table_name as t from information_schema.tables", wh)["t"]
+            assert len(tables) > 0, point  # the raw tables were loaded before any kill point
+            for table in tables:  # a half-written table would raise here
+                warehouse.query_df(f"select * from {table}", wh)
         for latest in (data / "models").glob("*/latest"):
             load_model(latest)
         # the run is still STARTED in the instance, and the monitored launcher finds its process gone
@@ -121,7 +124,9 @@ def test_a_run_killed_at_any_step_recovers(tmp_path):
     finally:
         del os.environ["DAGSTER_HOME"]
     assert all(statuses[run] == dg.DagsterRunStatus.FAILURE for run in killed_runs), statuses
-    evaluated = warehouse.query_df("select count(distinct run_id) n from evaluation.als", data / "warehouse.duckdb")
+    evaluated = warehouse.query_df(
+        "select count(distinct run_id) n from evaluation.results where model = 'als'", data / "warehouse.duckdb"
+    )
     assert evaluated["n"][0] >= 1
     for latest in (data / "models").glob("*/latest"):
         load_model(latest)

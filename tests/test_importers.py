@@ -10,12 +10,16 @@ import pandas as pd
 import pytest
 
 from dagster_defs.pipeline import merged, parse_mapping, parse_vars
-from ml import catalog, importers, warehouse
+from ml import models
+from ml.ingest import importers
+from ml.ingest.importers.common import rating_event_types
+from ml.ingest.importers.movielens import movielens_100k
+from ml.warehouse import connection as warehouse
 from tests.movielens_fixture import GENRES, write_ml100k
 
 
 def test_movielens_100k_becomes_the_raw_contract(tmp_path):
-    frames = importers.movielens_100k(write_ml100k(tmp_path / "ml-100k", n_users=20, n_items=12, per_user=6))
+    frames = movielens_100k(write_ml100k(tmp_path / "ml-100k", n_users=20, n_items=12, per_user=6))
     events, items, users = frames["events"], frames["items"], frames["users"]
     ratings = pd.read_csv(tmp_path / "ml-100k" / "u.data", sep="\t", names=["u", "i", "r", "t"])
     assert len(events) == len(ratings) and events["event_id"].is_unique
@@ -27,17 +31,17 @@ def test_movielens_100k_becomes_the_raw_contract(tmp_path):
     undated = items.set_index("item_id").loc[6, "released_at"]  # the fixture's movie without a release date
     assert undated == events.loc[events["item_id"] == 6, "event_at"].min()
     assert users.loc[users["user_id"] == 1, "age_band"].item() == "18-24" and users["signup_at"].isna().all()
-    custom = importers.movielens_100k(tmp_path / "ml-100k", rating_events={5: "purchase", 4: "click"})
+    custom = movielens_100k(tmp_path / "ml-100k", rating_events={5: "purchase", 4: "click"})
     assert set(custom["events"]["event_type"].dropna()) == {"purchase", "click"}  # the rest: quarantined
     with pytest.raises(ValueError, match="not event types"):
-        importers.movielens_100k(tmp_path / "ml-100k", rating_events={5: "like"})
+        movielens_100k(tmp_path / "ml-100k", rating_events={5: "like"})
     with pytest.raises(FileNotFoundError, match=r"lacks u\.data"):
-        importers.movielens_100k(tmp_path)
+        movielens_100k(tmp_path)
 
 
 def test_rating_rule_takes_the_highest_threshold_reached():
     ratings = pd.Series([5.0, 4.5, 4.0, 3.5, 0.5, 2.0])
-    assert importers.rating_event_types(ratings, importers.DEFAULT_RATING_EVENTS).tolist() == [
+    assert rating_event_types(ratings, importers.DEFAULT_RATING_EVENTS).tolist() == [
         "purchase",
         "add_to_cart",
         "add_to_cart",
@@ -45,7 +49,7 @@ def test_rating_rule_takes_the_highest_threshold_reached():
         "view",
         "view",
     ]
-    threshold = importers.rating_event_types(ratings, {4: "purchase"})  # a rating threshold: the rest quarantined
+    threshold = rating_event_types(ratings, {4: "purchase"})  # a rating threshold: the rest quarantined
     assert threshold.tolist() == ["purchase", "purchase", "purchase", None, None, None]
 
 
@@ -200,7 +204,7 @@ def test_whole_graph_on_imported_movielens_skips_what_needs_impressions(tmp_path
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     board = warehouse.query_df("select * from marts.leaderboard", tmp_path / "data" / "warehouse.duckdb").set_index("model")
-    assert set(board.index) == {*catalog.RECOMMENDER_NAMES, "two_stage"}  # no CTR models, no oracle
+    assert set(board.index) == {*models.RECOMMENDER_NAMES, "two_stage"}  # no CTR models, no oracle
     assert board["n_users"].min() > 40
     assert (board.drop("popularity")["ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"]).sum() >= 3
     for name in ("models/dcn", "models/ctr_mlp", "models/lgbm_ctr", "evaluation/oracle"):

@@ -7,10 +7,10 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import CosineRecommender
 from threadpoolctl import threadpool_limits
 
-from ml.catalog import load_model
+from ml.models import load_model
 from ml.recommenders import (
     ALSRecommender,
-    CatalogTooLarge,
+    CatalogueTooLarge,
     EASERecommender,
     ItemItemRecommender,
     ItemSimilarity,
@@ -113,7 +113,7 @@ def test_ease_hand_computed_closed_form_and_memory_limit():
     np.testing.assert_allclose(model.score_users(np.array([1])), [[0.0, 0.5]], atol=1e-6)
     items, _ = model.similar_items([0], 1)
     assert items.tolist() == [[1]]
-    with pytest.raises(CatalogTooLarge, match="memory_gb"):
+    with pytest.raises(CatalogueTooLarge, match="memory_gb"):
         EASERecommender(memory_gb=1e-9).fit(X)
     # an item nobody chose (column 1 here) gets zero weights; the others are the solve without it
     spaced = sp.csr_matrix(np.insert(X.toarray(), 1, 0, axis=1))

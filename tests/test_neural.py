@@ -8,10 +8,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from ml.catalog import load_model
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC, split_examples
-from ml.metrics import ctr_report
+from ml.evaluation.metrics import ctr_report
+from ml.models import load_model
 from ml.neural import TabularEncoder
 from ml.recommenders.two_tower import (
     ITEM_CATEGORICAL,

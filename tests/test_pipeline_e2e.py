@@ -8,8 +8,9 @@ import sys
 import httpx
 import pytest
 
-from ml import catalog, tuning, warehouse
-from ml.catalog import load_model
+from ml import models, tuning
+from ml.models import load_model
+from ml.warehouse import connection as warehouse
 from tests.conftest import ROOT, pipeline, running_service
 
 
@@ -17,7 +18,7 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     env, base, stdout, _ = pipeline_env
     wh = base / "data" / "warehouse.duckdb"
     board = warehouse.query_df("select * from marts.leaderboard", wh).set_index("model")
-    assert set(board.index) == set(catalog.MODELS)  # every model of the catalog was evaluated
+    assert set(board.index) == set(models.MODELS)  # every model of the catalog was evaluated
     for model in ("als", "item_item", "ease", "two_tower"):
         assert board.loc[model, "ndcg_at_10"] > board.loc["popularity", "ndcg_at_10"], model
         # every ranking metric has its interval, and the lift over popularity its paired test
@@ -51,11 +52,12 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
     two_stage = load_model(base / "data" / "models" / "two_stage" / "latest")
     assert set(two_stage.generators) == {"popularity", "item_item", "als"}
     cold = warehouse.query_df("select distinct model, slice from analysis.cold_start", wh)
-    assert len(cold) == len(catalog.RECOMMENDER_NAMES) * 3
+    assert len(cold) == len(models.RECOMMENDER_NAMES) * 3
     # the feature ablation is opt-in: not part of the main job
-    assert not warehouse.table_exists_at(wh, "analysis", "feature_ablation")
+    with warehouse.connect(wh) as con:
+        assert not warehouse.table_exists(con, "analysis", "feature_ablation")
     # evaluation rows carry the run and model version (the artifact the run trained)
-    rows = warehouse.query_df("select distinct model_version, run_id from evaluation.als", wh)
+    rows = warehouse.query_df("select distinct model_version, run_id from evaluation.results where model = 'als'", wh)
     assert len(rows) == 1 and (base / "data" / "models" / "als" / rows["model_version"][0]).exists()
 
 
@@ -85,7 +87,7 @@ def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_e
         "-m",
         "dagster_defs.definitions",
         "--select",
-        "evaluation/popularity,evaluation/item_item,marts/leaderboard",
+        "evaluation/popularity,evaluation/item_item,evaluation/results,marts/leaderboard",
     ]
     procs = [
         subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)
@@ -94,12 +96,12 @@ def test_overlapping_runs_both_succeed_on_the_single_writer_warehouse(pipeline_e
     for p, out in zip(procs, outs, strict=True):
         assert p.returncode == 0, out[-4000:]
     wh = base / "data" / "warehouse.duckdb"
-    runs = warehouse.query_df("select count(distinct run_id) n from evaluation.popularity", wh)["n"][0]
+    runs = warehouse.query_df("select count(distinct run_id) n from evaluation.results where model = 'popularity'", wh)["n"][0]
     assert runs == 3  # the pipeline's run plus both overlapping runs wrote their rows
     # identical data and config: every run measured the same NDCG (reproducible evaluation)
     values = warehouse.query_df(
-        "select run_id, max(value) as value from evaluation.item_item "
-        "where slice = 'all' and metric = 'ndcg' and k = 10 group by run_id",
+        "select run_id, max(value) as value from evaluation.results "
+        "where model = 'item_item' and slice = 'all' and metric = 'ndcg' and k = 10 group by run_id",
         wh,
     )["value"]
     assert values.nunique() == 1

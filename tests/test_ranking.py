@@ -7,17 +7,18 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from ml import ranking as R
-from ml.catalog import load_model
-from ml.ranking import ranker as ranker_module
+from ml import two_stage as R
+from ml.models import load_model
 from ml.recommenders import ContentRecommender, HybridRecommender
+from ml.two_stage import ranker as ranker_module
+from ml.two_stage.features import add_features, base_score, binary_labels, candidates
 from tests.conftest import FixedScorer as Fixed
 
 
 def test_candidates_are_the_union_with_every_generators_rank():
     history = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, 5))
     gens = {"a": Fixed([[9, 5, 4, 1, 0]]), "b": Fixed([[9, 0, 1, 7, 8]])}
-    cands = R.candidates(gens, history, np.array([0]), 2)
+    cands = candidates(gens, history, np.array([0]), 2)
     # item 0 is seen (excluded); a proposes 1, 2; b proposes 4, 3
     assert cands["item"].tolist() == [1, 2, 3, 4]
     assert cands.set_index("item")["a_rank"].to_dict() == {1: 1, 2: 2, 3: 3, 4: 3}  # n + 1 when not proposed
@@ -62,18 +63,18 @@ def test_ranker_learns_a_signal_and_ranks_by_it():
     frame["als_rank"] = rng.integers(1, 52, len(frame))
     frame["label"] = (frame["user_category_share"] > 0.8).astype(int) * 2  # relevance follows one feature
     train, val = frame[frame.user < 90], frame[frame.user >= 90]
-    model = R.train_ranker(train, val, seed=1)
+    model = R.train_ranker(train, val, R.TwoStageParams(seed=1))
     pred = model.predict(val[R.FEATURES])
     assert np.corrcoef(pred, val["user_category_share"])[0, 1] > 0.5
-    np.testing.assert_array_equal(pred, R.train_ranker(train, val, seed=1).predict(val[R.FEATURES]))
+    np.testing.assert_array_equal(pred, R.train_ranker(train, val, R.TwoStageParams(seed=1)).predict(val[R.FEATURES]))
 
 
 def test_binary_labels_and_the_als_base():
     labels = sp.csr_matrix(([1.0, 5.0, 12.0], ([0, 0, 0], [0, 1, 2])), shape=(1, 4))
     cands = pd.DataFrame({"user": [0, 0, 0, 0], "item": [0, 1, 2, 3], "als_rank": [1, 3, 7, 51]})
-    assert R.binary_labels(cands, labels).tolist() == [1, 1, 1, 0]
-    assert R.binary_labels(cands.iloc[:0], labels).tolist() == []  # no candidates: no labels, no error
-    np.testing.assert_allclose(R.base_score(cands), [-1.0, -2.0, -3.0, -np.log2(52)])
+    assert binary_labels(cands, labels).tolist() == [1, 1, 1, 0]
+    assert binary_labels(cands.iloc[:0], labels).tolist() == []  # no candidates: no labels, no error
+    np.testing.assert_allclose(base_score(cands), [-1.0, -2.0, -3.0, -np.log2(52)])
 
 
 def test_features_do_not_grow_with_the_history_length():
@@ -86,7 +87,7 @@ def test_features_do_not_grow_with_the_history_length():
     short, long_ = (
         R.make_windows(daily, 4, 6, pd.Timestamp(s), label_days=7, n_train_windows=1)[1] for s in ("2026-01-26", "2026-02-13")
     )  # histories of 18 and 36 days (whole 6-day cycles)
-    a, b = (R.add_features(cands, w, users, items) for w in (short, long_))
+    a, b = (add_features(cands, w, users, items) for w in (short, long_))
     scale_free = ["als_score", "item_users", "user_weight", "pair_impressions", "item_impressions", "user_category_share"]
     pd.testing.assert_frame_equal(a[scale_free], b[scale_free])
     assert a["als_score"].tolist() == [1.0, 0.5, 1.0]  # share of the user's best candidate
@@ -160,7 +161,7 @@ def test_two_stage_adds_the_als_base_at_prediction():
     items = items_frame().assign(released_at=pd.Timestamp("2025-01-01"))
     rng = np.random.default_rng(3)
     gens = {name: Fixed(rng.random((4, 6))) for name in R.GENERATORS}
-    two = R.TwoStageRecommender(gens, NoCorrection(), test, users, items, n_candidates=6)
+    two = R.TwoStageScorer(gens, NoCorrection(), test, users, items, n_candidates=6)
     users_with_history = np.array([0, 1])
     np.testing.assert_array_equal(
         two.recommend(users_with_history, 5, exclude=test.history)[0],
@@ -168,7 +169,7 @@ def test_two_stage_adds_the_als_base_at_prediction():
     )
     everything = sp.csr_matrix(np.ones((4, 6)))  # nothing left to propose: an empty list, not an error
     assert (
-        R.TwoStageRecommender(gens, NoCorrection(), dataclasses.replace(test, history=everything), users, items, 6).recommend(
+        R.TwoStageScorer(gens, NoCorrection(), dataclasses.replace(test, history=everything), users, items, 6).recommend(
             users_with_history, 3
         )[0]
         == -1

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.search import CatalogueSearch
+from ml.serving.search import CatalogueSearch
 
 CATALOGUE = pd.DataFrame(
     [

@@ -13,28 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
-from ml import artifacts
-from ml.data import ServingIndex, load_interactions
 from ml.recommenders import ALSRecommender, PopularityRecommender
+from ml.serving.publish import provenance, publish
+from ml.settings import warehouse_label
+from ml.warehouse.marts import data_window, load_interactions
 from tests.conftest import running_service
-
-
-def publish(models_dir, model, data, version):
-    index = ServingIndex.from_data(data)
-
-    def write(directory):
-        model.save(directory)
-        index.save(directory)
-
-    return artifacts.publish(models_dir, model.name, version, write)
 
 
 @pytest.fixture(scope="module")
 def server(sample_warehouse, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("serve") / "data"
     data = load_interactions(sample_warehouse)
-    publish(data_dir / "models", PopularityRecommender().fit(data.train), data, "v1")
-    publish(data_dir / "models", ALSRecommender(iterations=5).fit(data.train), data, "v1")
+    publish(data_dir / "models", "popularity", "v1", PopularityRecommender().fit(data.train), data)
+    publish(data_dir / "models", "als", "v1", ALSRecommender(iterations=5).fit(data.train), data)
     env = {
         **os.environ,
         "RECSYS_DATA_DIR": str(data_dir),
@@ -137,7 +128,7 @@ def test_hot_reload_swaps_models_without_failing_requests(server):
     thread = threading.Thread(target=hammer)
     thread.start()
     try:
-        publish(server["models_dir"], ALSRecommender(iterations=3, seed=7).fit(data.train), data, "v2")
+        publish(server["models_dir"], "als", "v2", ALSRecommender(iterations=3, seed=7).fit(data.train), data)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             versions = {m["name"]: m["version"] for m in httpx.get(f"{url}/models").json()}
@@ -195,17 +186,17 @@ def test_status_names_versions_provenance_and_a_waiting_version(sample_warehouse
     """What is served, when it was trained and on what; a version published but not loaded yet shows."""
     from fastapi.testclient import TestClient
 
-    from ml import training
     from service.app import build_app
     from service.registry import Registry
 
     data = load_interactions(sample_warehouse)
+    origin = provenance(warehouse_label(sample_warehouse), data_window(sample_warehouse))
     models_dir = tmp_path / "models"
     for name, model in (("popularity", PopularityRecommender()), ("als", ALSRecommender(iterations=3))):
-        training.publish(models_dir, name, "v1", model.fit(data.train), data, warehouse_path=sample_warehouse)
+        publish(models_dir, name, "v1", model.fit(data.train), data, origin)
     registry = Registry(models_dir, sample_warehouse)
     registry.reload(force=True)  # no watcher: what is published next waits
-    training.publish(models_dir, "als", "v2", ALSRecommender(iterations=3, seed=7).fit(data.train), data, sample_warehouse)
+    publish(models_dir, "als", "v2", ALSRecommender(iterations=3, seed=7).fit(data.train), data, origin)
     status = TestClient(build_app(registry)).get("/status").json()
     rows = {m["name"]: m for m in status["models"]}
     assert rows["als"]["version"] == "v1" and rows["als"]["newer_version_waiting"] == "v2"

@@ -6,18 +6,21 @@ marts and the metrics equal the DuckDB run's on the same files."""
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from ml import spark, synthetic, warehouse
+from ml.evaluation.protocol import metric_frame
+from ml.ingest import synthetic
+from ml.warehouse import connection as warehouse
+from ml.warehouse import evaluation_store
+from ml.warehouse import spark_server as spark
 from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
 from tests.engines import TINY, figures, sample_as_parquet
 from tests.system import debian_package
 
 # one model with its evaluation and upstream, and the leaderboard: every kind of read and write, and what
 # the UI can select (the dbt tests that read models outside the subset, the quarantine reconciliation, are not run)
-SELECTION = '+key:"evaluation/popularity" or key:"marts/leaderboard"'
+SELECTION = '+key:"evaluation/popularity" or key:"evaluation/results" or key:"marts/leaderboard"'
 # the marts of the subset (the CTR examples and the quarantine mart are outside it)
 IN_SUBSET = ("events staged", "interactions", "user_features", "item_features")
 
@@ -38,22 +41,25 @@ def on_spark(spark_remote, monkeypatch):
 
 def test_python_reads_and_writes_spark_tables(on_spark):
     """Arrow both ways: types and nulls survive, appends add missing columns, the latest run is found."""
-    first = pd.DataFrame(
-        {"model": "m", "slice": "all", "metric": "ndcg", "k": 10, "value": [0.25], "n_users": 4, "ci_low": [np.nan]}
-    ).assign(model_version="v1", run_id="r1", evaluated_at=pd.Timestamp("2026-01-02 03:04:05"))
-    assert warehouse.append_metrics("spark_check", first, schema="scratch") == 1
-    second = first.assign(value=0.5, run_id="r2", evaluated_at=pd.Timestamp("2026-01-03"), note="new column")
-    warehouse.append_metrics("spark_check", second, schema="scratch", extra_columns={"note": "varchar"})
+    first = metric_frame([("all", "ndcg", 10, 0.25, 4)]).assign(model="m", model_version="v1")
+    assert evaluation_store.append_analysis("spark_check", first, "r1") == 1
+    second = first.assign(value=0.5, note="new column")
+    evaluation_store.append_analysis("spark_check", second, "r2", note="varchar")
     with warehouse.connect() as con:
-        assert warehouse.table_exists(con, "scratch", "spark_check") and not warehouse.table_exists(con, "nowhere", "x")
-        rows = con.execute("select run_id, value, ci_low, k, evaluated_at, note from scratch.spark_check order by run_id").df()
-        assert con.execute("select count(*) from scratch.spark_check where value > ?", [0.3]).fetchone() == (1,)
+        assert warehouse.table_exists(con, "analysis", "spark_check") and not warehouse.table_exists(con, "nowhere", "x")
+        rows = con.execute("select run_id, value, ci_low, k, evaluated_at, note from analysis.spark_check order by run_id").df()
+        assert con.execute("select count(*) from analysis.spark_check where value > ?", [0.3]).fetchone() == (1,)
     assert rows["value"].tolist() == [0.25, 0.5] and rows["ci_low"].isna().all()  # NaN is written as null
     assert rows["k"].tolist() == [10, 10] and rows["note"].fillna("-").tolist() == ["-", "new column"]
-    assert rows["evaluated_at"].tolist() == [pd.Timestamp("2026-01-02 03:04:05"), pd.Timestamp("2026-01-03")]
-    warehouse.write_user_metrics("spark_check", pd.Series([0.0, 1.0], index=[7, 8]), "r1", "v1", "w1")
-    assert warehouse.previous_user_metrics("spark_check", "w1").to_dict() == {7: 0.0, 8: 1.0}
-    assert warehouse.previous_user_metrics("spark_check", "w2") is None
+    assert rows["evaluated_at"].is_monotonic_increasing and rows["evaluated_at"].dt.tz is None  # naive UTC
+    evaluation_store.write_user_results("m", pd.Series([0.0, 1.0], index=[7, 8]), "r1", "v1", "w1")
+    try:
+        assert evaluation_store.previous_user_results("m", "w1").to_dict() == {7: 0.0, 8: 1.0}
+        assert evaluation_store.previous_user_results("m", "w2") is None
+    finally:  # the graph test below builds its leaderboard on this server
+        with warehouse.connect() as con:
+            for table in ("user_results", "results"):
+                con.execute(f"drop table if exists evaluation.{table}")
 
 
 def test_the_graph_runs_on_spark_from_raw_parquet_and_matches_duckdb(on_spark, tmp_path, sample_warehouse, pipeline_env):
@@ -74,7 +80,7 @@ def test_the_graph_runs_on_spark_from_raw_parquet_and_matches_duckdb(on_spark, t
 
 def query_duckdb(sql: str, path: Path) -> pd.DataFrame:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RECSYS_DBT_TARGET", "dev")
+        mp.setenv("RECSYS_DBT_TARGET", "duckdb")
         return warehouse.query_df(sql, path)
 
 

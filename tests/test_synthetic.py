@@ -3,7 +3,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ml import columns as C
-from ml.synthetic import GroundTruth, SyntheticConfig, generate
+from ml.ingest.synthetic import GroundTruth, SyntheticConfig, generate
 
 SMALL = SyntheticConfig(n_users=400, n_items=300, n_days=30, seed=7)
 

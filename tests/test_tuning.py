@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from ml import tuning
-from ml.data import InteractionData
+from ml.interactions import InteractionData
 
 
 def clustered_data(n_users=120, n_items=60, seed=0) -> InteractionData:

@@ -14,10 +14,12 @@ from dagster_dbt import get_asset_key_for_model
 
 import ml
 from dagster_defs.assets.features import feature_dbt_assets
-from dagster_defs.resources import RecsysResource
 from ml import columns as C
-from ml import metrics as M
-from ml import tracking, uncertainty, warehouse
+from ml import settings, tracking
+from ml.evaluation import metrics as M
+from ml.evaluation import uncertainty
+from ml.serving.publish import provenance
+from ml.warehouse import evaluation_store, marts
 
 ML_DIR = Path(ml.__file__).parent
 
@@ -30,12 +32,14 @@ def mart_key(name: str) -> dg.AssetKey:
 INTERACTION_MARTS = [mart_key(n) for n in (C.INTERACTIONS, C.USER_FEATURES, C.ITEM_FEATURES)]
 DAILY_MART = mart_key(C.INTERACTIONS_DAILY)
 CTR_MART = mart_key(C.CTR_EXAMPLES)
+SPLIT_MART = mart_key(marts.SPLIT_WINDOWS)  # read by the ranker's windows and every model's provenance
 
 
 def code_version(*paths: str) -> str:
-    """Hash of the ml/ sources (files or packages) an asset runs, so the UI flags it when they change."""
+    """Hash of the ml/ sources (files or packages, relative to ml/, or absolute paths of other files) an
+    asset runs, so the UI flags it when they change."""
     digest = hashlib.sha1()
-    for name in ("data.py", "recommenders/base.py", *paths):
+    for name in ("interactions.py", "recommenders/base.py", *paths):
         path = ML_DIR / name
         for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(source_digest(f))
@@ -73,7 +77,7 @@ def md(frame: pd.DataFrame, index: bool = False) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.round(4).to_markdown(index=index) if len(frame) else "(empty)")
 
 
-COMPARISONS = ("vs_popularity", "vs_previous")  # slices of the paired tests (ml.evaluation.comparison_rows)
+COMPARISONS = ("vs_popularity", "vs_previous")  # slices of the paired tests (ml.evaluation.protocol.comparison_rows)
 
 
 def metrics_metadata(frame: pd.DataFrame) -> dict:
@@ -102,23 +106,20 @@ def metrics_metadata(frame: pd.DataFrame) -> dict:
     return meta
 
 
-def store_metrics(
-    context: dg.AssetExecutionContext,
-    frame: pd.DataFrame,
-    name: str,
-    version: str,
-    recsys: RecsysResource,
-    schema: str = C.EVALUATION_SCHEMA,
-    **extra_columns: str,
-) -> dict:
-    """Append ``frame`` to ``<schema>.<name>`` with the run's identity; returns the asset metadata."""
-    identity = {"model": name, "model_version": version}  # unless the frame names them per row
-    frame = frame.assign(
-        **{k: v for k, v in identity.items() if k not in frame},
-        run_id=context.run_id,
-        evaluated_at=datetime.now(UTC).replace(tzinfo=None),
-    )
-    n = warehouse.append_metrics(name, frame, recsys.warehouse_path, schema=schema, extra_columns=extra_columns)
-    if schema == C.EVALUATION_SCHEMA:
-        tracking.log(context.run_id, name, {"evaluated_version": version}, tracking.headline_metrics(frame))
-    return {"rows_written": n, "table": f"{schema}.{name}", **metrics_metadata(frame)}
+def store_results(context: dg.AssetExecutionContext, frame: pd.DataFrame, name: str, version: str, test_window: str = "") -> dict:
+    """Append an evaluation's metrics to evaluation.results with the run's identity; the asset metadata."""
+    identity = {"model": name, "model_version": version, "run_id": context.run_id, "test_window": test_window}
+    n = evaluation_store.append_results(frame, identity)
+    tracking.log(context.run_id, name, {"evaluated_version": version}, tracking.headline_metrics(frame))
+    return {"rows_written": n, "table": "evaluation.results", **metrics_metadata(frame)}
+
+
+def store_analysis(context: dg.AssetExecutionContext, frame: pd.DataFrame, table: str, **extra_columns: str) -> dict:
+    """Append an analysis's metrics (model and model_version per row) to ``analysis.<table>``."""
+    n = evaluation_store.append_analysis(table, frame, context.run_id, **extra_columns)
+    return {"rows_written": n, "table": f"analysis.{table}"}
+
+
+def data_origin() -> dict:
+    """What a published model's provenance.json says about its data (``ml.serving.publish.provenance``)."""
+    return provenance(settings.warehouse_label(), marts.data_window())

@@ -9,12 +9,11 @@ from typing import Any
 import dagster as dg
 import pydantic
 
-from ml import tuning
-from ml.catalog import CTR_NETWORKS
+from ml import models, tuning
 from ml.hyperparams import describe
-from ml.ranking.ranker import TwoStageParams
 from ml.recommenders import RECOMMENDERS
 from ml.training import click_model_params
+from ml.two_stage import TwoStageParams
 
 
 def config_class(name: str, params_cls: type) -> type[dg.Config]:
@@ -63,7 +62,7 @@ def resolve_params(config: dg.Config, tuned: dict[str, Any] | None) -> dict[str,
 
 CONFIGS: dict[str, type[dg.Config]] = {
     **{name: config_class(name, cls.Params) for name, cls in RECOMMENDERS.items()},
-    **{name: config_class(name, click_model_params(name)) for name in [*CTR_NETWORKS, "lgbm_ctr"]},
+    **{name: config_class(name, click_model_params(name)) for name in models.CTR_MODELS},
     "two_stage": config_class("two_stage", TwoStageParams),
 }
 TUNING_CONFIGS = {name: tuning_config_class(name) for name in tuning.TUNED}

@@ -1,5 +1,6 @@
-"""Evaluation assets: each model's test-window metrics, appended to ``evaluation.<model>`` (the
-leaderboard's sources). A trained model is an input of its evaluation, never looked up as latest."""
+"""Evaluation assets: each model's test-window metrics, appended to ``evaluation.results`` (the source
+the leaderboard reads, whose asset is ``evaluation/results``). A trained model is an input of its
+evaluation, never looked up as latest."""
 
 from pathlib import Path
 
@@ -14,61 +15,64 @@ from dagster_defs.assets.common import (
     code_version,
     md,
     skip,
-    store_metrics,
+    store_results,
 )
 from dagster_defs.resources import RecsysResource
-from ml import catalog, evaluation, warehouse
-from ml.ctr.features import load_examples, split_examples
-from ml.ctr.rerank import evaluate_rerank
-from ml.data import load_interactions
-from ml.ranking.ranker import evaluate_two_stage
-from ml.synthetic import GroundTruth
+from ml import models
+from ml.artifacts import load_model
+from ml.ctr.features import split_examples
+from ml.ctr.rerank import RerankScorer
+from ml.evaluation import oracle, protocol
+from ml.ingest.synthetic import GroundTruth
+from ml.two_stage import candidate_recall
+from ml.warehouse import evaluation_store, marts
 
 KINDS = {"python", "duckdb"}
-FALLBACK_IN = {"fallback": dg.AssetIn(["models", catalog.FALLBACK])}
+FALLBACK_IN = {"fallback": dg.AssetIn(["models", models.FALLBACK])}
+RECALL_AT = (50, 100, 200)  # candidate recall of the two-stage model's union
 
 
 def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
     """Ranking metrics of a recommender or the two-stage model; users without history get popularity."""
-    ins = {"model": dg.AssetIn(["models", name]), **(FALLBACK_IN if name != catalog.FALLBACK else {})}
-    deps = [*INTERACTION_MARTS, *([DAILY_MART] if name == "two_stage" else [])]
+    ins = {"model": dg.AssetIn(["models", name]), **(FALLBACK_IN if name != models.FALLBACK else {})}
+    two_stage = name == "two_stage"
 
     @dg.asset(
         key=["evaluation", name],
         group_name="evaluation",
         ins=ins,
-        deps=deps,
+        deps=[*INTERACTION_MARTS, *([DAILY_MART] if two_stage else [])],
         kinds=KINDS,
-        code_version=code_version("evaluation.py", "metrics.py", *(["ranking"] if name == "two_stage" else [])),
+        code_version=code_version("evaluation", *(["two_stage"] if two_stage else [])),
         description=f"Test-window metrics of models/{name} (users without history served by popularity)"
-        + (" and candidate recall@50/100/200" if name == "two_stage" else "")
-        + f"; appended to evaluation.{name}.",
+        + (" and candidate recall@50/100/200" if two_stage else "")
+        + ", with the paired tests against popularity and the previous run; appended to evaluation.results.",
     )
-    def evaluate(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact) -> dg.MaterializeResult:
+    def evaluate(context: dg.AssetExecutionContext, **inputs: ModelArtifact) -> dg.MaterializeResult:
         model = inputs["model"]
         if model.skipped:
             return dg.MaterializeResult(metadata=skip(context, f"models/{name} was skipped: {model.skipped}"))
-        data = load_interactions(recsys.warehouse_path)
-        trained = catalog.load_model(model.path)
-        fb = catalog.load_model(inputs["fallback"].path) if "fallback" in inputs else trained
+        data = marts.load_interactions()
+        trained = load_model(model.path)
+        fb = load_model(inputs["fallback"].path) if "fallback" in inputs else trained
+        frame, per_user = protocol.evaluate_users(trained, data, fallback=fb)
         meta: dict[str, dg.MetadataValue] = {}
-        if name == "two_stage":
-            frame, recall, per_user = evaluate_two_stage(trained, data, fallback=fb)
+        if two_stage:
+            recall = candidate_recall(trained.generators, data.train, protocol.relevant_items(data), RECALL_AT)
+            frame = pd.concat([frame, protocol.metric_frame([("all", "candidate_recall", n, v) for n, v in recall.items()])])
             meta = {f"candidate_recall@{n}": dg.MetadataValue.float(round(v, 4)) for n, v in recall.items()}
-        else:
-            frame, per_user = evaluation.evaluate_users(trained, data, fallback=fb)
         # paired tests on the same users: against popularity (evaluated here on the same data) and
         # against this model's previous evaluation on the same test window
-        baseline = evaluation.headline_users(fb, data) if name != catalog.FALLBACK else None
-        window = evaluation.window_id(data)
-        previous = warehouse.previous_user_metrics(name, window, recsys.warehouse_path)
-        frame = pd.concat([frame, evaluation.comparison_rows(per_user, baseline, previous)], ignore_index=True)
+        baseline = protocol.headline_users(fb, data) if name != models.FALLBACK else None
+        window = protocol.window_id(data)
+        previous = evaluation_store.previous_user_results(name, window)
+        frame = pd.concat([frame, protocol.comparison_rows(per_user, baseline, previous)], ignore_index=True)
         meta = {
-            **store_metrics(context, frame, name, model.version, recsys),
+            **store_results(context, frame, name, model.version, window),
             **meta,
             "test_window": dg.MetadataValue.text(window),
         }
-        warehouse.write_user_metrics(name, per_user, context.run_id, model.version, window, recsys.warehouse_path)
+        evaluation_store.write_user_results(name, per_user, context.run_id, model.version, window)
         return dg.MaterializeResult(metadata=meta)
 
     return evaluate
@@ -85,23 +89,26 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
         ins=ins,
         kinds=KINDS,
         deps=[CTR_MART, *(INTERACTION_MARTS if rerank else [])],
-        code_version=code_version("ctr", "evaluation.py", "metrics.py"),
+        code_version=code_version("ctr", "evaluation"),
         description=f"Test-window AUC, log loss and calibration of models/{name}"
         + (" and the ranking metrics of ALS's top-50 reranked by it" if rerank else "")
-        + f"; appended to evaluation.{name}.",
+        + "; appended to evaluation.results.",
     )
-    def evaluate_ctr(context: dg.AssetExecutionContext, recsys: RecsysResource, **inputs: ModelArtifact) -> dg.MaterializeResult:
+    def evaluate_ctr(context: dg.AssetExecutionContext, **inputs: ModelArtifact) -> dg.MaterializeResult:
         model = inputs["model"]
         if model.skipped:
             return dg.MaterializeResult(metadata=skip(context, f"models/{name} was skipped: {model.skipped}"))
-        ctr = catalog.load_model(model.path)
-        _, _, test = split_examples(load_examples(recsys.warehouse_path))
-        frame, report = evaluation.evaluate_ctr(ctr, test)
+        ctr = load_model(model.path)
+        _, _, test = split_examples(marts.load_examples())
+        frame, report = protocol.evaluate_ctr(ctr, test)
+        window = ""
         if rerank:
-            data = load_interactions(recsys.warehouse_path)
-            base, fallback = (catalog.load_model(inputs[n].path) for n in ("base", "fallback"))
-            frame = pd.concat([frame, evaluate_rerank(base, ctr, data, fallback)], ignore_index=True)
-        meta = store_metrics(context, frame, name, model.version, recsys)
+            data = marts.load_interactions()
+            base, fallback = (load_model(inputs[n].path) for n in ("base", "fallback"))
+            reranked = RerankScorer(base, ctr, data.users, data.items, data.train)
+            frame = pd.concat([frame, protocol.evaluate(reranked, data, fallback=fallback)], ignore_index=True)
+            window = protocol.window_id(data)
+        meta = store_results(context, frame, name, model.version, window)
         meta["calibration"] = md(pd.DataFrame(report["calibration"]))
         return dg.MaterializeResult(metadata=meta)
 
@@ -113,21 +120,38 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
     group_name="evaluation",
     deps=[*INTERACTION_MARTS, CTR_MART],
     kinds=KINDS,
-    code_version=code_version("evaluation.py", "metrics.py", "synthetic"),
-    description=catalog.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.",
+    code_version=code_version("evaluation"),
+    description=models.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.",
 )
 def oracle_evaluation(context: dg.AssetExecutionContext, recsys: RecsysResource) -> dg.MaterializeResult:
     gt_path = Path(recsys.ground_truth_path)
     if not gt_path.exists():
         return dg.MaterializeResult(metadata=skip(context, f"no ground truth at {gt_path}: only synthetic data has an oracle"))
-    examples = load_examples(recsys.warehouse_path)
-    test = examples[examples["split"] == "test"]
-    frame = evaluation.evaluate_oracle(GroundTruth.load(gt_path), load_interactions(recsys.warehouse_path), test)
-    return dg.MaterializeResult(metadata=store_metrics(context, frame, "oracle", gt_path.name, recsys))
+    examples = marts.load_examples()
+    data = marts.load_interactions()
+    frame = oracle.evaluate_oracle(GroundTruth.load(gt_path), data, examples[examples["split"] == "test"])
+    return dg.MaterializeResult(metadata=store_results(context, frame, "oracle", gt_path.name, protocol.window_id(data)))
 
 
 evaluation_assets = (
-    [build_ranking_evaluation(n) for n in [*catalog.RECOMMENDER_NAMES, "two_stage"]]
-    + [build_ctr_evaluation(n) for n in [*catalog.CTR_NETWORKS, "lgbm_ctr"]]
+    [build_ranking_evaluation(n) for n in [*models.RECOMMENDER_NAMES, "two_stage"]]
+    + [build_ctr_evaluation(n) for n in models.CTR_MODELS]
     + [oracle_evaluation]
 )
+
+
+@dg.asset(
+    key=["evaluation", "results"],
+    group_name="evaluation",
+    deps=[a.key for a in evaluation_assets],
+    kinds=KINDS,
+    code_version=code_version("evaluation", str(evaluation_store.SOURCES)),
+    description="evaluation.results: the one long table every evaluation appends to (a row per run, model, slice, "
+    "metric and k), the source of the leaderboard; its columns are declared in the dbt source evaluation.results.",
+)
+def evaluation_results(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    evaluation_store.ensure_tables()  # evaluations create them; an empty graph still gets a leaderboard
+    summary = evaluation_store.results_summary()
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": int(summary["rows"].sum()), "runs per model": md(summary), "table": "evaluation.results"}
+    )

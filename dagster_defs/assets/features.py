@@ -1,5 +1,10 @@
-"""The feature layer: dbt seeds, staging, intermediate and marts as Dagster assets. dbt tests are asset
-checks; every materialization reports its row count and column schema.
+"""The feature layer: the raw data (dbt seeds, or raw files loaded by the step ``raw_files``), staging,
+intermediate and marts as Dagster assets. dbt tests are asset checks; every materialization reports its
+row count and column schema.
+
+Raw files (RECSYS_RAW_DIR, or the dbt var raw_data_dir) are loaded once per run by their own step,
+before any dbt step (``ml.ingest.raw_files``); with them the seeds are off, and the raw tables' assets
+are that step's, under the same keys the seeds have (the dbt sources name them).
 
 The event-level model (dbt tag ``events_by_day``: the validated events, incremental) is partitioned by
 arrival day: materializing a partition, or a range of them in one run (a backfill from the UI), passes
@@ -10,12 +15,17 @@ all the days; the daily aggregates among it are incremental too (they recompute 
 newly staged events touched).
 """
 
+import json
+import os
+
 import dagster as dg
+import yaml
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_defs.project import LEADERBOARD, Translator, dbt_project
 from dagster_defs.resources import RecsysResource, dbt_build
 from ml import settings
+from ml.ingest import raw_files
 
 EVENTS_BY_DAY = "tag:events_by_day"
 ARRIVAL_DAYS = dg.DailyPartitionsDefinition(start_date=settings.events_start_date())
@@ -60,3 +70,48 @@ def events_by_day_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResou
         days = {"arrival_from": window.start.strftime("%Y-%m-%d"), "arrival_to": window.end.strftime("%Y-%m-%d")}
         context.log.info(f"re-staging the events that arrived from {days['arrival_from']} to {days['arrival_to']} (exclusive)")
     yield from dbt_build(context, dbt, recsys, days)
+
+
+RAW_RELATIONS = [f"raw_{t}{suffix}" for t in raw_files.contract() for suffix in ("", "_rejected")]
+
+
+def seeds_in_manifest() -> bool:
+    """Whether the dbt project (as last parsed) loads the raw tables from its seeds: then no raw files."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return any(node["resource_type"] == "seed" for node in manifest["nodes"].values())
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["raw", name],
+            group_name="raw",
+            kinds={"python", "duckdb"},
+            description=f"raw.{name}: "
+            + (
+                "the lines of the file a CSV reader could not split (quarantined by staging)"
+                if "rejected" in name
+                else "the raw file"
+            )
+            + ", loaded once per run from RECSYS_RAW_DIR (ml/ingest/raw_files.py)",
+        )
+        for name in RAW_RELATIONS
+    ],
+    name="raw_files",
+)
+def raw_files_asset(context: dg.AssetExecutionContext, recsys: RecsysResource):
+    """Load the raw files into schema raw (views over Parquet on DuckDB, tables otherwise), after checking
+    every file against the raw contract."""
+    dbt_vars = yaml.safe_load(recsys.dbt_vars or "{}") or {}
+    raw_dir = dbt_vars.get("raw_data_dir") or os.environ["RECSYS_RAW_DIR"]
+    fmt = dbt_vars.get("raw_data_format") or os.environ.get("RECSYS_RAW_FORMAT", "parquet")
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        counts = raw_files.load(raw_dir, fmt)
+    except raw_files.RawFileError as exc:
+        raise dg.Failure(str(exc)) from None  # a user's file: its message, no traceback
+    for name, n in counts.items():
+        yield dg.MaterializeResult(asset_key=["raw", name], metadata={"dagster/row_count": n})
+
+
+raw_assets = [] if seeds_in_manifest() else [raw_files_asset]

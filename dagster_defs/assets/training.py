@@ -7,13 +7,25 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from dagster_defs.assets.common import CTR_MART, INTERACTION_MARTS, ML_DIR, ModelArtifact, code_version, md, new_version, skip
+from dagster_defs.assets.common import (
+    CTR_MART,
+    INTERACTION_MARTS,
+    ML_DIR,
+    SPLIT_MART,
+    ModelArtifact,
+    code_version,
+    data_origin,
+    md,
+    new_version,
+    skip,
+)
 from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.resources import RecsysResource
-from ml import catalog, tracking, training, tuning
-from ml.ctr.features import load_examples, skip_reason
-from ml.data import load_interactions
+from ml import models, tracking, training, tuning
+from ml.ctr.features import skip_reason
 from ml.recommenders import RECOMMENDERS, CannotTrain
+from ml.serving.publish import publish
+from ml.warehouse import marts
 
 KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
 
@@ -49,15 +61,15 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["models", name],
         group_name="models",
-        deps=INTERACTION_MARTS,
+        deps=[*INTERACTION_MARTS, SPLIT_MART],
         ins=tuned_input(name),
         code_version=code_version(source),
         kinds=KINDS.get(name, {"python"}),
-        description=f"{catalog.MODELS[name].description} Trained on the train window of marts.interactions"
+        description=f"{models.MODELS[name].description} Trained on the train window of marts.interactions"
         f" (train + validation splits){tuned_note}.",
     )
     def train(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource, **tuned: dict) -> dg.Output:  # type: ignore[valid-type]
-        data = load_interactions(recsys.warehouse_path)
+        data = marts.load_interactions()
         params = resolve_params(config, tuned.get("tuned"))  # type: ignore[arg-type]
         try:
             model, seconds = training.train_recommender(name, params, data, log=context.log.info)
@@ -71,7 +83,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
             **history_metadata(getattr(model, "history", [])),
         }
         version = new_version(context)
-        path = training.publish(recsys.artifacts_dir, name, version, model, data, recsys.warehouse_path)
+        path = publish(recsys.artifacts_dir, name, version, model, data, data_origin())
         return dg.Output(
             ModelArtifact(model=name, version=version, path=str(path)),
             metadata={**meta, **artifact_metadata(context, name, path, version, seconds, model.params)},
@@ -82,26 +94,26 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
 
 def build_click_model_asset(name: str) -> dg.AssetsDefinition:
     Config = CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
-    source = "ctr/gbdt.py" if name == "lgbm_ctr" else "ctr/deep.py"
+    source = "ctr/deep.py" if name in models.CTR_NETWORKS else "ctr/gbdt.py"
 
     @dg.asset(
         key=["models", name],
         group_name="models",
-        deps=[CTR_MART],
-        kinds={"python", "lightgbm" if name == "lgbm_ctr" else "pytorch"},
+        deps=[CTR_MART, SPLIT_MART],
+        kinds={"python", "pytorch" if name in models.CTR_NETWORKS else "lightgbm"},
         code_version=code_version(source, "ctr/features.py", "neural.py"),
-        description=f"{catalog.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "
+        description=f"{models.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "
         "early-stopped on the AUC of the latest. Skipped when the data has no impressions.",
     )
     def train_click(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource) -> dg.Output:  # type: ignore[valid-type]
-        examples = load_examples(recsys.warehouse_path)
+        examples = marts.load_examples()
         if reason := skip_reason(examples):
             return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
         params = resolve_params(config, None)  # type: ignore[arg-type]
         model, seconds, counts = training.train_click_model(name, params, examples, log=context.log.info)
         history = getattr(model, "history", [])
         version = new_version(context)
-        path = training.publish(recsys.artifacts_dir, name, version, model, warehouse_path=recsys.warehouse_path)
+        path = publish(recsys.artifacts_dir, name, version, model, origin=data_origin())
         meta = {
             **counts,
             **({"best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in history), 4))} if history else {}),
@@ -113,6 +125,6 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
     return train_click
 
 
-training_assets = [build_recommender_asset(n) for n in catalog.RECOMMENDER_NAMES] + [
-    build_click_model_asset(n) for n in [*catalog.CTR_NETWORKS, "lgbm_ctr"]
+training_assets = [build_recommender_asset(n) for n in models.RECOMMENDER_NAMES] + [
+    build_click_model_asset(n) for n in models.CTR_MODELS
 ]

@@ -4,14 +4,12 @@ takes the chosen parameters as its input and refits them on the whole train wind
 
 import dagster as dg
 
-from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, code_version, md, skip
+from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, SPLIT_MART, code_version, md, skip
 from dagster_defs.assets.configs import TUNING_CONFIGS
-from dagster_defs.resources import RecsysResource
 from ml import tuning
-from ml.data import load_interactions
-from ml.ranking.ranker import TwoStageParams
-from ml.ranking.windows import load_windows
-from ml.recommenders import CannotTrain
+from ml.errors import CannotTrain
+from ml.two_stage import TwoStageParams
+from ml.warehouse import marts
 
 
 def tuning_metadata(result: tuning.TuningResult) -> dict:
@@ -34,22 +32,22 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["tuning", name],
         group_name="tuning",
-        deps=[*INTERACTION_MARTS, *([DAILY_MART] if ranker else [])],
+        deps=[*INTERACTION_MARTS, *([DAILY_MART, SPLIT_MART] if ranker else [])],
         kinds={"python", "optuna"},
-        code_version=code_version("tuning.py", "evaluation.py", *(["ranking"] if ranker else [])),
+        code_version=code_version("tuning.py", "evaluation", *(["two_stage"] if ranker else [])),
         description=f"Hyperparameters of models/{name} chosen on the validation window "
         + ("(the ranker's last label window before the test window)" if ranker else "(fit on the train split)")
         + " by Optuna TPE; trial 0 is the hand-picked default. The test window is not read.",
     )
-    def tune(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource) -> dg.Output:  # type: ignore[valid-type]
+    def tune(context: dg.AssetExecutionContext, config: Config) -> dg.Output:  # type: ignore[valid-type]
         n_trials, seed = config.n_trials, config.seed  # type: ignore[attr-defined]
         try:
             if ranker:
                 defaults = TwoStageParams()
-                data, windows = load_windows(recsys.warehouse_path, defaults.label_days, defaults.n_train_windows)
+                data, windows = marts.load_ranker_inputs(defaults.label_days, defaults.n_train_windows)
                 result = tuning.tune_ranker(data, windows, n_trials, seed, log=context.log.info)
             else:
-                data = load_interactions(recsys.warehouse_path)
+                data = marts.load_interactions()
                 sample = config.max_users, config.max_items  # type: ignore[attr-defined]
                 result = tuning.tune_recommender(name, data, n_trials, seed, context.log.info, *sample)
         except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)

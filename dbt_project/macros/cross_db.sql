@@ -76,13 +76,6 @@
     ({{ successes }} + {{ var('ctr_prior_strength') }} * {{ prior_rate }}) / ({{ trials }} + {{ var('ctr_prior_strength') }})
 {%- endmacro %}
 
-{# When the seeds fill the raw schema, make a staging model run after its seed (dbt cannot see
-   that a source is loaded by a seed). With raw files there is no seed and no dependency. #}
-{% macro depends_on_seed(seed_name) -%}
-    {%- if var('raw_data_dir', '') == '' %}
--- depends_on: {{ ref(seed_name) }}
-    {%- endif %}
-{%- endmacro %}
 
 {# the value of a timestamp column below which `fraction` of the rows fall (an existing value) #}
 {% macro time_quantile(expr, fraction) -%}

@@ -1,28 +1,16 @@
-{{ config(meta={'dagster': {'ref': {'name': 'quarantined_rows'}}}) }}
--- Fails when rows in != rows staged + rows quarantined for any raw table (events are staged when
--- they also reference a known user and item). Rows in are the rows of the raw relation plus, when raw
--- files are read, the lines the CSV reader could not split (quarantined as malformed_line).
-with counts as (
-    select 'events' as source_table,
-        {{ raw_rows_in('events') }} as rows_in,
-        (select count(*) from {{ ref('int_events_referenced') }} where quarantine_reason is null) as rows_staged
+-- Fails when, for any raw table, rows in != rows staged + rows quarantined (marts.raw_row_counts), or
+-- staging did not read every raw row: the rows of the raw relation plus, when raw files are read, the
+-- lines the CSV reader could not split (quarantined as malformed_line).
+{{ config(meta={'dagster': {'ref': {'name': 'raw_row_counts'}}}) }}
+with raw_rows as (
+    select 'events' as source_table, {{ raw_rows_in('events') }} as raw_rows
     union all
-    select 'users',
-        {{ raw_rows_in('users') }},
-        (select count(*) from {{ ref('stg_shop__users') }})
+    select 'users', {{ raw_rows_in('users') }}
     union all
-    select 'items',
-        {{ raw_rows_in('items') }},
-        (select count(*) from {{ ref('stg_shop__items') }})
-),
-
-quarantined as (
-    select source_table, count(*) as rows_quarantined
-    from {{ ref('quarantined_rows') }}
-    group by source_table
+    select 'items', {{ raw_rows_in('items') }}
 )
 
-select c.source_table, c.rows_in, c.rows_staged, coalesce(q.rows_quarantined, 0) as rows_quarantined
-from counts as c
-left join quarantined as q on c.source_table = q.source_table
-where c.rows_in != c.rows_staged + coalesce(q.rows_quarantined, 0)
+select c.*, r.raw_rows
+from {{ ref('raw_row_counts') }} as c
+inner join raw_rows as r on c.source_table = r.source_table
+where c.rows_in != c.rows_staged + c.rows_quarantined or c.rows_in != r.raw_rows

@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ml import metrics as M
-from ml.artifacts import read_arrays, read_params, write_arrays, write_params
+from ml.artifacts import loader, read_arrays, read_params, write_arrays, write_params
 from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
+from ml.evaluation import metrics as M
 from ml.hyperparams import param
 from ml.neural import TabularEncoder, arrays_to_state, epoch_orders, epoch_size, mlp, seed_everything, state_to_arrays
 from ml.progress import Progress
@@ -81,6 +81,7 @@ class CTRNet(torch.nn.Module):
         return self.head(deep).squeeze(1)
 
 
+@loader(*ARCHITECTURES)
 class CTRModel:
     """Click-probability model over ctr_examples rows (any frame with CTR_NUMERIC + CTR_CATEGORICAL)."""
 
@@ -129,7 +130,10 @@ class CTRModel:
         self.history = []
         per_epoch = epoch_size(len(y), p["examples_per_epoch"])
         progress = Progress(f"{self.name} training", p["epochs"] * per_epoch, log, unit="examples")
-        shuffle = lambda n: torch.randperm(n, generator=gen).numpy()  # noqa: E731
+
+        def shuffle(n: int) -> np.ndarray:
+            return torch.randperm(n, generator=gen).numpy()
+
         for epoch, indices in enumerate(epoch_orders(len(y), p["examples_per_epoch"], p["epochs"], shuffle)):
             t0 = time.perf_counter()
             self.net.train()

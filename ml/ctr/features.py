@@ -7,15 +7,11 @@ the tests, and :func:`pair_features` is tested to reproduce the SQL features for
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml import columns as C
-from ml import warehouse
-from ml.data import user_category_share
+from ml.interactions import user_category_share
 
 CTR_NUMERIC = [
     "event_hour",
@@ -62,12 +58,6 @@ USER_ATTRIBUTES = ["country", "segment", "age_band"]
 ITEM_ATTRIBUTES = ["category", "brand", "price", "price_vs_category"]
 USER_COLUMNS = {c: c.removeprefix("user_") for c in CTR_NUMERIC if c.startswith("user_") and c not in PAIR_FEATURES}
 ITEM_COLUMNS = {c: c.removeprefix("item_") for c in CTR_NUMERIC if c.startswith("item_")}
-
-
-def load_examples(path: str | Path | None = None) -> pd.DataFrame:
-    """``marts.ctr_examples`` in event order."""
-    with warehouse.connect(path) as con:
-        return con.execute(f"select * from marts.{C.CTR_EXAMPLES} order by event_id").df()
 
 
 def skip_reason(examples: pd.DataFrame) -> str | None:

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ml import threads
-from ml.artifacts import read_params, write_params
+from ml.artifacts import loader, read_params, write_params
 from ml.ctr.features import CTR_ATTRIBUTES, CTR_NUMERIC
-from ml.data import as_text
 from ml.hyperparams import param
+from ml.interactions import as_text
 
 
 def sampled(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
@@ -37,6 +37,7 @@ class LightGBMCTRParams:
     seed: int = param(42, "LightGBM seed")
 
 
+@loader("lgbm_ctr")
 class LightGBMCTR:
     """Gradient-boosted binary CTR model on the same ctr_examples features (categoricals as LightGBM
     categories), early stopping on the validation block's AUC."""

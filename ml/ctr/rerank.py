@@ -8,15 +8,27 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.artifacts import read_arrays, read_params, sparse_from_arrays, sparse_to_arrays, write_arrays, write_params
+from ml.artifacts import (
+    load_model,
+    loader,
+    read_arrays,
+    read_params,
+    sparse_from_arrays,
+    sparse_to_arrays,
+    write_arrays,
+    write_params,
+)
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import pair_features
-from ml.recommenders.base import Recommender, Scorer
+from ml.recommenders import Recommender, Scorer  # the package: every recommender's loader, for base/
 
 
-class RerankRecommender(Scorer):
+@loader("rerank")
+class RerankScorer(Scorer):
     """Reranks ``base``'s top-``n_candidates`` (train items excluded) by a CTR model's click
     probability, with features from the marts as of the split (:func:`ml.ctr.features.pair_features`)."""
+
+    name = "rerank"
 
     def __init__(
         self,
@@ -30,7 +42,6 @@ class RerankRecommender(Scorer):
         self.base, self.ctr, self.users, self.items, self.train = base, ctr, users, items, train
         self.n_candidates = n_candidates
         self.n_users, self.n_items = base.n_users, base.n_items
-        self.name = f"{ctr.name}_rerank_{base.name}"
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         cand, _ = self.base.recommend(user_indices, self.n_candidates, exclude=self.train)
@@ -44,7 +55,7 @@ class RerankRecommender(Scorer):
         return scores
 
     def save(self, directory: str | Path) -> Path:
-        directory = write_params(directory, "rerank", {"n_candidates": self.n_candidates})
+        directory = write_params(directory, self.name, {"n_candidates": self.n_candidates})
         self.base.save(directory / "base")
         self.ctr.save(directory / "ctr")
         self.users.to_parquet(directory / "users.parquet", index=False)
@@ -53,11 +64,9 @@ class RerankRecommender(Scorer):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> RerankRecommender:
-        from ml.catalog import load_model
-
+    def load(cls, directory: str | Path) -> RerankScorer:
         directory = Path(directory)
-        params = read_params(directory, "rerank")["params"]
+        params = read_params(directory, cls.name)["params"]
         base, ctr = load_model(directory / "base"), load_model(directory / "ctr")
         if not isinstance(base, Recommender) or not isinstance(ctr, CTRModel):
             raise ValueError(f"{directory}: a rerank artifact holds a recommender under base/ and a CTR network under ctr/")
@@ -69,11 +78,3 @@ class RerankRecommender(Scorer):
             sparse_from_arrays("train", read_arrays(directory / "arrays.npz")),
             **params,
         )
-
-
-def evaluate_rerank(base: Recommender, ctr: CTRModel, data, fallback: Scorer, n_candidates: int = 50) -> pd.DataFrame:
-    """Ranking metrics of ``base``'s top-``n_candidates`` reranked by ``ctr`` on the test window."""
-    from ml.evaluation import evaluate
-
-    rerank = RerankRecommender(base, ctr, data.users, data.items, data.train, n_candidates=n_candidates)
-    return evaluate(rerank, data, fallback=fallback)

@@ -1,8 +1,8 @@
 """Recommenders implementing the shared protocol (``ml.recommenders.base``); load any artifact with
-``ml.catalog.load_model``."""
+``ml.artifacts.load_model``."""
 
 from ml.recommenders.als import ALSRecommender
-from ml.recommenders.base import CannotTrain, CatalogTooLarge, Embedding, ItemSimilarity, Recommender, Scorer
+from ml.recommenders.base import CannotTrain, CatalogueTooLarge, Embedding, ItemSimilarity, Recommender, Scorer
 from ml.recommenders.content import ContentRecommender, HybridRecommender
 from ml.recommenders.ease import EASERecommender
 from ml.recommenders.item_item import ItemItemRecommender
@@ -26,7 +26,7 @@ __all__ = [
     "RECOMMENDERS",
     "ALSRecommender",
     "CannotTrain",
-    "CatalogTooLarge",
+    "CatalogueTooLarge",
     "ContentRecommender",
     "EASERecommender",
     "Embedding",

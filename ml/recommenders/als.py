@@ -14,6 +14,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from ml import threads
+from ml.artifacts import loader
 from ml.hyperparams import param
 from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
@@ -28,6 +29,7 @@ class ALSParams:
     seed: int = param(42, "random seed of the factor initialisation")
 
 
+@loader("als")
 class ALSRecommender(Recommender, ItemSimilarity, Embedding):
     name = "als"
     Params = ALSParams

@@ -13,7 +13,7 @@ Two roles, so that no class implements a method by raising:
 
 Models that can rank items by similarity also implement :class:`ItemSimilarity`; models that score by
 an inner product of user and item vectors implement :class:`Embedding` (approximate retrieval). Every artifact the
-graph publishes loads back through :func:`ml.catalog.load_model`.
+graph publishes loads back through :func:`ml.artifacts.load_model`.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def batched_top_k(
     return items, scores
 
 
-class CatalogTooLarge(CannotTrain):
+class CatalogueTooLarge(CannotTrain):
     """The catalogue is above what the model's resource budget allows."""
 
 
@@ -127,6 +127,12 @@ class Scorer(ABC):
     def _check_fitted(self) -> None:
         if self.n_items == 0:
             raise RuntimeError(f"{self.name} is not fitted: call fit() or load() first")
+
+
+def served_by_fallback(model: Scorer, has_history: np.ndarray) -> np.ndarray:
+    """Which users the fallback (popularity) serves instead of ``model``: those without train history,
+    unless the model embeds users from their features. The one rule of the evaluation and the service."""
+    return ~np.asarray(has_history, dtype=bool) & (not model.cold_start_from_features)
 
 
 def check_finite_scores(model: Scorer, n_probe: int = 64) -> None:

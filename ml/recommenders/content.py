@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.artifacts import sparse_from_arrays, sparse_to_arrays
-from ml.data import as_text
+from ml.artifacts import loader, sparse_from_arrays, sparse_to_arrays
 from ml.hyperparams import param
+from ml.interactions import as_text
 from ml.recommenders.als import ALSRecommender
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
@@ -34,6 +34,7 @@ def item_content_matrix(items: pd.DataFrame) -> sp.csr_matrix:
     return sp.csr_matrix(sp.hstack(blocks) / np.sqrt(len(blocks)), dtype=np.float32)
 
 
+@loader("content")
 class ContentRecommender(Recommender, ItemSimilarity):
     name = "content"
 
@@ -82,6 +83,7 @@ class HybridParams:
     seed: int = param(42, "ALS seed")
 
 
+@loader("hybrid")
 class HybridRecommender(Recommender):
     name = "hybrid"
     Params = HybridParams

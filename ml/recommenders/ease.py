@@ -3,7 +3,7 @@
 B = argmin |X - XB|^2 + l2 |B|^2 subject to diag(B) = 0 has the solution P = (X^T X + l2 I)^-1,
 B = -P / diag(P) (column-wise), diag(B) = 0. Users are scored by ``x_u B``. The items x items Gram
 matrix and its inverse are dense, so memory grows with the square of the catalogue: above the item
-count that ``memory_gb`` allows, fit stops with :class:`~ml.recommenders.base.CatalogTooLarge`
+count that ``memory_gb`` allows, fit stops with :class:`~ml.recommenders.base.CatalogueTooLarge`
 (the training asset then skips, with the reason, instead of exhausting the machine).
 """
 
@@ -15,10 +15,10 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from ml.artifacts import sparse_from_arrays, sparse_to_arrays
-from ml.data import most_chosen
+from ml.artifacts import loader, sparse_from_arrays, sparse_to_arrays
 from ml.hyperparams import one_of, param
-from ml.recommenders.base import CatalogTooLarge, ItemSimilarity, Recommender, top_k
+from ml.interactions import most_chosen
+from ml.recommenders.base import CatalogueTooLarge, ItemSimilarity, Recommender, top_k
 from ml.recommenders.item_item import WEIGHTINGS
 
 BYTES_PER_ITEM_PAIR = 8 * 2 + 4  # the float64 Gram matrix and its inverse, and the float32 weights
@@ -40,6 +40,7 @@ def max_items(memory_gb: float) -> int:
     return int(np.sqrt(memory_gb * 2**30 / BYTES_PER_ITEM_PAIR))
 
 
+@loader("ease")
 class EASERecommender(Recommender, ItemSimilarity):
     name = "ease"
     Params = EASEParams
@@ -48,7 +49,7 @@ class EASERecommender(Recommender, ItemSimilarity):
         n_items = interactions.shape[1]
         limit = max_items(self.params["memory_gb"])
         if n_items > limit:
-            raise CatalogTooLarge(
+            raise CatalogueTooLarge(
                 f"EASE needs a dense {n_items:,} x {n_items:,} solve (~{n_items**2 * BYTES_PER_ITEM_PAIR / 2**30:.1f} GiB); "
                 f"memory_gb={self.params['memory_gb']} allows {limit:,} items: raise memory_gb or use item_item / als"
             )

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import get_num_threads, njit, prange
 
-from ml.artifacts import sparse_from_arrays, sparse_to_arrays
+from ml.artifacts import loader, sparse_from_arrays, sparse_to_arrays
 from ml.hyperparams import one_of, param
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
@@ -34,6 +34,7 @@ class ItemItemParams:
         one_of(self, "weighting", WEIGHTINGS)
 
 
+@loader("item_item")
 class ItemItemRecommender(Recommender, ItemSimilarity):
     name = "item_item"
     Params = ItemItemParams

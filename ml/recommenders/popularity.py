@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ml.artifacts import loader
 from ml.recommenders.base import Recommender
 
 
+@loader("popularity")
 class PopularityRecommender(Recommender):
     name = "popularity"
 

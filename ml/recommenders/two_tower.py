@@ -27,6 +27,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from ml.artifacts import loader
 from ml.hyperparams import one_of, param
 from ml.neural import TabularEncoder, epoch_orders, epoch_size, mlp, seed_everything
 from ml.progress import Progress
@@ -98,6 +99,7 @@ class TwoTowerParams:
         one_of(self, "negatives", NEGATIVE_STRATEGIES)
 
 
+@loader("two_tower")
 class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
     name = "two_tower"
     cold_start_from_features = True

@@ -1,4 +1,3 @@
-{{ depends_on_seed('raw_events') }}
 {{ config(
     materialized=incremental_events(),
     tags=['events_by_day'],
@@ -21,7 +20,7 @@ with raw as (
         {{ raw_text('item_id') }} as raw_item_id,
         {{ raw_text('event_type') }} as raw_event_type,
         {{ raw_text('event_at') }} as raw_event_at
-    from {{ source('shop', 'events') }}
+    from {{ raw_relation('events') }}
 ),
 
 arrived as (

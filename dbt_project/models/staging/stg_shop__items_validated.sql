@@ -1,4 +1,3 @@
-{{ depends_on_seed('raw_items') }}
 -- every raw item row with its quarantine reason (null = valid), the column at fault and its raw value.
 -- Values are read as text and validated here.
 with raw as (
@@ -10,7 +9,7 @@ with raw as (
         {{ raw_text('brand') }} as brand,
         {{ raw_text('price') }} as raw_price,
         {{ raw_text('released_at') }} as raw_released_at
-    from {{ source('shop', 'items') }}
+    from {{ raw_relation('items') }}
 ),
 
 typed as (

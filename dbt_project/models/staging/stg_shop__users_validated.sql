@@ -1,4 +1,3 @@
-{{ depends_on_seed('raw_users') }}
 -- every raw user row with its quarantine reason (null = valid), the column at fault and its raw value;
 -- staged and quarantined rows split it. Values are read as text and validated here.
 with raw as (
@@ -9,7 +8,7 @@ with raw as (
         {{ raw_text('country') }} as country,
         {{ raw_text('segment') }} as segment,
         {{ raw_text('age_band') }} as age_band
-    from {{ source('shop', 'users') }}
+    from {{ raw_relation('users') }}
 ),
 
 typed as (

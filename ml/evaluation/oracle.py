@@ -1,0 +1,52 @@
+"""The oracle: ranks by the synthetic generator's true affinity and predicts clicks with the true click
+probabilities, the upper bound of every metric on synthetic data. It reads any ground truth with the
+shape of ``ml.ingest.synthetic.GroundTruth`` (real data has none)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from ml.evaluation import metrics as M
+from ml.evaluation.protocol import ctr_rows, evaluate
+from ml.interactions import InteractionData
+from ml.recommenders.base import Scorer
+
+
+class GroundTruth(Protocol):
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    impression_event_ids: np.ndarray
+    click_probability: np.ndarray
+
+    def affinity(self, user_rows: np.ndarray, item_rows: np.ndarray | None = None) -> np.ndarray: ...
+
+
+class OracleScorer(Scorer):
+    """Ranks items by the synthetic generator's true affinity: the upper bound of the benchmark."""
+
+    name = "oracle"
+
+    def __init__(self, ground_truth: GroundTruth, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+        self.ground_truth = ground_truth
+        self.user_rows = pd.Index(ground_truth.user_ids).get_indexer(user_ids)
+        self.item_rows = pd.Index(ground_truth.item_ids).get_indexer(item_ids)
+        if (self.user_rows < 0).any() or (self.item_rows < 0).any():
+            raise ValueError("the ground truth does not describe these users/items: it belongs to another dataset")
+        self.n_users, self.n_items = len(user_ids), len(item_ids)
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.ground_truth.affinity(self.user_rows[user_indices], self.item_rows)
+
+
+def evaluate_oracle(ground_truth: GroundTruth, data: InteractionData, ctr_test: pd.DataFrame) -> pd.DataFrame:
+    """Ranking metrics of the true affinity, and the CTR metrics of the true click probabilities."""
+    oracle = OracleScorer(ground_truth, data.users["user_id"].to_numpy(), data.items["item_id"].to_numpy())
+    frame = evaluate(oracle, data, fallback=None)
+    if ctr_test.empty:  # no impressions: no click probabilities to score
+        return frame
+    truth = pd.Series(ground_truth.click_probability, index=ground_truth.impression_event_ids)
+    report = M.ctr_report(ctr_test["clicked"].to_numpy(), truth.reindex(ctr_test["event_id"]).to_numpy())
+    return pd.concat([frame, ctr_rows(report)], ignore_index=True)

@@ -1,0 +1,108 @@
+"""Leak-free time windows of marts.interactions_daily for the two-stage ranker (see ``ml.two_stage``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ml import columns as C
+from ml.errors import CannotTrain
+from ml.interactions import InteractionData, to_csr
+
+GLOBAL_SPLITS = ("last_days", "last_fraction")  # strategies with one time boundary for every user
+
+
+@dataclass
+class Window:
+    history: sp.csr_matrix
+    labels: sp.csr_matrix
+    cutoff: pd.Timestamp
+    last_days: sp.csr_matrix  # interactions in the 7 days before the cutoff (recent popularity)
+    impressions: sp.csr_matrix  # impression counts before the cutoff
+    recent_impressions: sp.csr_matrix  # impression counts in the 7 days before the cutoff
+    history_days: int  # days from the first event to the cutoff
+
+    @cached_property
+    def profile(self) -> dict[str, np.ndarray]:
+        """Per-item and per-user aggregates of the window, computed once (scoring runs in batches)."""
+        h = self.history
+        user_items = np.diff(h.indptr)
+        active = max(int((user_items > 0).sum()), 1)
+        recent_active = max(int((np.diff(self.last_days.indptr) > 0).sum()), 1)
+        return {
+            "user_items": user_items,
+            "active_users": active,
+            "user_weight": np.asarray(h.sum(axis=1)).ravel(),
+            "item_users": np.asarray((h > 0).sum(axis=0)).ravel() / active,
+            "item_recent_users": np.asarray((self.last_days > 0).sum(axis=0)).ravel() / recent_active,
+            "item_impressions": np.asarray(self.impressions.sum(axis=0)).ravel() / max(self.impressions.sum(), 1),
+        }
+
+
+def pair_values(matrix: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """``matrix[users[j], items[j]]`` for every j as a 1-D array (also for no pairs)."""
+    if len(users) == 0:
+        return np.zeros(0, dtype=matrix.dtype)
+    return np.asarray(matrix[users, items]).ravel()
+
+
+def make_windows(
+    daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int, n_train_windows: int = 5
+) -> tuple[list[Window], Window, Window]:
+    """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
+    if "n_impressions" not in daily.columns:
+        raise ValueError(
+            "marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
+            "(dbt build --select interactions_daily, or materialize marts/interactions_daily)"
+        )
+    day = pd.to_datetime(daily["event_day"]).to_numpy()
+    engaged = daily[C.WEIGHT].to_numpy() > 0
+    shown = daily["n_impressions"].to_numpy() > 0
+    impressions = daily[[C.USER_IDX, C.ITEM_IDX]].assign(**{C.WEIGHT: daily["n_impressions"]})
+    first_day = day.min()
+    gap, week = np.timedelta64(label_days, "D"), np.timedelta64(7, "D")
+
+    def window(cutoff, label_mask):
+        cutoff = np.datetime64(cutoff, "ns")
+        before, recent = day < cutoff, (day < cutoff) & (day >= cutoff - week)
+        return Window(
+            to_csr(daily[before & engaged], n_users, n_items),
+            to_csr(daily[label_mask & engaged], n_users, n_items),
+            pd.Timestamp(cutoff),
+            to_csr(daily[recent & engaged], n_users, n_items),
+            to_csr(impressions[before & shown], n_users, n_items),
+            to_csr(impressions[recent & shown], n_users, n_items),
+            max(int((cutoff - first_day) / np.timedelta64(1, "D")), 1),
+        )
+
+    split_at = np.datetime64(split_at, "ns")
+    train = [
+        window(split_at - k * gap, (day >= split_at - k * gap) & (day < split_at - (k - 1) * gap))
+        for k in range(2, n_train_windows + 2)
+    ]
+    train = [w for w in train if w.history.nnz and w.labels.nnz]
+    if not train:
+        raise ValueError("the train period is too short for a ranker label window; lower label_days")
+    return (
+        train,
+        window(split_at - gap, (day >= split_at - gap) & (day < split_at)),
+        window(split_at, daily["split"].to_numpy() == "test"),
+    )
+
+
+def ranker_windows(
+    data: InteractionData, daily: pd.DataFrame, split: dict, label_days: int, n_train_windows: int
+) -> tuple[list[Window], Window, Window]:
+    """The ranker's (train windows, early-stopping window, test window) of the marts: ``daily`` is
+    marts.interactions_daily, ``split`` the row of marts.split_windows. Only a split with one global
+    boundary has windows before it."""
+    if split["split_strategy"] not in GLOBAL_SPLITS:
+        raise CannotTrain(
+            f"the two-stage ranker learns from time windows before one global split, and split_strategy is "
+            f"{split['split_strategy']} (per-user boundaries): use split_strategy {' or '.join(GLOBAL_SPLITS)} to train it"
+        )
+    return make_windows(daily, data.n_users, data.n_items, pd.Timestamp(split["split_at"]), label_days, n_train_windows)

@@ -1,0 +1,124 @@
+"""The API's request and response bodies and its input rules: ids are JSON integers (no strings or
+booleans; one beyond int64 is an unknown id), ``k``/``top_n`` 1..100, batches 1..1000 users, unknown body
+fields refused. What the OpenAPI document declares is what is enforced."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_BATCH = 1000
+MAX_K = 100
+DEFAULT_MODEL = os.environ.get("RECSYS_DEFAULT_MODEL", "als")
+MAX_BODY_BYTES = int(os.environ.get("RECSYS_MAX_BODY_BYTES", str(2**20)))
+
+
+def json_integer(value):
+    """A JSON integer and nothing else: no string ("7") or boolean (true). An integral number such as
+    1.0 is the same JSON Schema integer as 1 and is accepted; 1.5 is not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+# any JSON integer is an id: one outside the warehouse's int64 range is simply unknown (the fallback
+# serves it). Constraints come before the validator, so that the schema shows them as minimum/maximum
+Id = Annotated[int, BeforeValidator(json_integer)]
+TopN = Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(json_integer)]
+
+
+class ErrorMessage(BaseModel):
+    detail: str = Field(..., description="what went wrong and what to do")
+
+
+def declared(*codes: int) -> dict:
+    """OpenAPI ``responses`` for the error codes a route returns besides 200 and 422."""
+    return {code: {"model": ErrorMessage} for code in codes}
+
+
+class ScoredItem(BaseModel):
+    item_id: int
+    score: float
+
+
+class UserRecommendations(BaseModel):
+    user_id: int
+    items: list[ScoredItem]
+    fallback: str | None = Field(None, description="set when the fallback served this user: '<model>:<reason>'")
+
+
+class RecommendationsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field (topn) is an error, not silently ignored
+
+    user_ids: list[Id] = Field(..., min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} user ids")
+    top_n: TopN = Field(10, description="items per user")
+    model: str = Field(DEFAULT_MODEL, max_length=64, description="model name, see GET /models")
+
+
+class RecommendationsResponse(BaseModel):
+    model: str
+    model_version: str
+    results: list[UserRecommendations]
+
+
+class SimilarItem(BaseModel):
+    item_id: int
+    score: float
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+
+
+class SimilarItemsResponse(BaseModel):
+    model: str
+    model_version: str
+    item_id: int
+    items: list[SimilarItem]
+
+
+class FoundItem(BaseModel):
+    item_id: int
+    title: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    relevance: float = Field(..., description="lexical relevance to the query, 0 to 1")
+    score: float = Field(..., description="what ranked the item: the relevance, or its blend with the user's model score")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    personalised_with: str | None = Field(None, description="the model whose scores for user_id reordered the results")
+    catalogue_version: str = Field(..., description="the served artifact whose item attributes were searched")
+    items: list[FoundItem]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    similar_items: bool
+    retrieval: str = Field(..., description="how top-k is found: exact, or ann (an HNSW index, RECSYS_ANN_MIN_ITEMS)")
+    metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
+
+
+class ModelStatus(BaseModel):
+    name: str
+    version: str = Field(..., description="the served artifact version")
+    trained_at: str | None = Field(None, description="when the version was trained (UTC, ISO 8601)")
+    warehouse: str | None = Field(None, description="the warehouse its training data came from")
+    data_window: dict | None = Field(None, description="the split it was trained and tested on")
+    newer_version_waiting: str | None = Field(None, description="a newer published version not loaded yet")
+
+
+class Status(BaseModel):
+    loaded_at: str = Field(..., description="when the served snapshot was loaded (UTC)")
+    reload_interval_s: float = Field(..., description="how often the watcher looks for new versions")
+    models: list[ModelStatus]
+
+
+class Health(BaseModel):
+    status: str
+    models: dict[str, str]
+    loaded_at: str
