@@ -8,7 +8,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
+from filelock import FileLock
 
 from dagster_defs.project import dbt_command
 from ml import settings
@@ -161,15 +163,22 @@ def pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="session")
-def pipeline_env(tmp_path_factory):
-    """The main job materialized once on the sample (DuckDB), once per xdist worker whose tests use it:
-    its env, base dir, stdout and leaderboard."""
-    base = tmp_path_factory.mktemp("pipeline")
+def pipeline_env(tmp_path_factory, worker_id):
+    """The main job materialized once on the sample (DuckDB) for the whole session: the first xdist
+    worker that needs it runs it (the others wait on a file lock) and every worker shares it. Its env,
+    base dir, stdout and leaderboard as the run left it (tests that run more on it change the warehouse,
+    never these)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    base = shared / "pipeline"
     env = {**isolated_env(base), "MLFLOW_TRACKING_URI": f"sqlite:///{base}/mlflow.db"}  # optional tracking, on here
-    proc = pipeline(env, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")
-    return env, base, proc.stdout, board
+    with FileLock(str(shared / "pipeline.lock")):
+        if not (base / "stdout.txt").exists():
+            proc = pipeline(env, timeout=900)
+            assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+            board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")
+            board.to_parquet(base / "leaderboard.parquet")
+            (base / "stdout.txt").write_text(proc.stdout)
+    return env, base, (base / "stdout.txt").read_text(), pd.read_parquet(base / "leaderboard.parquet")
 
 
 # leaderboard columns measured by a run (not its identity or its comparison with an earlier run)

@@ -18,6 +18,8 @@ from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
 from tests.engines import TINY, figures, sample_as_parquet
 from tests.system import debian_package
 
+# one Spark server (a minute to start, 2 GB) for the module: its tests stay on one xdist worker
+pytestmark = pytest.mark.xdist_group("spark")
 # one model with its evaluation and upstream, and the leaderboard: every kind of read and write, and what
 # the UI can select (the dbt tests that read models outside the subset, the quarantine reconciliation, are not run)
 SELECTION = '+key:"evaluation/popularity" or key:"evaluation/results" or key:"marts/leaderboard"'
