@@ -1,6 +1,7 @@
 """What the engine tests compare: a tiny generated dataset, and per mart the figures every engine must
 agree on for the same input."""
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -40,9 +41,11 @@ def value(v) -> float | str:
 
 
 def sample_as_parquet(directory: Path) -> Path:
-    """The committed seeds as raw Parquet files, every value the seed's text (empty cells null)."""
+    """The committed seeds as raw Parquet files, every value the seed's text (empty cells null), with the
+    sample's ground truth beside them, as a generated dataset's folder has it."""
     directory.mkdir()
     for table in ("users", "items", "events"):
         frame = pd.read_csv(synthetic.SEEDS_DIR / f"raw_{table}.csv", dtype=str, keep_default_na=False, na_values=[""])
         frame.to_parquet(directory / f"{table}.parquet", index=False)
+    shutil.copy(synthetic.SAMPLE_GROUND_TRUTH, directory / "ground_truth.npz")
     return directory

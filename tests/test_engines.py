@@ -9,7 +9,7 @@ from ml.ingest import synthetic
 from ml.ingest.cli import load_raw_main
 from ml.warehouse import connection as warehouse
 from tests.conftest import RUN_INDEPENDENT, isolated_env, pipeline, run_dbt
-from tests.engines import TINY, figures
+from tests.engines import TINY, figures, sample_as_parquet
 from tests.postgres import postgres_server
 
 
@@ -63,13 +63,15 @@ def test_raw_files_load_with_copy_and_build_to_the_same_marts(pg, tmp_path, monk
 
 
 def test_the_whole_graph_runs_on_postgres_and_reproduces_the_duckdb_run(pg, tmp_path, pipeline_env):
-    """One setting moves everything: dbt, the Python assets' reads and writes, the evaluation tables and
-    the leaderboard. This run starts from fresh directories on another engine, and every metric of
-    every model equals the DuckDB run's bit for bit: the graph is portable and reproducible (seeded
-    randomness, deterministic SQL), which is why the suite runs no second fresh DuckDB run. Should the
-    engines ever differ in a last bit, compare with rtol=1e-9 here and re-run on DuckDB for the exact check."""
+    """One setting moves everything: the raw files' load (COPY), dbt, the Python assets' reads and writes,
+    the evaluation tables and the leaderboard. This run starts from fresh directories on another engine,
+    with the sample as raw Parquet files instead of seeds, and every metric of every model equals the
+    DuckDB run's on the seeds bit for bit: the graph is portable and reproducible (seeded randomness,
+    deterministic SQL), which is why the suite runs no second fresh DuckDB run. Should the engines ever
+    differ in a last bit, compare with rtol=1e-9 here and re-run on DuckDB for the exact check."""
     query_pg(pg, "create database recsys_graph")
-    env = {**isolated_env(tmp_path), **pg, "RECSYS_PG_DATABASE": "recsys_graph"}
+    raw = sample_as_parquet(tmp_path / "raw")
+    env = {**isolated_env(tmp_path), **pg, "RECSYS_PG_DATABASE": "recsys_graph", "RECSYS_RAW_DIR": str(raw)}
     proc = pipeline(env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     on_pg = query_pg(env, "select * from marts.leaderboard").set_index("model")[RUN_INDEPENDENT].sort_index()

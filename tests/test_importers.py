@@ -1,6 +1,7 @@
 """Public datasets in their published layouts: the MovieLens 100k importer on a small file set written
 here, and the whole graph on what it imports (no impressions, prices, brands or signup dates)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,15 @@ import pandas as pd
 import pytest
 
 from dagster_defs.pipeline import merged, parse_mapping, parse_vars
-from ml import models
+from ml import models, tuning
 from ml.ingest import importers
 from ml.ingest.importers.common import rating_event_types
 from ml.ingest.importers.movielens import movielens_100k
 from ml.warehouse import connection as warehouse
 from tests.movielens_fixture import GENRES, write_ml100k
+
+# tuning's trial 0 only (the hand-picked defaults): what the whole-graph test checks does not depend on the search
+DEFAULTS_ONLY = json.dumps({"ops": {f"tuning__{name}": {"config": {"n_trials": 1}} for name in tuning.TUNED}})
 
 
 def test_movielens_100k_becomes_the_raw_contract(tmp_path):
@@ -196,7 +200,7 @@ def test_whole_graph_on_imported_movielens_skips_what_needs_impressions(tmp_path
         "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),  # its manifest (raw files) apart from the sample's
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--vars", "{test_days: 14}"],
+        [sys.executable, "-m", "dagster_defs.pipeline", "--vars", "{test_days: 14}", "--config", DEFAULTS_ONLY],
         env=env,
         capture_output=True,
         text=True,

@@ -8,22 +8,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.artifacts import (
-    load_model,
-    loader,
-    read_arrays,
-    read_params,
-    sparse_from_arrays,
-    sparse_to_arrays,
-    write_arrays,
-    write_params,
-)
+from ml import artifacts
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import pair_features
 from ml.recommenders import Recommender, Scorer  # the package: every recommender's loader, for base/
 
 
-@loader("rerank")
+@artifacts.loader("rerank")
 class RerankScorer(Scorer):
     """Reranks ``base``'s top-``n_candidates`` (train items excluded) by a CTR model's click
     probability, with features from the marts as of the split (:func:`ml.ctr.features.pair_features`)."""
@@ -55,19 +46,19 @@ class RerankScorer(Scorer):
         return scores
 
     def save(self, directory: str | Path) -> Path:
-        directory = write_params(directory, self.name, {"n_candidates": self.n_candidates})
+        directory = artifacts.write_params(directory, self.name, {"n_candidates": self.n_candidates})
         self.base.save(directory / "base")
         self.ctr.save(directory / "ctr")
         self.users.to_parquet(directory / "users.parquet", index=False)
         self.items.to_parquet(directory / "items.parquet", index=False)
-        write_arrays(directory / "arrays.npz", sparse_to_arrays("train", self.train))
+        artifacts.write_arrays(directory / "arrays.npz", artifacts.sparse_to_arrays("train", self.train))
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> RerankScorer:
         directory = Path(directory)
-        params = read_params(directory, cls.name)["params"]
-        base, ctr = load_model(directory / "base"), load_model(directory / "ctr")
+        params = artifacts.read_params(directory, cls.name)["params"]
+        base, ctr = artifacts.load_model(directory / "base"), artifacts.load_model(directory / "ctr")
         if not isinstance(base, Recommender) or not isinstance(ctr, CTRModel):
             raise ValueError(f"{directory}: a rerank artifact holds a recommender under base/ and a CTR network under ctr/")
         return cls(
@@ -75,6 +66,6 @@ class RerankScorer(Scorer):
             ctr,
             pd.read_parquet(directory / "users.parquet"),
             pd.read_parquet(directory / "items.parquet"),
-            sparse_from_arrays("train", read_arrays(directory / "arrays.npz")),
+            artifacts.sparse_from_arrays("train", artifacts.read_arrays(directory / "arrays.npz")),
             **params,
         )

@@ -9,17 +9,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ml import threads
-from ml.artifacts import (
-    load_model,
-    loader,
-    read_arrays,
-    read_params,
-    sparse_from_arrays,
-    sparse_to_arrays,
-    write_arrays,
-    write_params,
-)
+from ml import artifacts, threads
 from ml.evaluation import metrics as M
 from ml.hyperparams import param
 from ml.recommenders import Scorer  # the package: every generator's loader
@@ -83,7 +73,7 @@ RANKER_USER_COLUMNS = ["segment", "age_band"]
 WINDOW_MATRICES = ("history", "labels", "last_days", "impressions", "recent_impressions")
 
 
-@loader("two_stage")
+@artifacts.loader("two_stage")
 class TwoStageScorer(Scorer):
     """Scores a user's candidates (the generators' union) with the LightGBM ranker plus the ALS base;
     everything else -inf. Persisted whole (generators, ranker, the serving window, item and user
@@ -119,7 +109,7 @@ class TwoStageScorer(Scorer):
 
     def save(self, directory: str | Path) -> Path:
         w = self.window
-        directory = write_params(
+        directory = artifacts.write_params(
             directory,
             self.name,
             {"n_candidates": self.n_candidates, "features": self.features},
@@ -132,8 +122,8 @@ class TwoStageScorer(Scorer):
         self.ranker.save_model(str(directory / "ranker.txt"))
         arrays = {}
         for name in WINDOW_MATRICES:
-            arrays.update(sparse_to_arrays(name, getattr(w, name)))
-        write_arrays(directory / "arrays.npz", arrays)
+            arrays.update(artifacts.sparse_to_arrays(name, getattr(w, name)))
+        artifacts.write_arrays(directory / "arrays.npz", arrays)
         self.users.to_parquet(directory / "users.parquet", index=False)
         self.items.to_parquet(directory / "items.parquet", index=False)
         return directory
@@ -141,16 +131,16 @@ class TwoStageScorer(Scorer):
     @classmethod
     def load(cls, directory: str | Path) -> TwoStageScorer:
         directory = Path(directory)
-        meta = read_params(directory, cls.name)
-        arrays = read_arrays(directory / "arrays.npz")
+        meta = artifacts.read_params(directory, cls.name)
+        arrays = artifacts.read_arrays(directory / "arrays.npz")
         window = Window(
-            **{name: sparse_from_arrays(name, arrays) for name in WINDOW_MATRICES},
+            **{name: artifacts.sparse_from_arrays(name, arrays) for name in WINDOW_MATRICES},
             cutoff=pd.Timestamp(meta["cutoff"]),
             history_days=meta["history_days"],
         )
         generators = {}
         for name in meta["generators"]:
-            generator = load_model(directory / "generators" / name)
+            generator = artifacts.load_model(directory / "generators" / name)
             if not isinstance(generator, Scorer):
                 raise ValueError(f"{directory}/generators/{name} is not a ranking model")
             generators[name] = generator
