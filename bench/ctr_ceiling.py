@@ -26,6 +26,7 @@ from ml.ctr.gbdt import LightGBMCTR
 from ml.evaluation import metrics as M
 from ml.ingest.synthetic import GroundTruth, SyntheticConfig
 from ml.warehouse import connection as warehouse
+from ml.warehouse.declarations import feature_sets
 
 N_FACTORS = SyntheticConfig().n_factors
 
@@ -95,7 +96,7 @@ def large_figures(epochs: int) -> None:
         ("lgbm_ctr", LightGBMCTR),
     ):
         t0 = time.perf_counter()
-        auc = M.roc_auc(y, make().fit(train, val).predict_proba(test))
+        auc = M.roc_auc(y, make().fit(train, val, feature_sets()["ctr_examples"].for_model(name)).predict_proba(test))
         print(f"  {name:<8} AUC {auc:.4f} = {auc / oracle:.3f} x oracle ({time.perf_counter() - t0:.0f} s)")
 
 

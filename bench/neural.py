@@ -29,6 +29,7 @@ from ml.evaluation.protocol import evaluate
 from ml.ingest.synthetic import GroundTruth
 from ml.recommenders import PopularityRecommender, TwoTowerRecommender
 from ml.warehouse import connection as warehouse
+from ml.warehouse.declarations import feature_sets
 from ml.warehouse.marts import load_interactions
 
 ONE_EPOCH = """
@@ -38,18 +39,19 @@ from ml.warehouse.marts import load_interactions
 from ml.recommenders import TwoTowerRecommender
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
+from ml.warehouse.declarations import feature_sets
 kind, path = sys.argv[1], sys.argv[2]
 if kind == "two_tower":
     data = load_interactions(path)
     t0 = time.perf_counter()
-    TwoTowerRecommender(epochs=1).fit(data.train, user_features=data.users, item_features=data.items)
+    TwoTowerRecommender(epochs=1).fit(data.train, user_features=data.users, item_features=data.items, features=feature_sets())
     n = data.train.nnz
 else:
     ex = warehouse.query_df("select * from marts.ctr_examples", path)
     train, val, _ = split_examples(ex)
     del ex
     t0 = time.perf_counter()
-    CTRModel("dcn", epochs=1).fit(train, val)
+    CTRModel("dcn", epochs=1).fit(train, val, feature_sets()["ctr_examples"].for_model("dcn"))
     n = len(train)
 secs = time.perf_counter() - t0
 print(json.dumps({"examples": n, "seconds": secs, "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
@@ -67,7 +69,9 @@ def sample_figures(path: Path) -> None:
     rows = [("popularity", 0.0, ndcg10(base), ndcg10(base, "cold_users"))]
     for strategy in ("random", "hard", "mixed"):
         t0 = time.perf_counter()
-        model = TwoTowerRecommender(negatives=strategy).fit(data.train, user_features=data.users, item_features=data.items)
+        model = TwoTowerRecommender(negatives=strategy).fit(
+            data.train, user_features=data.users, item_features=data.items, features=feature_sets()
+        )
         secs = time.perf_counter() - t0
         res = evaluate(model, data, fallback=pop)
         rows.append((f"two_tower[{strategy}]", secs, ndcg10(res), ndcg10(res, "cold_users")))
@@ -84,7 +88,7 @@ def sample_figures(path: Path) -> None:
     out = []
     for arch in ("dcn", "mlp"):
         t0 = time.perf_counter()
-        model = CTRModel(arch).fit(train, val)
+        model = CTRModel(arch).fit(train, val, feature_sets()["ctr_examples"].for_model("dcn"))
         secs = time.perf_counter() - t0
         rep = ctr_report(y, model.predict_proba(test))
         out.append((arch, secs, model.best_epoch, rep["auc"], rep["log_loss"], rep["calibration_error"]))

@@ -17,30 +17,33 @@ import time
 
 from ml import settings
 from ml.evaluation.protocol import evaluate, relevant_items
-from ml.two_stage import TwoStageScorer, candidate_recall
+from ml.two_stage import Attributes, TwoStageScorer, candidate_recall
 from ml.two_stage.features import fit_generators
 from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker
+from ml.warehouse.declarations import feature_sets
 from ml.warehouse.marts import load_ranker_inputs
 
 LARGE = """
 import json, resource, sys, time
-from ml.two_stage import TwoStageScorer, candidate_recall
+from ml.two_stage import Attributes, TwoStageScorer, candidate_recall
 from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker
+from ml.warehouse.declarations import feature_sets
 from ml.warehouse.marts import load_ranker_inputs
 from ml.two_stage.features import fit_generators
 config = TwoStageParams()
 data, windows = load_ranker_inputs(config.label_days, config.n_train_windows, sys.argv[1])
 t0 = time.perf_counter()
-train, val = ranker_frames(data, windows, config)
+attrs = Attributes.of(feature_sets())
+train, val = ranker_frames(data, windows, config, attrs)
 t1 = time.perf_counter()
-ranker = train_ranker(train, val, config)
+ranker = train_ranker(train, val, config, attrs.features)
 t2 = time.perf_counter()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 rows = len(train)
 del train, val
 from ml.evaluation.protocol import evaluate
 generators = fit_generators(windows[2].history)
-two = R.TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
+two = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, attrs, config.n_candidates)
 ndcg = {name: evaluate(model, data, fallback=generators["popularity"], k_values=(10,))
          for name, model in (("als", generators["als"]), ("two_stage", two))}
 ndcg = {k: float(v[(v.metric == "ndcg") & (v.slice == "all")].value.iloc[0]) for k, v in ndcg.items()}
@@ -63,9 +66,10 @@ def main():
     config = TwoStageParams()
     data, windows = load_ranker_inputs(config.label_days, config.n_train_windows, path)
     t0 = time.perf_counter()
-    train, val = ranker_frames(data, windows, config)
+    attrs = Attributes.of(feature_sets())
+    train, val = ranker_frames(data, windows, config, attrs)
     t1 = time.perf_counter()
-    ranker = train_ranker(train, val, config)
+    ranker = train_ranker(train, val, config, attrs.features)
     t2 = time.perf_counter()
     print(
         f"sample: candidates + features {t1 - t0:.1f}s, LightGBM fit {t2 - t1:.1f}s ({len(train):,} rows, best "
@@ -74,7 +78,7 @@ def main():
     generators = fit_generators(windows[2].history)
     pop = generators["popularity"]
     scores = {name: ndcg(evaluate(model, data, fallback=pop)) for name, model in generators.items()}
-    two = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, config.n_candidates)
+    two = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, attrs, config.n_candidates)
     scores["two_stage"] = ndcg(evaluate(two, data, fallback=pop))
     print(
         "NDCG@10 on the test window: "

@@ -20,13 +20,16 @@ from ml.evaluation import protocol as evaluation
 from ml.evaluation import uncertainty
 from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
+from ml.warehouse.declarations import feature_sets
 from ml.warehouse.marts import load_interactions
 
 MODELS = ("als", "item_item", "ease", "two_tower", "hybrid")
 
 
 def test_ndcg(name: str, params: dict, data: InteractionData) -> tuple[float, pd.Series]:
-    model = RECOMMENDERS[name](**params).fit(data.train, user_features=data.users, item_features=data.items)
+    model = RECOMMENDERS[name](**params).fit(
+        data.train, user_features=data.users, item_features=data.items, features=feature_sets()
+    )
     frame, per_user = evaluation.evaluate_users(model, data, fallback=PopularityRecommender().fit(data.train))
     return float(frame.query("slice == 'all' and metric == 'ndcg' and k == 10")["value"].iloc[0]), per_user
 
@@ -35,7 +38,7 @@ def tuned_vs_default(data: InteractionData, models=MODELS) -> pd.DataFrame:
     rows = []
     for name in models:
         t = time.perf_counter()
-        result = tuning.tune_recommender(name, data, tuning.DEFAULT_TRIALS[name], seed=0)
+        result = tuning.tune_recommender(name, data, feature_sets(), tuning.DEFAULT_TRIALS[name], seed=0)
         tuning_s = time.perf_counter() - t
         default_ndcg, default_users = test_ndcg(name, tuning.default_params(name), data)
         tuned_ndcg, tuned_users = test_ndcg(name, result.params, data)

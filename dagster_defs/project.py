@@ -9,12 +9,14 @@ Lineage comes from the dbt project itself: a dbt source names the asset that wri
 evaluation results are ``evaluation/results``. Nothing is patched here.
 """
 
+import hashlib
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
@@ -73,8 +75,40 @@ dbt_project = DbtProject(
 EnvironmentDbtPreparer().prepare_if_dev(dbt_project)  # DbtProject.prepare_if_dev, with this environment's dbt
 
 
+def macro_digest(manifest: Mapping[str, Any], macro_ids: list[str], seen: dict[str, str] | None = None) -> str:
+    """A hash of the SQL of ``macro_ids`` and of every macro they call, transitively."""
+    seen = {} if seen is None else seen
+    digest = hashlib.sha256()
+    for macro_id in sorted(set(macro_ids)):
+        if macro_id not in seen:
+            macro = manifest["macros"].get(macro_id, {})
+            seen[macro_id] = ""  # a recursive macro ends here
+            inner = macro_digest(manifest, macro.get("depends_on", {}).get("macros", []), seen)
+            seen[macro_id] = hashlib.sha256((macro.get("macro_sql", "") + inner).encode()).hexdigest()
+        digest.update(seen[macro_id].encode())
+    return digest.hexdigest()
+
+
 class Translator(DagsterDbtTranslator):
-    """Groups dbt assets by layer: seeds and sources are ``raw``, models their folder's group."""
+    """Groups dbt assets by layer (seeds and sources are ``raw``, models their folder's group), and gives
+    each model a code version that covers the SQL that runs: dbt's checksum of its file and the SQL of
+    every macro it calls, transitively (an edit of a macro marks exactly the models that call it)."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id)
+        if node is None or node["resource_type"] != "model":
+            return spec
+        macros = macro_digest(manifest, node["depends_on"]["macros"], self.macro_digests(manifest))
+        version = hashlib.sha256(f"{spec.code_version}:{macros}".encode()).hexdigest()[:16]
+        return spec.replace_attributes(code_version=version)
+
+    def macro_digests(self, manifest: Mapping[str, Any]) -> dict[str, str]:
+        """The per-macro digests of one manifest, computed once."""
+        if getattr(self, "_digests_for", None) is not manifest:
+            self._digests: dict[str, str] = {}
+            self._digests_for = manifest
+        return self._digests
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] in ("seed", "source"):

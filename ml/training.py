@@ -14,17 +14,23 @@ from ml import models
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
+from ml.feature_sets import FeatureSet
 from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, Recommender, Scorer
 
 
 def train_recommender(
-    name: str, params: dict[str, Any], data: InteractionData, log: Callable[[str], None] | None = None
+    name: str,
+    params: dict[str, Any],
+    data: InteractionData,
+    features: dict[str, FeatureSet],
+    log: Callable[[str], None] | None = None,
 ) -> tuple[Recommender, float]:
-    """Fit recommender ``name`` with ``params`` on the train window; returns it and the seconds it took."""
+    """Fit recommender ``name`` with ``params`` on the train window (models with features take the ones
+    the marts declare, ``features`` by mart); returns it and the seconds it took."""
     model = RECOMMENDERS[name](**params)
     t0 = time.perf_counter()
-    model.fit(data.train, user_features=data.users, item_features=data.items, log=log)
+    model.fit(data.train, user_features=data.users, item_features=data.items, features=features, log=log)
     return model, time.perf_counter() - t0
 
 
@@ -40,14 +46,14 @@ def click_model_params(name: str) -> type:
 
 
 def train_click_model(
-    name: str, params: dict[str, Any], examples: pd.DataFrame, log: Callable[[str], None] | None = None
+    name: str, params: dict[str, Any], examples: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
 ) -> tuple[CTRModel | LightGBMCTR, float, dict[str, int]]:
-    """Fit click model ``name`` on the train blocks of the CTR examples, early-stopped on the latest;
-    returns it, the seconds it took and the example counts."""
+    """Fit click model ``name`` with the declared ctr_examples ``features`` it may use on the train blocks
+    of the CTR examples, early-stopped on the latest; returns it, the seconds it took and the example counts."""
     train, validation, _ = split_examples(examples)
     model = click_model(name, params)
     t0 = time.perf_counter()
-    model.fit(train, validation, log=log)
+    model.fit(train, validation, features.for_model(name), log=log)
     return model, time.perf_counter() - t0, {"train_examples": len(train), "validation_examples": len(validation)}
 
 

@@ -31,8 +31,10 @@ import pandas as pd
 
 from ml.evaluation import uncertainty
 from ml.evaluation.protocol import headline_users
+from ml.feature_sets import FeatureSet
 from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
+from ml.two_stage.features import Attributes
 from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker, validation_ndcg_users
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -181,6 +183,7 @@ def run_study(
 def tune_recommender(
     name: str,
     data: InteractionData,
+    features: dict[str, FeatureSet],
     n_trials: int,
     seed: int = 0,
     log=None,
@@ -199,7 +202,7 @@ def tune_recommender(
         if log:
             log(f"tuning {name} on {sample}")
     fallback = PopularityRecommender().fit(view.train)
-    side = {"user_features": view.users, "item_features": view.items}
+    side = {"user_features": view.users, "item_features": view.items, "features": features}
 
     def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:
         model = RECOMMENDERS[name](**params)
@@ -215,15 +218,15 @@ def tune_recommender(
     return dataclasses.replace(run_study(name, objective, n_trials, seed, log), sample=sample)
 
 
-def tune_ranker(data: InteractionData, windows, n_trials: int, seed: int = 0, log=None) -> TuningResult:
+def tune_ranker(data: InteractionData, windows, attrs: Attributes, n_trials: int, seed: int = 0, log=None) -> TuningResult:
     """Choose the two-stage ranker's LightGBM parameters on its validation window."""
     frames: dict[bool, tuple] = {}  # the candidate frames of each candidate set, computed once
 
     def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:
         p = TwoStageParams(**params)
         if p.ease_candidates not in frames:
-            frames[p.ease_candidates] = ranker_frames(data, windows, p)
+            frames[p.ease_candidates] = ranker_frames(data, windows, p, attrs)
         train, val = frames[p.ease_candidates]
-        return validation_ndcg_users(train_ranker(train, val, p), val, windows[1])
+        return validation_ndcg_users(train_ranker(train, val, p, attrs.features), val, windows[1])
 
     return run_study("two_stage", objective, n_trials, seed, log)

@@ -199,6 +199,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
                 version=m.version,
                 similar_items=m.similarity is not None,
                 retrieval=m.retrieval,
+                features={mart: fs.names for mart, fs in getattr(m.model, "features", {}).items()},
                 metrics=snap.metrics.get(m.name, {}),
             )
             for m in snap.models.values()

@@ -100,6 +100,9 @@ class ModelInfo(BaseModel):
     version: str
     similar_items: bool
     retrieval: str = Field(..., description="how top-k is found: exact, or ann (an HNSW index, RECSYS_ANN_MIN_ITEMS)")
+    features: dict[str, list[str]] = Field(
+        default_factory=dict, description="the declared mart features the model was trained with, by mart"
+    )
     metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
 
 

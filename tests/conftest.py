@@ -1,4 +1,5 @@
 import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -195,3 +196,12 @@ RUN_INDEPENDENT = [
     "ctr_auc",
     "ctr_log_loss",
 ]
+
+
+@functools.cache
+def declared() -> dict:
+    """The features the marts' yml declare (``ml.warehouse.declarations``), from the manifest the
+    session parsed."""
+    from ml.warehouse.declarations import feature_sets
+
+    return feature_sets()

@@ -6,7 +6,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.ctr.deep import CTRModel
-from ml.ctr.features import ITEM_COLUMNS, USER_COLUMNS, pair_features, split_examples
+from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR, sampled
 from ml.ctr.rerank import RerankScorer
 from ml.evaluation.cold_start import cold_start_metrics
@@ -14,7 +14,7 @@ from ml.evaluation.metrics import calibration_table, ctr_report
 from ml.models import load_model
 from ml.recommenders import PopularityRecommender
 from ml.two_stage.features import candidate_recall
-from tests.conftest import FixedScorer
+from tests.conftest import FixedScorer, declared
 from tests.test_evaluation import tiny_data
 from tests.test_neural import tiny_ctr
 
@@ -53,34 +53,42 @@ def test_calibration_table_bins_by_quantile():
 def test_lightgbm_ctr_learns_and_round_trips(tmp_path):
     train, val, test = split_examples(tiny_ctr())
     train = train.assign(brand=train["brand"].where(train.index % 3 > 0))  # brand is optional: missing values train
-    model = LightGBMCTR(n_estimators=100, min_child_samples=20).fit(train, val)
+    features = declared()["ctr_examples"].for_model("lgbm_ctr")
+    assert "user_idx" not in features.names  # the ids are declared for the networks only
+    model = LightGBMCTR(n_estimators=100, min_child_samples=20).fit(train, val, features)
     p = model.predict_proba(test)
     assert ctr_report(test["clicked"].to_numpy(), p)["auc"] > 0.7
     loaded = load_model(model.save(tmp_path / "lgbm"))
     np.testing.assert_allclose(loaded.predict_proba(test), p)
+    assert loaded.features.to_dict() == features.to_dict()  # the feature set is recorded in the artifact
     unseen = test.assign(brand=None, category="never seen")  # missing and unknown categories still score
     assert np.isfinite(loaded.predict_proba(unseen)).all()
     # larger data: a seeded sample of max_train_rows examples trains, and still learns
     rows = sampled(train, len(train) // 2, seed=1)
     assert len(rows) == len(train) // 2 and rows.index.is_monotonic_increasing and sampled(train, 0, 1) is train
     assert rows.index.equals(sampled(train, len(train) // 2, seed=1).index)
-    half = LightGBMCTR(n_estimators=100, min_child_samples=20, max_train_rows=len(train) // 2).fit(train, val)
+    half = LightGBMCTR(n_estimators=100, min_child_samples=20, max_train_rows=len(train) // 2).fit(train, val, features)
     assert ctr_report(test["clicked"].to_numpy(), half.predict_proba(test))["auc"] > 0.7
 
 
-def test_reranker_orders_the_base_top_n_by_click_probability(tmp_path):
+def test_reranker_orders_the_base_top_n_by_click_probability():
     data = tiny_data()
-    users = pd.DataFrame({"user_idx": range(3), "user_id": [10, 11, 12], "country": "US", "segment": "a", "age_band": "x"})
-    users = users.assign(**dict.fromkeys(USER_COLUMNS.values(), 1.0))
-    items = data.items.assign(brand="b", price=[1.0, 2.0, 3.0, 4.0], price_vs_category=1.0)
-    items = items.assign(**dict.fromkeys(ITEM_COLUMNS.values(), 1.0))
-    ctr = CTRModel("mlp", epochs=2, seed=1).fit(*split_examples(tiny_ctr())[:2])
+    frames = tiny_ctr()
+    ctr = CTRModel("mlp", epochs=2, seed=1).fit(*split_examples(frames)[:2], declared()["ctr_examples"].for_model("ctr_mlp"))
+    asked = []
+
+    def features_for(pairs: pd.DataFrame) -> pd.DataFrame:  # as the marts would answer: a feature row per pair
+        asked.append(pairs)
+        return frames.iloc[pairs["item_id"].to_numpy() % 7].reset_index(drop=True)
+
     base = PopularityRecommender().fit(data.train)
-    rerank = RerankScorer(base, ctr, users, items, data.train, n_candidates=2)
+    ids = (np.array([10, 11, 12]), np.array([100, 101, 102, 103]))
+    rerank = RerankScorer(base, ctr, *ids, data.train, features_for, n_candidates=2)
     got, _ = rerank.recommend([0], 2, exclude=data.train)
     top2, _ = base.recommend([0], 2, exclude=data.train)
     assert set(got[0]) == set(top2[0])  # the same candidates, reordered by the CTR model
-    probs = ctr.predict_proba(pair_features(users, items, data.train, np.array([0, 0]), top2[0]))
+    (pairs,) = asked  # the candidates were asked for by id, in the context the pairs are scored in
+    assert pairs["user_id"].tolist() == [10, 10] and pairs["item_id"].tolist() == (100 + top2[0]).tolist()
+    assert set(pairs["event_hour"]) == {20} and set(pairs["is_weekend"]) == {0}
+    probs = ctr.predict_proba(features_for(pairs))
     assert got[0].tolist() == top2[0][np.argsort(-probs, kind="stable")].tolist()
-    loaded = load_model(rerank.save(tmp_path / "rerank"))
-    np.testing.assert_array_equal(loaded.recommend([0], 2, exclude=data.train)[0], got)

@@ -1,21 +1,21 @@
 """The SQL <-> Python boundary: the marts' enforced dbt contracts are the one definition of the columns
-Python reads, and the serving-time CTR features computed in Python equal the SQL ones."""
+Python reads, their yml the one declaration of the features models take, and the features of pairs
+scored at serving time are the CTR examples' own (the same SQL)."""
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from ml import columns, models, settings
-from ml.ctr.features import CTR_ATTRIBUTES, CTR_CATEGORICAL, CTR_NUMERIC, pair_features
+from ml.feature_sets import MART_READERS
 from ml.ingest import synthetic
-from ml.recommenders import two_tower
 from ml.serving.index import ITEM_ATTRIBUTES
-from ml.two_stage.ranker import RANKER_ITEM_COLUMNS, RANKER_USER_COLUMNS
+from ml.two_stage.features import ITEM_INPUTS
 from ml.warehouse import connection as warehouse
-from ml.warehouse.marts import load_interactions
+from ml.warehouse.marts import candidate_features
+from tests.conftest import declared
 
 MARTS_YML = settings.DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml"
 
@@ -29,14 +29,24 @@ def contract(mart: str) -> dict[str, str]:
     return {name: column["data_type"] for name, column in node["columns"].items()}
 
 
-def test_every_python_column_list_is_in_its_mart_contract():
-    assert set(CTR_NUMERIC + CTR_CATEGORICAL) <= set(contract("ctr_examples"))
-    users, items = contract("user_features"), contract("item_features")
-    assert set(two_tower.USER_NUMERIC + two_tower.USER_CATEGORICAL + RANKER_USER_COLUMNS) <= set(users)
-    assert set(two_tower.ITEM_NUMERIC + two_tower.ITEM_CATEGORICAL + RANKER_ITEM_COLUMNS + ITEM_ATTRIBUTES) <= set(items)
+def test_features_are_declared_in_the_mart_contracts_and_reach_their_models():
+    features = declared()
+    assert set(features) == set(MART_READERS)  # every feature mart declares, and only they
+    for mart, declared_set in features.items():
+        typed = contract(mart)
+        assert set(declared_set.names) <= set(typed), mart
+        text = {c for c, t in typed.items() if t == "varchar"}
+        assert set(declared_set.categorical) - {"user_idx", "item_idx"} <= text, mart  # categoricals are text but the ids
+        for model in MART_READERS[mart]:  # each reader gets a non-empty, ordered part of the declaration
+            part = declared_set.for_model(model)
+            assert part.names and part.names == [n for n in declared_set.names if n in part.names], (mart, model)
+    assert features["ctr_examples"].for_model("lgbm_ctr").names == [
+        n for n in features["ctr_examples"].names if n not in ("user_idx", "item_idx")
+    ]  # `models:` restricts the ids to the networks
+    assert not features["user_features"].for_model("dcn").names  # a model that does not read a mart gets none
+    assert set(ITEM_INPUTS + ITEM_ATTRIBUTES) <= set(contract("item_features"))
     for mart in (columns.INTERACTIONS, columns.INTERACTIONS_DAILY):
         assert {columns.USER_IDX, columns.ITEM_IDX, columns.SPLIT, columns.WEIGHT} <= set(contract(mart))
-    assert all(contract("ctr_examples")[c] == "varchar" for c in CTR_ATTRIBUTES)
 
 
 def test_every_mart_column_is_typed_and_described():
@@ -69,28 +79,16 @@ def test_built_marts_match_their_contracts(sample_warehouse):
             assert built == declared, mart
 
 
-def test_serving_pair_features_equal_the_sql_ctr_features(sample_warehouse):
-    """For the test window (features as of the split) the Python features of a (user, item) pair are
-    the ctr_examples row's, column for column, context features aside."""
-    data = load_interactions(sample_warehouse)
-    examples = warehouse.query_df(
-        "select * from marts.ctr_examples where split = 'test' order by event_id", sample_warehouse
-    ).head(3000)
-    py = pair_features(data.users, data.items, data.train, examples["user_idx"].to_numpy(), examples["item_idx"].to_numpy())
-    compared = [c for c in CTR_NUMERIC + CTR_CATEGORICAL if c not in ("event_hour", "is_weekend")]
-    for col in compared:
-        sql, ours = examples[col], py[col]
-        if col in CTR_ATTRIBUTES:
-            pd.testing.assert_series_equal(sql.reset_index(drop=True), ours, check_names=False)
-        else:
-            np.testing.assert_allclose(
-                pd.to_numeric(ours).to_numpy(float),
-                pd.to_numeric(sql).to_numpy(float),
-                rtol=1e-5,
-                atol=1e-9,
-                equal_nan=True,
-                err_msg=col,
-            )
+def test_serving_features_of_pairs_equal_the_ctr_examples(sample_warehouse):
+    """For the test window (features as of the split), the features of (user, item) pairs asked for at
+    serving time are the ctr_examples rows of the same pairs: every declared feature and every column."""
+    examples = warehouse.query_df("select * from marts.ctr_examples where split = 'test' order by event_id", sample_warehouse)
+    examples = examples.drop_duplicates(["user_id", "item_id"]).head(2000)
+    served = candidate_features(examples[["user_id", "item_id", "event_hour", "is_weekend"]], sample_warehouse)
+    assert set(declared()["ctr_examples"].names) <= set(served.columns)
+    shared = [c for c in examples.columns if c in served.columns]
+    assert len(shared) == len(examples.columns) - 4  # all but the example's id, time, split and label
+    pd.testing.assert_frame_equal(served[shared], examples[shared].reset_index(drop=True), check_dtype=False)
 
 
 @pytest.mark.parametrize("mart", ["user_features", "item_features"])

@@ -9,29 +9,23 @@ import scipy.sparse as sp
 import torch
 
 from ml.ctr.deep import CTRModel
-from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC, split_examples
+from ml.ctr.features import split_examples
 from ml.evaluation.metrics import ctr_report
 from ml.models import load_model
 from ml.neural import TabularEncoder
-from ml.recommenders.two_tower import (
-    ITEM_CATEGORICAL,
-    ITEM_NUMERIC,
-    USER_CATEGORICAL,
-    USER_NUMERIC,
-    TwoTowerRecommender,
-    sample_negatives,
-    sampled_softmax_loss,
-    seen_mask,
-)
+from ml.recommenders.two_tower import TwoTowerRecommender, sample_negatives, sampled_softmax_loss, seen_mask
+from tests.conftest import declared
 
 
 def tiny_features(n_users=80, n_items=40, seed=0):
+    """Random values for every feature the marts declare for the two-tower, and a learnable taste."""
     rng = np.random.default_rng(seed)
-    users = pd.DataFrame({c: rng.random(n_users) for c in USER_NUMERIC})
-    for c in USER_CATEGORICAL:
+    user_set, item_set = (declared()[m].for_model("two_tower") for m in ("user_features", "item_features"))
+    users = pd.DataFrame({c: rng.random(n_users) for c in user_set.numeric})
+    for c in user_set.categorical:
         users[c] = rng.choice(["a", "b", "c"], n_users)
-    items = pd.DataFrame({c: rng.random(n_items) for c in ITEM_NUMERIC})
-    for c in ITEM_CATEGORICAL:
+    items = pd.DataFrame({c: rng.random(n_items) for c in item_set.numeric})
+    for c in item_set.categorical:
         items[c] = rng.choice(["x", "y"], n_items)
     # users of segment "a" like even items, others odd items: learnable from features
     like_even = (users["segment"] == "a").to_numpy()
@@ -95,8 +89,8 @@ def test_hard_negatives_are_popular_and_seen_ones_are_masked():
 def trained():
     train, users, items, like_even = tiny_features()
     kw = dict(embedding_dim=8, hidden=16, epochs=30, batch_size=64, n_negatives=16, seed=1)
-    a = TwoTowerRecommender(**kw).fit(train, user_features=users, item_features=items)
-    b = TwoTowerRecommender(**kw).fit(train, user_features=users, item_features=items)
+    a = TwoTowerRecommender(**kw).fit(train, user_features=users, item_features=items, features=declared())
+    b = TwoTowerRecommender(**kw).fit(train, user_features=users, item_features=items, features=declared())
     return a, b, train, like_even
 
 
@@ -109,6 +103,8 @@ def test_two_tower_learns_deterministically_and_round_trips(trained, tmp_path):
     parity = (items % 2 == 0).mean(axis=1)
     assert (parity[like_even[:10]] > 0.6).all() and (parity[~like_even[:10]] < 0.4).all()
     loaded = load_model(a.save(tmp_path / "tt"))
+    recorded = {mart: fs.to_dict() for mart, fs in loaded.features.items()}
+    assert recorded == {mart: fs.to_dict() for mart, fs in a.features.items()} and recorded["user_features"]["features"]
     np.testing.assert_array_equal(loaded.recommend(np.arange(10), 5, exclude=train)[0], items)
     sims, _ = a.similar_items([0], 3)
     assert 0 not in sims[0]
@@ -125,9 +121,10 @@ def test_two_tower_cold_users_are_served_from_features(trained):
 
 
 def tiny_ctr(n=3000, seed=0):
+    """Random values for every declared CTR feature; clicks follow two of them."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({c: rng.random(n) for c in CTR_NUMERIC})
-    for c in CTR_CATEGORICAL:
+    frame = pd.DataFrame({c: rng.random(n) for c in declared()["ctr_examples"].numeric})
+    for c in declared()["ctr_examples"].categorical:
         frame[c] = rng.choice(["p", "q", "r"], n)
     logit = 4 * (frame["user_category_share"] - 0.5) + np.where(frame["category"] == "p", 1.0, -1.0)
     frame["clicked"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
@@ -141,12 +138,13 @@ def tiny_ctr(n=3000, seed=0):
 def test_ctr_models_learn_and_round_trip(arch, tmp_path):
     train, val, test = split_examples(tiny_ctr())
     assert len(train) == 1500 and len(val) == 500 and len(test) == 1000
-    model = CTRModel(arch, epochs=8, batch_size=128, seed=3).fit(train, val)
+    features = declared()["ctr_examples"].for_model("dcn")
+    model = CTRModel(arch, epochs=8, batch_size=128, seed=3).fit(train, val, features)
     p = model.predict_proba(test)
     report = ctr_report(test["clicked"].to_numpy(), p)
     assert report["auc"] > 0.7 and 0 < report["log_loss"] < 0.7
     assert 1 <= model.best_epoch <= len(model.history)
-    again = CTRModel(arch, epochs=8, batch_size=128, seed=3).fit(train, val).predict_proba(test)
+    again = CTRModel(arch, epochs=8, batch_size=128, seed=3).fit(train, val, features).predict_proba(test)
     np.testing.assert_array_equal(p, again)
     loaded = load_model(model.save(tmp_path / arch))
     np.testing.assert_allclose(loaded.predict_proba(test), p, rtol=1e-6)

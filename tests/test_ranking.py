@@ -13,6 +13,12 @@ from ml.recommenders import ContentRecommender, HybridRecommender
 from ml.two_stage import ranker as ranker_module
 from ml.two_stage.features import add_features, base_score, binary_labels, candidates
 from tests.conftest import FixedScorer as Fixed
+from tests.conftest import declared
+
+
+def attributes() -> R.Attributes:
+    """The user and item attributes the marts declare for the ranker (segment, age band; price, category)."""
+    return R.Attributes.of(declared())
 
 
 def test_candidates_are_the_union_with_every_generators_rank():
@@ -58,15 +64,16 @@ def test_label_windows_follow_their_feature_windows_and_never_touch_the_test():
 def test_ranker_learns_a_signal_and_ranks_by_it():
     rng = np.random.default_rng(0)
     n_users, per_user = 120, 20
-    frame = pd.DataFrame({f: rng.random(n_users * per_user) for f in R.FEATURES})
+    features = attributes().features
+    frame = pd.DataFrame({f: rng.random(n_users * per_user) for f in features})
     frame["user"] = np.repeat(np.arange(n_users), per_user)
     frame["als_rank"] = rng.integers(1, 52, len(frame))
     frame["label"] = (frame["user_category_share"] > 0.8).astype(int) * 2  # relevance follows one feature
     train, val = frame[frame.user < 90], frame[frame.user >= 90]
-    model = R.train_ranker(train, val, R.TwoStageParams(seed=1))
-    pred = model.predict(val[R.FEATURES])
+    model = R.train_ranker(train, val, R.TwoStageParams(seed=1), features)
+    pred = model.predict(val[features])
     assert np.corrcoef(pred, val["user_category_share"])[0, 1] > 0.5
-    np.testing.assert_array_equal(pred, R.train_ranker(train, val, R.TwoStageParams(seed=1)).predict(val[R.FEATURES]))
+    np.testing.assert_array_equal(pred, R.train_ranker(train, val, R.TwoStageParams(seed=1), features).predict(val[features]))
 
 
 def test_binary_labels_and_the_als_base():
@@ -87,7 +94,7 @@ def test_features_do_not_grow_with_the_history_length():
     short, long_ = (
         R.make_windows(daily, 4, 6, pd.Timestamp(s), label_days=7, n_train_windows=1)[1] for s in ("2026-01-26", "2026-02-13")
     )  # histories of 18 and 36 days (whole 6-day cycles)
-    a, b = (add_features(cands, w, users, items) for w in (short, long_))
+    a, b = (add_features(cands, w, users, items, attributes()) for w in (short, long_))
     scale_free = ["als_score", "item_users", "user_weight", "pair_impressions", "item_impressions", "user_category_share"]
     pd.testing.assert_frame_equal(a[scale_free], b[scale_free])
     assert a["als_score"].tolist() == [1.0, 0.5, 1.0]  # share of the user's best candidate
@@ -105,19 +112,22 @@ def items_frame(n=6):
 
 def test_content_recommends_items_like_the_history(tmp_path):
     X = sp.csr_matrix(([1.0], ([0], [0])), shape=(2, 6))  # user 0 saw item 0 (category a, brand x, cheap)
-    model = ContentRecommender().fit(X, item_features=items_frame())
+    model = ContentRecommender().fit(X, item_features=items_frame(), features=declared())
+    assert model.features["item_features"].names == ["category", "brand", "price"]  # as the item mart declares
     items, _ = model.recommend([0], 2, exclude=X)
     assert items[0, 0] == 1  # the other category-a item (nearest price band) comes first
     loaded = load_model(model.save(tmp_path / "content"))
     np.testing.assert_array_equal(loaded.recommend([0], 2, exclude=X)[0], items)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="item_features"):
         ContentRecommender().fit(X)
+    with pytest.raises(ValueError, match="declared features"):
+        ContentRecommender().fit(X, item_features=items_frame())
 
 
 def test_hybrid_blends_and_round_trips(tmp_path):
     rng = np.random.default_rng(0)
     X = sp.random(30, 6, density=0.3, random_state=rng, format="csr", dtype=np.float32)
-    hyb = HybridRecommender(alpha=1.0, factors=4, iterations=3).fit(X, item_features=items_frame())
+    hyb = HybridRecommender(alpha=1.0, factors=4, iterations=3).fit(X, item_features=items_frame(), features=declared())
     np.testing.assert_allclose(
         hyb.score_users(np.arange(3)),
         (lambda s: (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True))(hyb.cf.score_users(np.arange(3))),
@@ -126,7 +136,7 @@ def test_hybrid_blends_and_round_trips(tmp_path):
     loaded = load_model(hyb.save(tmp_path / "hybrid"))
     np.testing.assert_allclose(loaded.score_users(np.arange(3)), hyb.score_users(np.arange(3)), rtol=1e-6)
     # a real blend: alpha 0.3 is 0.3 z(ALS) + 0.7 z(content), each standardised per user
-    blend = HybridRecommender(alpha=0.3, factors=4, iterations=3).fit(X, item_features=items_frame())
+    blend = HybridRecommender(alpha=0.3, factors=4, iterations=3).fit(X, item_features=items_frame(), features=declared())
     users = np.arange(5)
 
     def z(s):
@@ -139,6 +149,9 @@ def test_hybrid_blends_and_round_trips(tmp_path):
 
 class NoCorrection:
     """A ranker whose trees add nothing: the two-stage list must then be the ALS list."""
+
+    def feature_name(self):
+        return attributes().features
 
     def predict(self, frame):
         return np.zeros(len(frame))
@@ -161,7 +174,7 @@ def test_two_stage_adds_the_als_base_at_prediction():
     items = items_frame().assign(released_at=pd.Timestamp("2025-01-01"))
     rng = np.random.default_rng(3)
     gens = {name: Fixed(rng.random((4, 6))) for name in R.GENERATORS}
-    two = R.TwoStageScorer(gens, NoCorrection(), test, users, items, n_candidates=6)
+    two = R.TwoStageScorer(gens, NoCorrection(), test, users, items, attributes(), n_candidates=6)
     users_with_history = np.array([0, 1])
     np.testing.assert_array_equal(
         two.recommend(users_with_history, 5, exclude=test.history)[0],
@@ -169,9 +182,9 @@ def test_two_stage_adds_the_als_base_at_prediction():
     )
     everything = sp.csr_matrix(np.ones((4, 6)))  # nothing left to propose: an empty list, not an error
     assert (
-        R.TwoStageScorer(gens, NoCorrection(), dataclasses.replace(test, history=everything), users, items, 6).recommend(
-            users_with_history, 3
-        )[0]
+        R.TwoStageScorer(
+            gens, NoCorrection(), dataclasses.replace(test, history=everything), users, items, attributes(), 6
+        ).recommend(users_with_history, 3)[0]
         == -1
     ).all()
 
@@ -180,7 +193,7 @@ def test_content_works_without_brands_or_prices():
     """Brand and price are optional in the raw contract: a missing value is its own attribute value."""
     X = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]], dtype=np.float32))
     for items in (items_frame().assign(brand=None), items_frame().assign(brand=[None, "y", None, None, "x", "y"], price=np.nan)):
-        model = ContentRecommender().fit(X, item_features=items)
+        model = ContentRecommender().fit(X, item_features=items, features=declared())
         recs, scores = model.recommend([0, 1], 2, exclude=X)
         assert recs[0, 0] == 1 and recs[1, 0] == 3 and np.isfinite(scores).all()  # same category first
 
@@ -193,10 +206,12 @@ def test_validation_ndcg_counts_relevant_items_outside_the_candidates():
     val = pd.DataFrame({"user": [0, 0, 1, 1], "item": [0, 1, 2, 3], "label": [0, 1, 1, 0], "als_rank": [1, 2, 1, 2]})
 
     class Scores:  # ranks item 1 above item 0 for user 0, item 3 above item 2 for user 1
+        feature_name_ = attributes().features
+
         def predict(self, frame):
             return np.array([0.0, 5.0, 0.0, 5.0])
 
-    val = val.assign(**{f: 0.0 for f in R.FEATURES if f not in val})
+    val = val.assign(**{f: 0.0 for f in attributes().features if f not in val})
     # user 0: hit at rank 1, 2 relevant (items 1, 3) -> 1 / (1 + 1/log2(3)); user 1: hit at rank 2 of 1 -> 1/log2(3)
     expected = np.mean([1 / (1 + 1 / np.log2(3)), 1 / np.log2(3)])
     assert np.isclose(ranker_module.validation_ndcg(Scores(), val, window), expected)

@@ -27,12 +27,12 @@ def clustered_data(n_users=120, n_items=60, seed=0) -> InteractionData:
 @pytest.mark.parametrize("name", ["als", "ease"])
 def test_tuning_starts_from_the_default_and_is_reproducible(name):
     data = clustered_data()
-    result = tuning.tune_recommender(name, data, n_trials=5, seed=1)
+    result = tuning.tune_recommender(name, data, {}, n_trials=5, seed=1)
     first = result.trials.iloc[0]
     assert all(first[p] == tuning.default_params(name)[p] for p in tuning.SPACES[name])
     assert np.isclose(first["validation_ndcg@10"], result.default_value)
     assert result.value >= result.default_value and len(result.trials) == 5
-    again = tuning.tune_recommender(name, data, n_trials=5, seed=1)
+    again = tuning.tune_recommender(name, data, {}, n_trials=5, seed=1)
     assert again.params == result.params and again.value == result.value
 
 
@@ -51,22 +51,22 @@ def test_larger_data_is_tuned_on_a_seeded_sample_of_users_and_the_most_chosen_it
     assert set(np.unique(view.test.indices)) <= set(items) and set(view.test.tocoo().row) <= set(users)
     assert np.array_equal(data.tuning(30, 9, seed=4).train.indices, view.train.indices)
     assert data.tuning(1000, 1000).train.nnz == data.fit.nnz
-    result = tuning.tune_recommender("als", data, n_trials=2, max_users=30, max_items=60)
+    result = tuning.tune_recommender("als", data, {}, n_trials=2, max_users=30, max_items=60)
     assert result.sample == "a sample: 30 of 120 users, 60 of 60 items"
 
 
 def test_tuning_never_reads_the_test_window():
     data = clustered_data()
-    chosen = tuning.tune_recommender("ease", data, n_trials=4, seed=0)
+    chosen = tuning.tune_recommender("ease", data, {}, n_trials=4, seed=0)
     data.test = sp.csr_matrix(np.ones(data.train.shape, np.float32))  # a test window that would change any score
-    assert tuning.tune_recommender("ease", data, n_trials=4, seed=0).params == chosen.params
+    assert tuning.tune_recommender("ease", data, {}, n_trials=4, seed=0).params == chosen.params
 
 
 def test_tuning_without_a_validation_window_says_what_to_set():
     data = clustered_data()
     data.validation = sp.csr_matrix(data.train.shape, dtype=np.float32)
     with pytest.raises(ValueError, match="validation_days"):
-        tuning.tune_recommender("als", data, n_trials=2)
+        tuning.tune_recommender("als", data, {}, n_trials=2)
 
 
 @pytest.mark.parametrize(("gain", "adopted"), [(0.0005, False), (0.05, True)])

@@ -12,6 +12,7 @@ from dagster_defs.assets.common import (
     SPLIT_MART,
     ModelArtifact,
     code_version,
+    declared_features,
     md,
     store_analysis,
 )
@@ -19,7 +20,8 @@ from ml import ablation, models
 from ml.artifacts import load_model
 from ml.ctr.features import skip_reason, split_examples
 from ml.evaluation.cold_start import cold_start_metrics
-from ml.two_stage import GENERATORS, TwoStageParams
+from ml.feature_sets import FeatureSet
+from ml.two_stage import GENERATORS, Attributes, TwoStageParams
 from ml.warehouse import marts
 
 ABLATION_DCN_EPOCHS = 4  # the full DCN is retrained with the same cap, so deltas compare like with like
@@ -66,6 +68,8 @@ def feature_ablation(context: dg.AssetExecutionContext, **generators: ModelArtif
         {n: load_model(a.path) for n, a in generators.items()},
         None if skip_reason(examples) else split_examples(examples),
         params,
+        Attributes.of(declared := declared_features()),
+        declared.get("ctr_examples", FeatureSet("ctr_examples")),
         ctr_epochs=ABLATION_DCN_EPOCHS,
         log=context.log.info,
     )

@@ -14,12 +14,14 @@ from dagster_dbt import get_asset_key_for_model
 
 import ml
 from dagster_defs.assets.features import feature_dbt_assets
+from dagster_defs.project import dbt_project
 from ml import columns as C
 from ml import settings, tracking
 from ml.evaluation import metrics as M
 from ml.evaluation import uncertainty
+from ml.feature_sets import FeatureSet
 from ml.serving.publish import provenance
-from ml.warehouse import evaluation_store, marts
+from ml.warehouse import declarations, evaluation_store, marts
 
 ML_DIR = Path(ml.__file__).parent
 
@@ -32,13 +34,17 @@ def mart_key(name: str) -> dg.AssetKey:
 INTERACTION_MARTS = [mart_key(n) for n in (C.INTERACTIONS, C.USER_FEATURES, C.ITEM_FEATURES)]
 DAILY_MART = mart_key(C.INTERACTIONS_DAILY)
 CTR_MART = mart_key(C.CTR_EXAMPLES)
+CANDIDATE_MART = mart_key("ctr_candidate_features")  # the CTR features of pairs to score
 SPLIT_MART = mart_key(marts.SPLIT_WINDOWS)  # read by the ranker's windows and every model's provenance
 
 
-def code_version(*paths: str) -> str:
+def code_version(*paths: str, model: str | None = None) -> str:
     """Hash of the ml/ sources (files or packages, relative to ml/, or absolute paths of other files) an
-    asset runs, so the UI flags it when they change."""
+    asset runs and, for ``model``, of the mart features declared for it, so the UI flags the asset when
+    either changes (a feature added in a mart's yml makes the models that take it unsynced)."""
     digest = hashlib.sha1()
+    if model is not None:
+        digest.update("".join(fs.for_model(model).fingerprint for fs in declared_features().values()).encode())
     for name in ("interactions.py", "recommenders/base.py", *paths):
         path = ML_DIR / name
         for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
@@ -123,3 +129,13 @@ def store_analysis(context: dg.AssetExecutionContext, frame: pd.DataFrame, table
 def data_origin() -> dict:
     """What a published model's provenance.json says about its data (``ml.serving.publish.provenance``)."""
     return provenance(settings.warehouse_label(), marts.data_window())
+
+
+def declared_features() -> dict[str, FeatureSet]:
+    """The features the marts' yml declare, read from the manifest the code location loaded."""
+    return declarations.feature_sets(declarations.load_manifest(dbt_project.manifest_path))
+
+
+def features_metadata(features: dict[str, FeatureSet]) -> dict:
+    """The ``features`` a model was fit with, by mart, as the UI shows them."""
+    return {"features": dg.MetadataValue.json({mart: fs.names for mart, fs in features.items()})}

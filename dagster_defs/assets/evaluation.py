@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
+    CANDIDATE_MART,
     CTR_MART,
     DAILY_MART,
     INTERACTION_MARTS,
@@ -88,7 +89,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
         group_name="evaluation",
         ins=ins,
         kinds=KINDS,
-        deps=[CTR_MART, *(INTERACTION_MARTS if rerank else [])],
+        deps=[CTR_MART, *([*INTERACTION_MARTS, CANDIDATE_MART] if rerank else [])],
         code_version=code_version("ctr", "evaluation"),
         description=f"Test-window AUC, log loss and calibration of models/{name}"
         + (" and the ranking metrics of ALS's top-50 reranked by it" if rerank else "")
@@ -105,7 +106,8 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
         if rerank:
             data = marts.load_interactions()
             base, fallback = (load_model(inputs[n].path) for n in ("base", "fallback"))
-            reranked = RerankScorer(base, ctr, data.users, data.items, data.train)
+            ids = (data.users["user_id"].to_numpy(), data.items["item_id"].to_numpy())
+            reranked = RerankScorer(base, ctr, *ids, data.train, features_for=marts.candidate_features)
             frame = pd.concat([frame, protocol.evaluate(reranked, data, fallback=fallback)], ignore_index=True)
             window = protocol.window_id(data)
         meta = store_results(context, frame, name, model.version, window)

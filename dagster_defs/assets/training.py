@@ -15,6 +15,8 @@ from dagster_defs.assets.common import (
     ModelArtifact,
     code_version,
     data_origin,
+    declared_features,
+    features_metadata,
     md,
     new_version,
     skip,
@@ -23,6 +25,7 @@ from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.resources import RecsysResource
 from ml import models, tracking, training, tuning
 from ml.ctr.features import skip_reason
+from ml.feature_sets import FeatureSet
 from ml.recommenders import RECOMMENDERS, CannotTrain
 from ml.serving.publish import publish
 from ml.warehouse import marts
@@ -63,7 +66,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
         group_name="models",
         deps=[*INTERACTION_MARTS, SPLIT_MART],
         ins=tuned_input(name),
-        code_version=code_version(source),
+        code_version=code_version(source, model=name),
         kinds=KINDS.get(name, {"python"}),
         description=f"{models.MODELS[name].description} Trained on the train window of marts.interactions"
         f" (train + validation splits){tuned_note}.",
@@ -72,7 +75,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
         data = marts.load_interactions()
         params = resolve_params(config, tuned.get("tuned"))  # type: ignore[arg-type]
         try:
-            model, seconds = training.train_recommender(name, params, data, log=context.log.info)
+            model, seconds = training.train_recommender(name, params, data, declared_features(), log=context.log.info)
         except CannotTrain as exc:
             return dg.Output(ModelArtifact(name, "", "", skipped=str(exc)), metadata=skip(context, str(exc)))
         meta = {
@@ -80,6 +83,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
             "n_items": data.n_items,
             "train_interactions": int(data.train.nnz),
             "sample_recommendations": md(training.sample_recommendations(model, data)),
+            **(features_metadata(model.features) if model.features else {}),
             **history_metadata(getattr(model, "history", [])),
         }
         version = new_version(context)
@@ -101,7 +105,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         group_name="models",
         deps=[CTR_MART, SPLIT_MART],
         kinds={"python", "pytorch" if name in models.CTR_NETWORKS else "lightgbm"},
-        code_version=code_version(source, "ctr/features.py", "neural.py"),
+        code_version=code_version(source, "ctr/features.py", "neural.py", model=name),
         description=f"{models.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "
         "early-stopped on the AUC of the latest. Skipped when the data has no impressions.",
     )
@@ -110,12 +114,14 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         if reason := skip_reason(examples):
             return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
         params = resolve_params(config, None)  # type: ignore[arg-type]
-        model, seconds, counts = training.train_click_model(name, params, examples, log=context.log.info)
+        features = declared_features().get("ctr_examples", FeatureSet("ctr_examples"))
+        model, seconds, counts = training.train_click_model(name, params, examples, features, log=context.log.info)
         history = getattr(model, "history", [])
         version = new_version(context)
         path = publish(recsys.artifacts_dir, name, version, model, origin=data_origin())
         meta = {
             **counts,
+            **features_metadata({"ctr_examples": model.features}),
             **({"best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in history), 4))} if history else {}),
             **history_metadata(history),
             **artifact_metadata(context, name, path, version, seconds, params),

@@ -4,11 +4,11 @@ takes the chosen parameters as its input and refits them on the whole train wind
 
 import dagster as dg
 
-from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, SPLIT_MART, code_version, md, skip
+from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, SPLIT_MART, code_version, declared_features, md, skip
 from dagster_defs.assets.configs import TUNING_CONFIGS
 from ml import tuning
 from ml.errors import CannotTrain
-from ml.two_stage import TwoStageParams
+from ml.two_stage import Attributes, TwoStageParams
 from ml.warehouse import marts
 
 
@@ -34,7 +34,7 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
         group_name="tuning",
         deps=[*INTERACTION_MARTS, *([DAILY_MART, SPLIT_MART] if ranker else [])],
         kinds={"python", "optuna"},
-        code_version=code_version("tuning.py", "evaluation", *(["two_stage"] if ranker else [])),
+        code_version=code_version("tuning.py", "evaluation", *(["two_stage"] if ranker else []), model=name),
         description=f"Hyperparameters of models/{name} chosen on the validation window "
         + ("(the ranker's last label window before the test window)" if ranker else "(fit on the train split)")
         + " by Optuna TPE; trial 0 is the hand-picked default. The test window is not read.",
@@ -45,11 +45,12 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
             if ranker:
                 defaults = TwoStageParams()
                 data, windows = marts.load_ranker_inputs(defaults.label_days, defaults.n_train_windows)
-                result = tuning.tune_ranker(data, windows, n_trials, seed, log=context.log.info)
+                attrs = Attributes.of(declared_features())
+                result = tuning.tune_ranker(data, windows, attrs, n_trials, seed, log=context.log.info)
             else:
                 data = marts.load_interactions()
                 sample = config.max_users, config.max_items  # type: ignore[attr-defined]
-                result = tuning.tune_recommender(name, data, n_trials, seed, context.log.info, *sample)
+                result = tuning.tune_recommender(name, data, declared_features(), n_trials, seed, context.log.info, *sample)
         except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)
             return dg.Output({}, metadata=skip(context, f"{exc}; models/{name} uses its defaults"))
         return dg.Output(result.params, metadata=tuning_metadata(result))

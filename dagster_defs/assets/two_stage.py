@@ -13,6 +13,8 @@ from dagster_defs.assets.common import (
     ModelArtifact,
     code_version,
     data_origin,
+    declared_features,
+    features_metadata,
     md,
     new_version,
     skip,
@@ -24,7 +26,7 @@ from ml import models
 from ml.artifacts import load_model
 from ml.errors import CannotTrain
 from ml.serving.publish import publish
-from ml.two_stage import GENERATORS, REQUIRED_GENERATORS, TwoStageParams, train_two_stage
+from ml.two_stage import GENERATORS, REQUIRED_GENERATORS, Attributes, TwoStageParams, train_two_stage
 from ml.warehouse import marts
 
 Config = CONFIGS["two_stage"]
@@ -37,7 +39,7 @@ GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
     deps=[DAILY_MART, SPLIT_MART, *INTERACTION_MARTS],
     ins={**GENERATOR_INS, "tuned": dg.AssetIn(["tuning", "two_stage"])},
     kinds={"python", "lightgbm"},
-    code_version=code_version("two_stage"),
+    code_version=code_version("two_stage", model="two_stage"),
     description=f"{models.MODELS['two_stage'].description} Trained on label windows inside the train period "
     "(marts.interactions_daily), early-stopped on the last one, with the parameters of tuning/two_stage "
     "(config values override them); serves with the published generators.",
@@ -59,7 +61,8 @@ def two_stage_model(
     except CannotTrain as exc:
         return dg.Output(ModelArtifact("two_stage", "", "", skipped=str(exc)), metadata=skip(context, str(exc)))
     t0 = time.perf_counter()
-    model, info = train_two_stage(data, windows, {n: load_model(a.path) for n, a in published.items()}, params)
+    attrs = Attributes.of(declared_features())
+    model, info = train_two_stage(data, windows, {n: load_model(a.path) for n, a in published.items()}, params, attrs)
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = publish(recsys.artifacts_dir, "two_stage", version, model, data, data_origin())
@@ -72,6 +75,7 @@ def two_stage_model(
             "validation_rows": info["validation_rows"],
             "validation_ndcg@10": dg.MetadataValue.float(round(info["validation_ndcg@10"], 4)),
             "feature_importance_gain": md(info["feature_importance"]),
+            **features_metadata(model.features),
             "generators": ", ".join(f"{n}@{published[n].version}" for n in model.generators),  # those it serves with
             **artifact_metadata(context, "two_stage", path, version, seconds, asdict(params)),
         },

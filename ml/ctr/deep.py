@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ml.artifacts import loader, read_arrays, read_params, write_arrays, write_params
-from ml.ctr.features import CTR_CATEGORICAL, CTR_NUMERIC
 from ml.evaluation import metrics as M
+from ml.feature_sets import FeatureSet
 from ml.hyperparams import param
 from ml.neural import TabularEncoder, arrays_to_state, epoch_orders, epoch_size, mlp, seed_everything, state_to_arrays
 from ml.progress import Progress
@@ -83,20 +83,16 @@ class CTRNet(torch.nn.Module):
 
 @loader(*ARCHITECTURES)
 class CTRModel:
-    """Click-probability model over ctr_examples rows (any frame with CTR_NUMERIC + CTR_CATEGORICAL)."""
+    """Click-probability model over ctr_examples rows: the declared features it is fit with (a
+    ``FeatureSet`` of the mart, recorded in the artifact)."""
 
     Params = CTRParams
 
-    def __init__(self, architecture: str = "dcn", drop_features: tuple[str, ...] = (), **params: Any) -> None:
+    def __init__(self, architecture: str = "dcn", **params: Any) -> None:
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
         hp = dataclasses.asdict(CTRParams(**params))
-        self.params: dict[str, Any] = {
-            "architecture": architecture,
-            **hp,
-            "hidden": list(hp["hidden"]),
-            "drop_features": list(drop_features),
-        }
+        self.params: dict[str, Any] = {"architecture": architecture, **hp, "hidden": list(hp["hidden"])}
         self.history: list[dict] = []
 
     @property
@@ -115,13 +111,13 @@ class CTRModel:
             p["dropout"],
         )
 
-    def fit(self, train: pd.DataFrame, validation: pd.DataFrame, log: Callable[[str], None] | None = None) -> CTRModel:
+    def fit(
+        self, train: pd.DataFrame, validation: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
+    ) -> CTRModel:
         p = self.params
         gen = seed_everything(p["seed"])
-        drop = set(p["drop_features"])
-        self.encoder = TabularEncoder(
-            [c for c in CTR_NUMERIC if c not in drop], [c for c in CTR_CATEGORICAL if c not in drop]
-        ).fit(train)
+        self.features = features
+        self.encoder = TabularEncoder(features.numeric, features.categorical).fit(train)
         num, cat = (torch.from_numpy(a) for a in self.encoder.transform(train))
         y = torch.from_numpy(train["clicked"].to_numpy(np.float32))
         self.net = self._net()
@@ -176,7 +172,14 @@ class CTRModel:
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     def save(self, directory: str | Path) -> Path:
-        directory = write_params(directory, self.name, self.params, encoder=self.encoder.to_dict(), history=self.history)
+        directory = write_params(
+            directory,
+            self.name,
+            self.params,
+            encoder=self.encoder.to_dict(),
+            history=self.history,
+            features=self.features.to_dict(),
+        )
         write_arrays(directory / "arrays.npz", state_to_arrays(self.net))
         return directory
 
@@ -187,6 +190,7 @@ class CTRModel:
             raise ValueError(f"{directory} holds a {meta['model']} model, not a CTR network {ARCHITECTURES}")
         model = cls(**meta["params"])
         model.encoder = TabularEncoder.from_dict(meta["encoder"])
+        model.features = FeatureSet.from_dict(meta["features"])
         model.history = meta["history"]
         model.best_epoch = int(np.argmax([h["val_auc"] for h in model.history])) + 1 if model.history else 0
         model.net = model._net()

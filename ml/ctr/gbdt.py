@@ -13,7 +13,7 @@ import pandas as pd
 
 from ml import threads
 from ml.artifacts import loader, read_params, write_params
-from ml.ctr.features import CTR_ATTRIBUTES, CTR_NUMERIC
+from ml.feature_sets import FeatureSet
 from ml.hyperparams import param
 from ml.interactions import as_text
 
@@ -39,8 +39,8 @@ class LightGBMCTRParams:
 
 @loader("lgbm_ctr")
 class LightGBMCTR:
-    """Gradient-boosted binary CTR model on the same ctr_examples features (categoricals as LightGBM
-    categories), early stopping on the validation block's AUC."""
+    """Gradient-boosted binary CTR model on the declared ctr_examples features it is fit with
+    (categoricals as LightGBM categories), early stopping on the validation block's AUC."""
 
     name = "lgbm_ctr"
     Params = LightGBMCTRParams
@@ -49,14 +49,17 @@ class LightGBMCTR:
         self.params: dict[str, Any] = dataclasses.asdict(LightGBMCTRParams(**params))
 
     def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[CTR_NUMERIC].astype(float).copy()
-        for col in CTR_ATTRIBUTES:
+        out = frame[self.features.numeric].astype(float).copy()
+        for col in self.features.categorical:
             out[col] = pd.Categorical(as_text(frame[col]), categories=self.categories[col])
         return out
 
-    def fit(self, train: pd.DataFrame, validation: pd.DataFrame, log: Callable[[str], None] | None = None) -> LightGBMCTR:
+    def fit(
+        self, train: pd.DataFrame, validation: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
+    ) -> LightGBMCTR:
         p = self.params
-        self.categories = {c: sorted(as_text(train[c]).unique()) for c in CTR_ATTRIBUTES}
+        self.features = features
+        self.categories = {c: sorted(as_text(train[c]).unique()) for c in features.categorical}
         self.model = lgb.LGBMClassifier(
             n_estimators=p["n_estimators"],
             learning_rate=p["learning_rate"],
@@ -87,7 +90,7 @@ class LightGBMCTR:
         return np.asarray(self.booster.predict(self._frame(frame)), dtype=np.float64)
 
     def save(self, directory: str | Path) -> Path:
-        directory = write_params(directory, self.name, self.params, categories=self.categories)
+        directory = write_params(directory, self.name, self.params, categories=self.categories, features=self.features.to_dict())
         self.booster.save_model(str(directory / "model.txt"))
         return directory
 
@@ -96,5 +99,6 @@ class LightGBMCTR:
         meta = read_params(directory, cls.name)
         model = cls(**meta["params"])
         model.categories = meta["categories"]
+        model.features = FeatureSet.from_dict(meta["features"])
         model.booster = lgb.Booster(model_file=str(Path(directory) / "model.txt"))
         return model

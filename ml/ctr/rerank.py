@@ -1,36 +1,39 @@
-"""A CTR model reranking another recommender's top-N by predicted click probability."""
+"""A CTR model reranking another recommender's top-N by predicted click probability. The candidates'
+features come from the marts through ``features_for`` (``ml.warehouse.marts.candidate_features``: the
+same SQL as the CTR examples), never from a second implementation here."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml import artifacts
-from ml.ctr.deep import CTRModel
-from ml.ctr.features import pair_features
-from ml.recommenders import Recommender, Scorer  # the package: every recommender's loader, for base/
+from ml.recommenders.base import Scorer
+
+# the context the pairs are scored in (the context features of ctr_examples): an evening weekday
+CONTEXT = {"event_hour": 20, "is_weekend": 0}
 
 
-@artifacts.loader("rerank")
 class RerankScorer(Scorer):
-    """Reranks ``base``'s top-``n_candidates`` (train items excluded) by a CTR model's click
-    probability, with features from the marts as of the split (:func:`ml.ctr.features.pair_features`)."""
+    """Reranks ``base``'s top-``n_candidates`` (train items excluded) by a click model's probability;
+    ``features_for(pairs)`` gives the CTR features of (user_id, item_id, event_hour, is_weekend) pairs."""
 
     name = "rerank"
 
     def __init__(
         self,
-        base: Recommender,
-        ctr: CTRModel,
-        users: pd.DataFrame,
-        items: pd.DataFrame,
+        base: Scorer,
+        ctr,
+        user_ids: np.ndarray,
+        item_ids: np.ndarray,
         train: sp.csr_matrix,
+        features_for: Callable[[pd.DataFrame], pd.DataFrame],
         n_candidates: int = 50,
     ) -> None:
-        self.base, self.ctr, self.users, self.items, self.train = base, ctr, users, items, train
+        self.base, self.ctr, self.train, self.features_for = base, ctr, train, features_for
+        self.user_ids, self.item_ids = np.asarray(user_ids), np.asarray(item_ids)
         self.n_candidates = n_candidates
         self.n_users, self.n_items = base.n_users, base.n_items
 
@@ -38,34 +41,9 @@ class RerankScorer(Scorer):
         cand, _ = self.base.recommend(user_indices, self.n_candidates, exclude=self.train)
         rows = np.repeat(np.arange(len(user_indices)), cand.shape[1])
         valid = cand.ravel() >= 0
-        probs = self.ctr.predict_proba(
-            pair_features(self.users, self.items, self.train, np.asarray(user_indices)[rows[valid]], cand.ravel()[valid])
-        )
+        users, items = np.asarray(user_indices)[rows[valid]], cand.ravel()[valid]
+        pairs = pd.DataFrame({"user_id": self.user_ids[users], "item_id": self.item_ids[items], **CONTEXT})
         scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
-        scores[rows[valid], cand.ravel()[valid]] = probs
+        if len(pairs):
+            scores[rows[valid], items] = self.ctr.predict_proba(self.features_for(pairs))
         return scores
-
-    def save(self, directory: str | Path) -> Path:
-        directory = artifacts.write_params(directory, self.name, {"n_candidates": self.n_candidates})
-        self.base.save(directory / "base")
-        self.ctr.save(directory / "ctr")
-        self.users.to_parquet(directory / "users.parquet", index=False)
-        self.items.to_parquet(directory / "items.parquet", index=False)
-        artifacts.write_arrays(directory / "arrays.npz", artifacts.sparse_to_arrays("train", self.train))
-        return directory
-
-    @classmethod
-    def load(cls, directory: str | Path) -> RerankScorer:
-        directory = Path(directory)
-        params = artifacts.read_params(directory, cls.name)["params"]
-        base, ctr = artifacts.load_model(directory / "base"), artifacts.load_model(directory / "ctr")
-        if not isinstance(base, Recommender) or not isinstance(ctr, CTRModel):
-            raise ValueError(f"{directory}: a rerank artifact holds a recommender under base/ and a CTR network under ctr/")
-        return cls(
-            base,
-            ctr,
-            pd.read_parquet(directory / "users.parquet"),
-            pd.read_parquet(directory / "items.parquet"),
-            artifacts.sparse_from_arrays("train", artifacts.read_arrays(directory / "arrays.npz")),
-            **params,
-        )

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from ml.artifacts import read_arrays, read_params, write_arrays, write_params
 from ml.errors import CannotTrain
+from ml.feature_sets import FeatureSet
 from ml.hyperparams import NoParams
 
 # bound the dense score block of one batch (rows x items float32) to about 64 MB
@@ -182,6 +183,7 @@ class Recommender(Scorer):
         self.params: dict[str, Any] = dataclasses.asdict(self.hp)
         self.n_users = 0
         self.n_items = 0
+        self.features: dict[str, FeatureSet] = {}  # the declared features it was fit with, by mart
 
     @abstractmethod
     def fit(self, interactions: sp.csr_matrix, **side: Any) -> Recommender: ...
@@ -193,7 +195,8 @@ class Recommender(Scorer):
     def _restore(self, arrays: dict[str, np.ndarray]) -> None: ...
 
     def save(self, directory: str | Path) -> Path:
-        directory = write_params(directory, self.name, self.params, n_users=self.n_users, n_items=self.n_items)
+        features = {mart: fs.to_dict() for mart, fs in self.features.items()}
+        directory = write_params(directory, self.name, self.params, n_users=self.n_users, n_items=self.n_items, features=features)
         write_arrays(directory / "arrays.npz", self._arrays())
         return directory
 
@@ -203,5 +206,6 @@ class Recommender(Scorer):
         meta = read_params(directory, cls.name)
         model = cls(**meta["params"])
         model.n_users, model.n_items = meta["n_users"], meta["n_items"]
+        model.features = {mart: FeatureSet.from_dict(fs) for mart, fs in meta.get("features", {}).items()}
         model._restore(read_arrays(directory / "arrays.npz"))
         return model

@@ -1,7 +1,8 @@
 """Content-based and hybrid recommenders.
 
-Content: items are vectors of their attributes (one-hot category, brand and price band, each block
-L2-normalised); a user's profile is the weight-averaged vector of the items they interacted with;
+Content: items are vectors of their declared features (marts.item_features: one-hot blocks for each
+categorical feature, and for each numeric one its quantile band; each block of equal weight); a user's
+profile is the weight-averaged vector of the items they interacted with;
 score = profile . item. Users without history have no profile (served by the fallback).
 Hybrid: a blend of ALS and content scores, each standardised per user: alpha * z(als) + (1 - alpha) * z(content).
 """
@@ -15,22 +16,31 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.artifacts import loader, sparse_from_arrays, sparse_to_arrays
+from ml.feature_sets import FeatureSet, declared
 from ml.hyperparams import param
 from ml.interactions import as_text
 from ml.recommenders.als import ALSRecommender
 from ml.recommenders.base import ItemSimilarity, Recommender, top_k
 
-PRICE_BANDS = 5
+BANDS = 5  # quantile bands of a numeric feature
 
 
-def item_content_matrix(items: pd.DataFrame) -> sp.csr_matrix:
+def bands(values: pd.Series) -> pd.Series:
+    """A numeric feature as its quantile band (of ``BANDS``); missing values keep no rank, and no band."""
+    ranks = pd.to_numeric(values, errors="coerce").rank(method="first")
+    return pd.qcut(ranks, min(BANDS, int(ranks.count())), labels=False) if ranks.count() else ranks
+
+
+def item_content_matrix(items: pd.DataFrame, features: FeatureSet) -> sp.csr_matrix:
+    """One-hot blocks of the categorical features, then of the numeric ones' bands (a missing value is
+    its own value); each block contributes equally: the row is normalised to length 1."""
+    columns = [items[c] for c in features.categorical] + [bands(items[c]) for c in features.numeric]
+    if not columns:
+        raise ValueError("content has no declared item feature: declare one in marts.item_features (config.meta.feature)")
     blocks = []
-    ranks = items["price"].rank(method="first")  # missing prices keep no rank, and no band
-    bands = pd.qcut(ranks, min(PRICE_BANDS, int(ranks.count())), labels=False) if ranks.count() else ranks
-    for values in (items["category"], items["brand"], bands):  # a missing brand or price is its own value
+    for values in columns:
         codes = pd.Categorical(as_text(values)).codes
         blocks.append(sp.csr_matrix((np.ones(len(items)), (np.arange(len(items)), codes))))
-    # each block contributes equally: a row of three unit blocks, normalised to length 1
     return sp.csr_matrix(sp.hstack(blocks) / np.sqrt(len(blocks)), dtype=np.float32)
 
 
@@ -38,10 +48,19 @@ def item_content_matrix(items: pd.DataFrame) -> sp.csr_matrix:
 class ContentRecommender(Recommender, ItemSimilarity):
     name = "content"
 
-    def fit(self, interactions: sp.csr_matrix, item_features: pd.DataFrame | None = None, **side) -> ContentRecommender:
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        item_features: pd.DataFrame | None = None,
+        features: dict[str, FeatureSet] | None = None,
+        reader: str = "content",
+        **side,
+    ) -> ContentRecommender:
         if item_features is None:
-            raise ValueError("content needs item_features (category, brand, price) from marts.item_features")
-        self.item_vectors = item_content_matrix(item_features)
+            raise ValueError("content needs item_features from marts.item_features")
+        item_set = declared(features, "item_features", reader)
+        self.features = {"item_features": item_set}
+        self.item_vectors = item_content_matrix(item_features, item_set)
         X = sp.csr_matrix(interactions, dtype=np.float32)
         X.data = np.log1p(X.data)
         profiles = X @ self.item_vectors
@@ -101,10 +120,17 @@ class HybridRecommender(Recommender):
             ContentRecommender(),
         )
 
-    def fit(self, interactions: sp.csr_matrix, item_features: pd.DataFrame | None = None, **side) -> HybridRecommender:
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        item_features: pd.DataFrame | None = None,
+        features: dict[str, FeatureSet] | None = None,
+        **side,
+    ) -> HybridRecommender:
         self.cf, self.content = self._parts()
         self.cf.fit(interactions)
-        self.content.fit(interactions, item_features=item_features)
+        self.content.fit(interactions, item_features=item_features, features=features, reader=self.name)
+        self.features = self.content.features
         self.n_users, self.n_items = interactions.shape
         return self
 

@@ -28,39 +28,12 @@ import torch
 import torch.nn.functional as F
 
 from ml.artifacts import loader
+from ml.feature_sets import FeatureSet, declared
 from ml.hyperparams import one_of, param
 from ml.neural import TabularEncoder, epoch_orders, epoch_size, mlp, seed_everything
 from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
-
-USER_NUMERIC = [
-    "n_engaged",
-    "n_click",
-    "n_purchase",
-    "active_days",
-    "ctr_smoothed",
-    "cvr_smoothed",
-    "days_since_last_event",
-    "avg_engaged_price",
-    "days_since_signup",
-    "evening_share",
-    "weekend_share",
-    "favourite_category_share",
-]
-USER_CATEGORICAL = ["country", "segment", "age_band", "favourite_category"]
-ITEM_NUMERIC = [
-    "price",
-    "price_vs_category",
-    "n_engaged",
-    "n_click",
-    "ctr_smoothed",
-    "cvr_smoothed",
-    "days_since_release",
-    "days_since_last_event",
-    "is_new_item",
-]
-ITEM_CATEGORICAL = ["category", "brand"]
 
 
 class Tower(torch.nn.Module):
@@ -116,25 +89,29 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         item_features: pd.DataFrame | None = None,
         log: Callable[[str], None] | None = None,
         on_epoch: Callable[[TwoTowerRecommender], None] | None = None,
+        features: dict[str, FeatureSet] | None = None,
         **side,
     ) -> TwoTowerRecommender:
         """Train for ``epochs``; ``on_epoch(self)`` after each epoch sees the model as it is then
-        (embeddings computed), which is how tuning picks the number of epochs on validation."""
+        (embeddings computed), which is how tuning picks the number of epochs on validation. The towers
+        take the features the user and item marts declare for the two-tower (``features``, by mart)."""
         if user_features is None or item_features is None:
             raise ValueError("two_tower needs user_features and item_features (the dbt feature marts)")
+        user_set, item_set = (declared(features, mart, self.name) for mart in ("user_features", "item_features"))
+        self.features = {"user_features": user_set, "item_features": item_set}
         p = self.params
         gen = seed_everything(p["seed"])
         rng = np.random.default_rng(p["seed"])
         train = sp.csr_matrix(interactions)
         self.n_users, self.n_items = train.shape
-        self.user_encoder = TabularEncoder(USER_NUMERIC, USER_CATEGORICAL).fit(user_features)
-        self.item_encoder = TabularEncoder(ITEM_NUMERIC, ITEM_CATEGORICAL).fit(item_features)
+        self.user_encoder = TabularEncoder(user_set.numeric, user_set.categorical).fit(user_features)
+        self.item_encoder = TabularEncoder(item_set.numeric, item_set.categorical).fit(item_features)
         u_num, u_cat = (torch.from_numpy(a) for a in self.user_encoder.transform(user_features))
         i_num, i_cat = (torch.from_numpy(a) for a in self.item_encoder.transform(item_features))
         user_tower = Tower(
             self.n_users,
             self.user_encoder.cardinalities,
-            len(USER_NUMERIC),
+            len(user_set.numeric),
             p["embedding_dim"],
             8,
             p["hidden"],
@@ -143,7 +120,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         item_tower = Tower(
             self.n_items,
             self.item_encoder.cardinalities,
-            len(ITEM_NUMERIC),
+            len(item_set.numeric),
             p["embedding_dim"],
             8,
             p["hidden"],

@@ -20,15 +20,14 @@ score), so its trees learn corrections to the strongest generator instead of re-
 few thousand positives, and the same base is added at prediction time.
 """
 
-from ml.two_stage.features import FEATURE_GROUPS, FEATURES, GENERATORS, REQUIRED_GENERATORS, candidate_recall
+from ml.two_stage.features import GENERATORS, REQUIRED_GENERATORS, Attributes, candidate_recall
 from ml.two_stage.ranker import TwoStageParams, TwoStageScorer, ranker_frames, train_ranker, train_two_stage
 from ml.two_stage.windows import Window, make_windows, ranker_windows
 
 __all__ = [
-    "FEATURES",
-    "FEATURE_GROUPS",
     "GENERATORS",
     "REQUIRED_GENERATORS",
+    "Attributes",
     "TwoStageParams",
     "TwoStageScorer",
     "Window",

@@ -4,25 +4,61 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ml.feature_sets import FeatureSet, declared
 from ml.interactions import user_category_share
 from ml.recommenders import ALSRecommender, CatalogueTooLarge, EASERecommender, ItemItemRecommender, PopularityRecommender, Scorer
 from ml.two_stage.windows import Window, pair_values
 
 GENERATORS = ("popularity", "item_item", "als", "ease")
 REQUIRED_GENERATORS = ("popularity", "item_item", "als")  # EASE is left out above its memory budget
-FEATURE_GROUPS = {
-    "generators": [f"{g}_{kind}" for g in GENERATORS for kind in ("score", "rank")] + ["n_generators"],
-    "item": ["item_users", "item_recent_users", "price", "item_age_days", "category_code"],
-    "user": ["user_items", "user_weight", "segment_code", "age_band_code"],
-    "pair": ["user_category_share", "user_price_ratio"],
-    "exposure": ["pair_impressions", "pair_recent_impressions", "item_impressions"],
-}
-FEATURES = [f for group in FEATURE_GROUPS.values() for f in group]
+
+
+def codes(features: FeatureSet) -> list[str]:
+    """The ranker's columns of categorical features: their category codes."""
+    return [f"{c}_code" for c in features.categorical]
+
+
+# item columns the window features need whatever is declared (the pair features and the item's age)
+ITEM_INPUTS = ["category", "price", "released_at"]
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """The declared user and item features that reach the ranker (``models: [two_stage]`` in the marts'
+    yml: time-invariant attributes, since the ranker learns from windows before the split)."""
+
+    users: FeatureSet
+    items: FeatureSet
+
+    @classmethod
+    def of(cls, features: dict[str, FeatureSet]) -> Attributes:
+        return cls(*(declared(features, mart, "two_stage") for mart in ("user_features", "item_features")))
+
+    def groups(self) -> dict[str, list[str]]:
+        """The ranker's features by group: the window's (generators, history, pair, exposure) with the
+        declared attributes (numeric as they are, categorical as codes) among the item and user ones."""
+        return {
+            "generators": [f"{g}_{kind}" for g in GENERATORS for kind in ("score", "rank")] + ["n_generators"],
+            "item": ["item_users", "item_recent_users", *self.items.numeric, "item_age_days", *codes(self.items)],
+            "user": ["user_items", "user_weight", *self.users.numeric, *codes(self.users)],
+            "pair": ["user_category_share", "user_price_ratio"],
+            "exposure": ["pair_impressions", "pair_recent_impressions", "item_impressions"],
+        }
+
+    @property
+    def features(self) -> list[str]:
+        return [f for group in self.groups().values() for f in group]
+
+    def frames(self, users: pd.DataFrame, items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The user and item columns the ranker reads, row i = index i."""
+        item_columns = [*ITEM_INPUTS, *(c for c in self.items.names if c not in ITEM_INPUTS)]
+        return users[self.users.names].reset_index(drop=True), items[item_columns].reset_index(drop=True)
 
 
 # EASE proposes candidates from the most chosen items only on larger catalogues: its dense solve grows
@@ -79,7 +115,9 @@ def candidates(generators: dict[str, Scorer], history: sp.csr_matrix, users: np.
     return out.sort_values(["user", "item"], kind="stable").reset_index(drop=True)
 
 
-def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+def add_features(
+    cands: pd.DataFrame, window: Window, users: pd.DataFrame, items: pd.DataFrame, attrs: Attributes
+) -> pd.DataFrame:
     """Item, user, pair and exposure features from the window's history, on scales that do not grow
     with the history's length (see the module docstring)."""
     h, days, prof = window.history, window.history_days, window.profile
@@ -93,13 +131,17 @@ def add_features(cands: pd.DataFrame, window: Window, users: pd.DataFrame, items
     if "popularity_score" in f:
         f["popularity_score"] = f["popularity_score"] / prof["active_users"]
     f["item_users"], f["item_recent_users"] = prof["item_users"][i], prof["item_recent_users"][i]
-    f["price"] = items["price"].to_numpy()[i]
+    for col in attrs.items.numeric:
+        f[col] = items[col].to_numpy()[i]
     f["item_age_days"] = ((window.cutoff - pd.to_datetime(items["released_at"])).dt.days.to_numpy())[i]
-    f["category_code"] = pd.Categorical(items["category"]).codes[i]
+    for col in attrs.items.categorical:
+        f[f"{col}_code"] = pd.Categorical(items[col]).codes[i]
     f["user_items"] = user_items[u] / days
     f["user_weight"] = np.log1p(prof["user_weight"][u] / days)
-    f["segment_code"] = pd.Categorical(users["segment"]).codes[u]
-    f["age_band_code"] = pd.Categorical(users["age_band"]).codes[u]
+    for col in attrs.users.numeric:
+        f[col] = users[col].to_numpy()[u]
+    for col in attrs.users.categorical:
+        f[f"{col}_code"] = pd.Categorical(users[col]).codes[u]
     f["user_category_share"] = user_category_share(h, items["category"], u, i)
     price = items["price"].to_numpy()
     avg_price = np.asarray((h > 0) @ price).ravel() / np.maximum(user_items, 1)
@@ -124,6 +166,7 @@ def ranking_frame(
     window: Window,
     users: pd.DataFrame,
     items: pd.DataFrame,
+    attrs: Attributes,
     n: int,
     generators: dict[str, Scorer] | None = None,
     max_users: int | None = None,
@@ -139,7 +182,7 @@ def ranking_frame(
     if max_users is not None and len(target) > max_users:
         target = np.sort(np.random.default_rng(seed).choice(target, max_users, replace=False))
     cands = candidates(generators, window.history, target, n)
-    frame = add_features(cands, window, users, items)
+    frame = add_features(cands, window, users, items, attrs)
     frame["label"] = binary_labels(cands, window.labels)
     return frame, generators
 
@@ -153,6 +196,7 @@ def stacked_frames(
     windows: list[Window],
     users: pd.DataFrame,
     items: pd.DataFrame,
+    attrs: Attributes,
     n: int,
     max_users: int | None = None,
     seed: int = 42,
@@ -161,7 +205,7 @@ def stacked_frames(
     """Ranking frames of several windows, users of different windows kept in different query groups."""
     frames = []
     for k, w in enumerate(windows):
-        frame, _ = ranking_frame(w, users, items, n, max_users=max_users, seed=seed + k, ease=ease)
+        frame, _ = ranking_frame(w, users, items, attrs, n, max_users=max_users, seed=seed + k, ease=ease)
         frame["query"] = frame["user"] + k * len(users)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

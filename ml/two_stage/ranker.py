@@ -11,9 +11,10 @@ import pandas as pd
 
 from ml import artifacts, threads
 from ml.evaluation import metrics as M
+from ml.feature_sets import FeatureSet
 from ml.hyperparams import param
 from ml.recommenders import Scorer  # the package: every generator's loader
-from ml.two_stage.features import FEATURES, add_features, base_score, candidates, group_sizes, ranking_frame, stacked_frames
+from ml.two_stage.features import Attributes, add_features, base_score, candidates, group_sizes, ranking_frame, stacked_frames
 from ml.two_stage.windows import Window
 
 
@@ -33,9 +34,7 @@ class TwoStageParams:
     seed: int = param(42, "LightGBM seed")
 
 
-def train_ranker(
-    train: pd.DataFrame, validation: pd.DataFrame, params: TwoStageParams, features: list[str] = FEATURES
-) -> lgb.LGBMRanker:
+def train_ranker(train: pd.DataFrame, validation: pd.DataFrame, params: TwoStageParams, features: list[str]) -> lgb.LGBMRanker:
     """LambdaRank boosted from :func:`base_score`, early-stopped on the validation window's NDCG@10."""
     model = lgb.LGBMRanker(
         objective="lambdarank",
@@ -68,8 +67,6 @@ def train_ranker(
     return model
 
 
-RANKER_ITEM_COLUMNS = ["price", "released_at", "category"]
-RANKER_USER_COLUMNS = ["segment", "age_band"]
 WINDOW_MATRICES = ("history", "labels", "last_days", "impressions", "recent_impressions")
 
 
@@ -88,13 +85,13 @@ class TwoStageScorer(Scorer):
         window: Window,
         users: pd.DataFrame,
         items: pd.DataFrame,
+        attributes: Attributes,
         n_candidates: int,
-        features: list[str] = FEATURES,
     ) -> None:
-        self.generators, self.ranker, self.window = generators, ranker, window
-        self.users = users[RANKER_USER_COLUMNS].reset_index(drop=True)
-        self.items = items[RANKER_ITEM_COLUMNS].reset_index(drop=True)
-        self.n_candidates, self.features = n_candidates, list(features)
+        self.generators, self.ranker, self.window, self.attributes = generators, ranker, window, attributes
+        self.users, self.items = attributes.frames(users, items)
+        self.n_candidates = n_candidates
+        self.features = {"user_features": attributes.users, "item_features": attributes.items}
         self.n_users, self.n_items = window.history.shape
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
@@ -102,9 +99,9 @@ class TwoStageScorer(Scorer):
         scores = np.full((len(user_indices), self.n_items), -np.inf, dtype=np.float32)
         if cands.empty:  # every user has seen every item the generators could propose; LightGBM rejects 0 rows
             return scores
-        frame = add_features(cands, self.window, self.users, self.items)
+        frame = add_features(cands, self.window, self.users, self.items, self.attributes)
         row = pd.Index(np.asarray(user_indices)).get_indexer(frame["user"])
-        scores[row, frame["item"].to_numpy()] = self.ranker.predict(frame[self.features]) + base_score(frame)
+        scores[row, frame["item"].to_numpy()] = self.ranker.predict(frame[self.ranker.feature_name()]) + base_score(frame)
         return scores
 
     def save(self, directory: str | Path) -> Path:
@@ -112,7 +109,8 @@ class TwoStageScorer(Scorer):
         directory = artifacts.write_params(
             directory,
             self.name,
-            {"n_candidates": self.n_candidates, "features": self.features},
+            {"n_candidates": self.n_candidates},
+            features={mart: fs.to_dict() for mart, fs in self.features.items()},
             cutoff=w.cutoff.isoformat(),
             history_days=w.history_days,
             generators=sorted(self.generators),
@@ -150,16 +148,18 @@ class TwoStageScorer(Scorer):
             window,
             pd.read_parquet(directory / "users.parquet"),
             pd.read_parquet(directory / "items.parquet"),
+            Attributes(*(FeatureSet.from_dict(meta["features"][mart]) for mart in ("user_features", "item_features"))),
             **meta["params"],
         )
 
 
-def ranker_frames(data, windows, params: TwoStageParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+def ranker_frames(data, windows, params: TwoStageParams, attrs: Attributes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidate/feature/label frames of the stacked training windows and of the early-stopping window."""
     train_windows, val_window, _ = windows
+    users, items = attrs.frames(data.users, data.items)
     common = {"max_users": params.max_users_per_window, "seed": params.seed, "ease": params.ease_candidates}
-    train = stacked_frames(train_windows, data.users, data.items, params.n_candidates, **common)  # type: ignore[arg-type]
-    val, _ = ranking_frame(val_window, data.users, data.items, params.n_candidates, **common)  # type: ignore[arg-type]
+    train = stacked_frames(train_windows, users, items, attrs, params.n_candidates, **common)  # type: ignore[arg-type]
+    val, _ = ranking_frame(val_window, users, items, attrs, params.n_candidates, **common)  # type: ignore[arg-type]
     return train, val
 
 
@@ -172,7 +172,7 @@ def validation_ndcg_users(ranker: lgb.LGBMRanker, val: pd.DataFrame, window: Win
     """NDCG@k per user of the ranked candidate lists against every item of the validation window the
     user had not interacted with before (not only those among the candidates): comparable across
     candidate sets."""
-    scored = val.assign(score=ranker.predict(val[FEATURES]) + base_score(val))
+    scored = val.assign(score=ranker.predict(val[ranker.feature_name_]) + base_score(val))
     top = scored.sort_values(["user", "score"], ascending=[True, False], kind="stable").groupby("user").head(k)
     users = np.sort(scored["user"].unique())
     labels = (window.labels > 0).astype(np.float32)
@@ -187,16 +187,18 @@ def validation_ndcg_users(ranker: lgb.LGBMRanker, val: pd.DataFrame, window: Win
     return pd.Series(M.ndcg_at_k(hits, n_rel, k)[keep], index=users[keep])
 
 
-def train_two_stage(data, windows, generators: dict[str, Scorer], params: TwoStageParams) -> tuple[TwoStageScorer, dict]:
+def train_two_stage(
+    data, windows, generators: dict[str, Scorer], params: TwoStageParams, attrs: Attributes
+) -> tuple[TwoStageScorer, dict]:
     """Train the ranker on the windows inside the train period and assemble the two-stage model that
     serves on the full train window with the given (published) generators. Returns it and a summary."""
-    train, val = ranker_frames(data, windows, params)
-    ranker = train_ranker(train, val, params)
+    train, val = ranker_frames(data, windows, params, attrs)
+    ranker = train_ranker(train, val, params, attrs.features)
     generators = {n: g for n, g in generators.items() if n != "ease" or params.ease_candidates}
-    importance = pd.DataFrame({"feature": FEATURES, "gain": ranker.booster_.feature_importance("gain")}).sort_values(
+    importance = pd.DataFrame({"feature": attrs.features, "gain": ranker.booster_.feature_importance("gain")}).sort_values(
         "gain", ascending=False
     )
-    model = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, params.n_candidates)
+    model = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, attrs, params.n_candidates)
     info = {
         "best_iteration": int(ranker.best_iteration_),
         "train_rows": len(train),

@@ -5,6 +5,7 @@ in Python reads a dbt relation, and nothing here reads staging or intermediate m
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +14,17 @@ import pandas as pd
 from ml import columns as C
 from ml.interactions import InteractionData, to_csr
 from ml.two_stage import ranker_windows
+from ml.warehouse import evaluation_store
 from ml.warehouse.connection import connect, scalar, table_exists
 from ml.warehouse.engines import Connection
+from ml.warehouse.evaluation_store import append, declared_columns
 
 SCHEMA = "marts"
 SPLIT_WINDOWS = "split_windows"
 QUARANTINE = "quarantined_rows"
 LEADERBOARD = "leaderboard"
 HISTORY = "user_item_history"
+CANDIDATES = "ctr_candidates"  # a source the Python side writes: the pairs whose features it asks for
 
 
 def load_interactions(path: str | Path | None = None) -> InteractionData:
@@ -116,3 +120,19 @@ def row_counts(con: Connection) -> pd.DataFrame:
     if not table_exists(con, SCHEMA, "raw_row_counts"):
         return pd.DataFrame(columns=["source_table", "rows_in", "rows_staged", "rows_quarantined"])
     return con.execute(f"select * from {SCHEMA}.raw_row_counts").df()
+
+
+def candidate_features(pairs: pd.DataFrame, path: str | Path | None = None) -> pd.DataFrame:
+    """The CTR features of (user_id, item_id, event_hour, is_weekend) pairs as of the split, by the SQL
+    of marts.ctr_examples (the view marts.ctr_candidate_features), in the order of ``pairs``. The pairs
+    are written to evaluation.ctr_candidates first (which holds one request at a time)."""
+    request = uuid.uuid4().hex
+    rows = pairs[["user_id", "item_id", "event_hour", "is_weekend"]].assign(request_id=request)
+    with connect(path, read_only=False) as con:
+        append(con, evaluation_store.SCHEMA, CANDIDATES, rows.iloc[:0], declared_columns(CANDIDATES))  # created if missing
+        con.execute(f"truncate table {evaluation_store.SCHEMA}.{CANDIDATES}")
+        append(con, evaluation_store.SCHEMA, CANDIDATES, rows, declared_columns(CANDIDATES))
+        found = con.execute(f"select * from {SCHEMA}.ctr_candidate_features where request_id = ?", [request]).df()
+    keys = pd.MultiIndex.from_frame(pairs[["user_id", "item_id"]])
+    found = found.drop_duplicates(["user_id", "item_id"]).set_index(["user_id", "item_id"])
+    return found.reindex(keys).reset_index()
