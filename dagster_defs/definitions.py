@@ -10,14 +10,16 @@ overlap without failing.
 import dagster as dg
 
 from dagster_defs.assets.analysis import ABLATION_KEY, analysis_assets
-from dagster_defs.assets.evaluation import evaluation_assets, evaluation_results
+from dagster_defs.assets.evaluation import ctr_candidates, evaluation_assets, evaluation_results
 from dagster_defs.assets.features import entity_dbt_assets, events_by_day_dbt_assets, feature_dbt_assets, raw_assets
 from dagster_defs.assets.leaderboard import leaderboard_dbt_assets
 from dagster_defs.assets.training import training_assets
 from dagster_defs.assets.tuning import tuning_assets
 from dagster_defs.assets.two_stage import two_stage_assets
+from dagster_defs.assets.verdict import feature_verdict
 from dagster_defs.automation import automated, automation_sensor
-from dagster_defs.checks import evaluation_checks, schema_checks
+from dagster_defs.changes import feature_change_sensor
+from dagster_defs.checks import ctr_features_do_not_leak_the_label, evaluation_checks, schema_checks
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
 from dagster_defs.resources import RecsysResource, dbt_resource
 
@@ -35,13 +37,15 @@ defs = dg.Definitions(
             evaluation_results,
             leaderboard_dbt_assets,
             *analysis_assets,
+            feature_verdict,
         ],
         opt_in={ABLATION_KEY},
-    ),
-    asset_checks=[*evaluation_checks, *schema_checks],
+    )
+    + [ctr_candidates],
+    asset_checks=[*evaluation_checks, *schema_checks, ctr_features_do_not_leak_the_label],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],
-    sensors=[automation_sensor],
+    sensors=[automation_sensor, feature_change_sensor],
     resources={"dbt": dbt_resource(), "recsys": RecsysResource()},
     executor=dg.in_process_executor,
 )

@@ -90,18 +90,26 @@ def dagster_home() -> str:
     return home
 
 
-def run(select: str | None, dbt_vars: str, run_config: dict | None = None) -> int:
+def run(select: str | None, dbt_vars: str, run_config: dict | None = None, changed_only: bool = False) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
     import dagster as dg
 
+    from dagster_defs.changes import changed_selection
     from dagster_defs.definitions import defs
     from dagster_defs.jobs import MAIN_SELECTION
     from dagster_defs.runs import fail_dead_runs, own_tags
 
     graph = defs.resolve_asset_graph()
-    selection = MAIN_SELECTION if select is None else dg.AssetSelection.from_string(select)
-    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     instance = dg.DagsterInstance.get()
+    if changed_only:
+        changes, keys = changed_selection(instance, graph)
+        if not keys:
+            print("nothing changed since the last materializations (run the main job first if nothing was built)")
+            return 0
+        print("changed: " + ", ".join(k.to_user_string() for k in changes), flush=True)
+    else:
+        selection = MAIN_SELECTION if select is None else dg.AssetSelection.from_string(select)
+        keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     for dead in fail_dead_runs(instance):  # runs killed earlier would hold the UI's run queue
         print(f"run {dead[:8]} had been killed (its process is gone): marked failed", flush=True)
     run_id = str(uuid.uuid4())
@@ -162,6 +170,12 @@ def main(argv: list[str] | None = None) -> None:
         "'+evaluation/als'; default: the main job materialize_all",
     )
     parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="materialize what changed since the last materializations (a mart's SQL or a macro it calls, a declared "
+        "feature, a model's code) and everything downstream: retraining, evaluations, the leaderboard, the feature verdict",
+    )
+    parser.add_argument(
         "--vars",
         default=os.environ.get("RECSYS_DBT_VARS", ""),
         help="dbt vars for this run, YAML or JSON, e.g. '{test_days: 14}' (default RECSYS_DBT_VARS)",
@@ -186,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["DAGSTER_HOME"] = dagster_home()
     with engine_server():
         try:
-            code = run(args.select, dbt_vars, run_config)
+            code = run(args.select, dbt_vars, run_config, changed_only=args.changed)
         except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
             print("\ninterrupted before the run started; nothing was changed")
             code = INTERRUPTED

@@ -14,9 +14,22 @@ from ml import models
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
+from ml.feature_checks import degenerate
 from ml.feature_sets import FeatureSet
 from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, Recommender, Scorer
+
+
+def usable(features: dict[str, FeatureSet], frames: dict[str, pd.DataFrame]) -> tuple[dict[str, FeatureSet], dict[str, str]]:
+    """The declared features without those that carry nothing in their mart's frame (all missing or
+    constant): what the models take, and what was left out with the reason."""
+    kept, dropped = dict(features), {}
+    for mart, frame in frames.items():
+        if mart in features:
+            left_out = degenerate(frame, features[mart])
+            kept[mart] = features[mart].without(left_out)
+            dropped.update({f"{mart}.{name}": why for name, why in left_out.items()})
+    return kept, dropped
 
 
 def train_recommender(
@@ -25,13 +38,15 @@ def train_recommender(
     data: InteractionData,
     features: dict[str, FeatureSet],
     log: Callable[[str], None] | None = None,
-) -> tuple[Recommender, float]:
+) -> tuple[Recommender, float, dict[str, str]]:
     """Fit recommender ``name`` with ``params`` on the train window (models with features take the ones
-    the marts declare, ``features`` by mart); returns it and the seconds it took."""
+    the marts declare, ``features`` by mart, but those that carry nothing); returns it, the seconds it
+    took and the declared features it left out, with why."""
+    features, dropped = usable(features, {"user_features": data.users, "item_features": data.items})
     model = RECOMMENDERS[name](**params)
     t0 = time.perf_counter()
     model.fit(data.train, user_features=data.users, item_features=data.items, features=features, log=log)
-    return model, time.perf_counter() - t0
+    return model, time.perf_counter() - t0, dropped
 
 
 def click_model(name: str, params: dict[str, Any]) -> CTRModel | LightGBMCTR:
@@ -47,14 +62,18 @@ def click_model_params(name: str) -> type:
 
 def train_click_model(
     name: str, params: dict[str, Any], examples: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
-) -> tuple[CTRModel | LightGBMCTR, float, dict[str, int]]:
-    """Fit click model ``name`` with the declared ctr_examples ``features`` it may use on the train blocks
-    of the CTR examples, early-stopped on the latest; returns it, the seconds it took and the example counts."""
+) -> tuple[CTRModel | LightGBMCTR, float, dict[str, Any]]:
+    """Fit click model ``name`` with the declared ctr_examples ``features`` it may use (but those that
+    carry nothing in the train blocks) on the train blocks, early-stopped on the latest; returns it, the
+    seconds it took, and the example counts with the features left out."""
     train, validation, _ = split_examples(examples)
+    mine = features.for_model(name)
+    dropped = degenerate(train, mine)
     model = click_model(name, params)
     t0 = time.perf_counter()
-    model.fit(train, validation, features.for_model(name), log=log)
-    return model, time.perf_counter() - t0, {"train_examples": len(train), "validation_examples": len(validation)}
+    model.fit(train, validation, mine.without(dropped), log=log)
+    info = {"train_examples": len(train), "validation_examples": len(validation), "left_out_features": dropped}
+    return model, time.perf_counter() - t0, info
 
 
 def sample_recommendations(model: Scorer, data: InteractionData, n: int = 3, k: int = 5) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 import contextlib
 import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -178,6 +179,8 @@ def pipeline_env(tmp_path_factory, worker_id):
             assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
             board = warehouse.query_df("select * from marts.leaderboard order by model", base / "data" / "warehouse.duckdb")
             board.to_parquet(base / "leaderboard.parquet")
+            for part in ("data", "dagster_home"):  # as the run left them, for tests that run more on a copy
+                shutil.copytree(base / part, base / "snapshot" / part, symlinks=True, ignore=shutil.ignore_patterns("logs"))
             (base / "stdout.txt").write_text(proc.stdout)
     return env, base, (base / "stdout.txt").read_text(), pd.read_parquet(base / "leaderboard.parquet")
 

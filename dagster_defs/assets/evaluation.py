@@ -157,3 +157,14 @@ def evaluation_results(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     return dg.MaterializeResult(
         metadata={"dagster/row_count": int(summary["rows"].sum()), "runs per model": md(summary), "table": "evaluation.results"}
     )
+
+
+# written a request at a time by whatever asks a click model to score pairs (the rerank evaluations), never
+# materialized by a run: an external table in the lineage, upstream of the view marts.ctr_candidate_features
+ctr_candidates = dg.AssetSpec(
+    ["evaluation", "ctr_candidates"],
+    group_name="evaluation",
+    kinds={"python"},
+    description="evaluation.ctr_candidates: the (user, item) pairs a click model is asked to score, one request_id per "
+    "batch, written by ml.warehouse.marts.candidate_features; the view marts.ctr_candidate_features gives their features",
+)

@@ -23,12 +23,13 @@ from dagster_defs.assets.common import (
 )
 from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.resources import RecsysResource
-from ml import models, tracking, training, tuning
-from ml.ctr.features import skip_reason
+from ml import feature_checks, models, tracking, training, tuning
+from ml.ctr.features import skip_reason, split_examples
+from ml.ctr.gbdt import LightGBMCTR
 from ml.feature_sets import FeatureSet
 from ml.recommenders import RECOMMENDERS, CannotTrain
 from ml.serving.publish import publish
-from ml.warehouse import marts
+from ml.warehouse import evaluation_store, marts
 
 KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
 
@@ -75,7 +76,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
         data = marts.load_interactions()
         params = resolve_params(config, tuned.get("tuned"))  # type: ignore[arg-type]
         try:
-            model, seconds = training.train_recommender(name, params, data, declared_features(), log=context.log.info)
+            model, seconds, left_out = training.train_recommender(name, params, data, declared_features(), log=context.log.info)
         except CannotTrain as exc:
             return dg.Output(ModelArtifact(name, "", "", skipped=str(exc)), metadata=skip(context, str(exc)))
         meta = {
@@ -84,6 +85,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
             "train_interactions": int(data.train.nnz),
             "sample_recommendations": md(training.sample_recommendations(model, data)),
             **(features_metadata(model.features) if model.features else {}),
+            **({"left_out_features": dg.MetadataValue.json(left_out)} if left_out else {}),
             **history_metadata(getattr(model, "history", [])),
         }
         version = new_version(context)
@@ -115,13 +117,19 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
             return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
         params = resolve_params(config, None)  # type: ignore[arg-type]
         features = declared_features().get("ctr_examples", FeatureSet("ctr_examples"))
-        model, seconds, counts = training.train_click_model(name, params, examples, features, log=context.log.info)
+        model, seconds, info = training.train_click_model(name, params, examples, features, log=context.log.info)
         history = getattr(model, "history", [])
         version = new_version(context)
         path = publish(recsys.artifacts_dir, name, version, model, origin=data_origin())
+        _, validation, _ = split_examples(examples)
+        rows = feature_checks.click_validation_rows(model, validation)
+        record_validation(context, name, version, rows, model.features)
+        left_out = info.pop("left_out_features")
         meta = {
-            **counts,
+            **info,
             **features_metadata({"ctr_examples": model.features}),
+            **({"left_out_features": dg.MetadataValue.json(left_out)} if left_out else {}),
+            "feature_importance": md(click_importance(model, validation)),
             **({"best_validation_auc": dg.MetadataValue.float(round(max(h["val_auc"] for h in history), 4))} if history else {}),
             **history_metadata(history),
             **artifact_metadata(context, name, path, version, seconds, params),
@@ -129,6 +137,25 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         return dg.Output(ModelArtifact(model=name, version=version, path=str(path)), metadata=meta)
 
     return train_click
+
+
+def click_importance(model, validation):
+    """On the validation block: LightGBM's gain and contributions, or the networks' permutation importance."""
+    if isinstance(model, LightGBMCTR):
+        return feature_checks.contribution_importance(model.booster, model.input_frame(validation), model.features)
+    return feature_checks.permutation_importance(model.predict_proba, validation, model.features)
+
+
+def record_validation(context: dg.AssetExecutionContext, name: str, version: str, rows, features: FeatureSet) -> None:
+    """What the model scored on its validation rows, for the feature verdict (analysis/feature_verdict)."""
+    identity = {
+        "model_version": version,
+        "run_id": context.run_id,
+        "validation_window": feature_checks.rows_fingerprint(rows[["row_key", "label"]]),
+        "features": features.fingerprint,
+        "feature_names": ",".join(features.names),
+    }
+    evaluation_store.write_validation_results(name, identity, rows)
 
 
 training_assets = [build_recommender_asset(n) for n in models.RECOMMENDER_NAMES] + [

@@ -5,6 +5,7 @@ import time
 from dataclasses import asdict
 
 import dagster as dg
+import pandas as pd
 
 from dagster_defs.assets.common import (
     DAILY_MART,
@@ -22,12 +23,12 @@ from dagster_defs.assets.common import (
 from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.assets.training import artifact_metadata
 from dagster_defs.resources import RecsysResource
-from ml import models
+from ml import feature_checks, models
 from ml.artifacts import load_model
 from ml.errors import CannotTrain
 from ml.serving.publish import publish
 from ml.two_stage import GENERATORS, REQUIRED_GENERATORS, Attributes, TwoStageParams, train_two_stage
-from ml.warehouse import marts
+from ml.warehouse import evaluation_store, marts
 
 Config = CONFIGS["two_stage"]
 GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
@@ -66,6 +67,17 @@ def two_stage_model(
     seconds = time.perf_counter() - t0
     version = new_version(context)
     path = publish(recsys.artifacts_dir, "two_stage", version, model, data, data_origin())
+    per_user = info["validation_users"]
+    rows = pd.DataFrame({"row_key": per_user.index.to_numpy(), "label": float("nan"), "value": per_user.to_numpy()})
+    window = feature_checks.rows_fingerprint(rows[["row_key"]].assign(cutoff=str(windows[1].cutoff)))
+    identity = {
+        "model_version": version,
+        "run_id": context.run_id,
+        "validation_window": window,
+        "features": "+".join(fs.fingerprint for fs in model.features.values()),
+        "feature_names": ",".join(f"{mart}.{n}" for mart, fs in model.features.items() for n in fs.names),
+    }
+    evaluation_store.write_validation_results("two_stage", identity, rows)
     return dg.Output(
         ModelArtifact(model="two_stage", version=version, path=str(path)),
         metadata={
@@ -74,7 +86,7 @@ def two_stage_model(
             "train_positives": info["train_positives"],
             "validation_rows": info["validation_rows"],
             "validation_ndcg@10": dg.MetadataValue.float(round(info["validation_ndcg@10"], 4)),
-            "feature_importance_gain": md(info["feature_importance"]),
+            "feature_importance": md(info["feature_importance"]),
             **features_metadata(model.features),
             "generators": ", ".join(f"{n}@{published[n].version}" for n in model.generators),  # those it serves with
             **artifact_metadata(context, "two_stage", path, version, seconds, asdict(params)),

@@ -48,7 +48,8 @@ class LightGBMCTR:
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dataclasses.asdict(LightGBMCTRParams(**params))
 
-    def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def input_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input: the numeric features as floats, the categorical ones as LightGBM categories."""
         out = frame[self.features.numeric].astype(float).copy()
         for col in self.features.categorical:
             out[col] = pd.Categorical(as_text(frame[col]), categories=self.categories[col])
@@ -73,9 +74,9 @@ class LightGBMCTR:
         )
         train = sampled(train, p["max_train_rows"], p["seed"])
         self.model.fit(
-            self._frame(train),
+            self.input_frame(train),
             train["clicked"],
-            eval_X=(self._frame(validation),),
+            eval_X=(self.input_frame(validation),),
             eval_y=(validation["clicked"],),
             eval_metric="auc",
             callbacks=[lgb.early_stopping(30, verbose=False)],
@@ -87,7 +88,7 @@ class LightGBMCTR:
         return self
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster.predict(self._frame(frame)), dtype=np.float64)
+        return np.asarray(self.booster.predict(self.input_frame(frame)), dtype=np.float64)
 
     def save(self, directory: str | Path) -> Path:
         directory = write_params(directory, self.name, self.params, categories=self.categories, features=self.features.to_dict())

@@ -11,7 +11,8 @@ import pandas as pd
 
 from ml import artifacts, threads
 from ml.evaluation import metrics as M
-from ml.feature_sets import FeatureSet
+from ml.feature_checks import contribution_importance
+from ml.feature_sets import Feature, FeatureSet
 from ml.hyperparams import param
 from ml.recommenders import Scorer  # the package: every generator's loader
 from ml.two_stage.features import Attributes, add_features, base_score, candidates, group_sizes, ranking_frame, stacked_frames
@@ -195,16 +196,19 @@ def train_two_stage(
     train, val = ranker_frames(data, windows, params, attrs)
     ranker = train_ranker(train, val, params, attrs.features)
     generators = {n: g for n, g in generators.items() if n != "ease" or params.ease_candidates}
-    importance = pd.DataFrame({"feature": attrs.features, "gain": ranker.booster_.feature_importance("gain")}).sort_values(
-        "gain", ascending=False
+    ranked_features = FeatureSet(
+        "two_stage", tuple(Feature(n, "numeric", group) for group, names in attrs.groups().items() for n in names)
     )
+    importance = contribution_importance(ranker.booster_, val[attrs.features], ranked_features)
+    per_user = validation_ndcg_users(ranker, val, windows[1])
     model = TwoStageScorer(generators, ranker.booster_, windows[2], data.users, data.items, attrs, params.n_candidates)
     info = {
         "best_iteration": int(ranker.best_iteration_),
         "train_rows": len(train),
         "train_positives": int((train["label"] > 0).sum()),
         "validation_rows": len(val),
-        "validation_ndcg@10": validation_ndcg(ranker, val, windows[1]),
+        "validation_ndcg@10": float(per_user.mean()),
+        "validation_users": per_user,  # NDCG@10 per user of the early-stopping window (the feature verdict pairs them)
         "feature_importance": importance,
         "params": asdict(params),
     }

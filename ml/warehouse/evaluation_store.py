@@ -26,6 +26,7 @@ from ml.warehouse.engines import Connection
 SCHEMA = "evaluation"
 RESULTS = "results"
 USER_RESULTS = "user_results"
+VALIDATION_RESULTS = "validation_results"
 SOURCES = settings.DBT_PROJECT_DIR / "models" / "leaderboard" / "_evaluation__sources.yml"
 
 
@@ -116,11 +117,37 @@ def latest_comparison(model: str, slice_: str, path: str | Path | None = None) -
     return Comparison(*rows[0]) if rows else None
 
 
+def write_validation_results(model: str, identity: dict[str, str], rows: pd.DataFrame, path: str | Path | None = None) -> int:
+    """A trained model's validation rows (row_key, label, value) with its identity: model_version,
+    run_id, validation_window, features (fingerprint) and feature_names."""
+    frame = rows.assign(model=model, **identity, written_at=now())
+    with connect(path, read_only=False) as con:
+        return append(con, SCHEMA, VALIDATION_RESULTS, frame, declared_columns(VALIDATION_RESULTS))
+
+
+def validation_pair(model: str, version: str, path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``version``'s validation rows and those of the model's latest earlier version on the same
+    validation window; None when there is no earlier one (first training, or new data moved the window)."""
+    with connect(path) as con:
+        if not table_exists(con, SCHEMA, VALIDATION_RESULTS):
+            return None
+        table = f"{SCHEMA}.{VALIDATION_RESULTS}"
+        new = con.execute(f"select * from {table} where model = ? and model_version = ?", [model, version]).df()
+        if new.empty:
+            return None
+        old = con.execute(
+            f"select * from {table} where model = ? and run_id = (select run_id from {table} where model = ? and "
+            "validation_window = ? and model_version <> ? and written_at < ? order by written_at desc limit 1)",
+            [model, model, new["validation_window"].iloc[0], version, new["written_at"].min()],
+        ).df()
+    return (new, old) if len(old) else None
+
+
 def ensure_tables(path: str | Path | None = None) -> None:
     """Create the evaluation tables from their declaration (no rows), for a leaderboard before any
     evaluation; existing tables gain the declared columns they lack."""
     with connect(path, read_only=False) as con:
-        for table in (RESULTS, USER_RESULTS):
+        for table in (RESULTS, USER_RESULTS, VALIDATION_RESULTS):
             con.append(SCHEMA, table, pd.DataFrame(columns=list(declared_columns(table))), declared_columns(table))
 
 
@@ -156,4 +183,13 @@ def headline_history(con: Connection, k: int) -> pd.DataFrame:
         f"select model, evaluated_at, value as ndcg from {SCHEMA}.{RESULTS} "
         "where metric = 'ndcg' and k = ? and slice = 'all' order by evaluated_at, model",
         [k],
+    ).df()
+
+
+def latest_analysis(con: Connection, table: str) -> pd.DataFrame:
+    """The rows of the latest run of ``analysis.<table>`` (empty when it has none)."""
+    if not table_exists(con, "analysis", table):
+        return pd.DataFrame()
+    return con.execute(
+        f"select * from analysis.{table} where run_id = (select run_id from analysis.{table} order by evaluated_at desc limit 1)"
     ).df()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ml import settings
 from ml.evaluation.uncertainty import ALPHA
-from ml.warehouse import marts
+from ml.warehouse import evaluation_store, marts
 from ml.warehouse.connection import connect, warehouse_exists
 from ml.warehouse.engines import Connection
 
@@ -104,6 +104,24 @@ def quarantine_summary(con: Connection) -> list[str]:
     return lines
 
 
+def verdict_summary(con: Connection) -> list[str]:
+    """The latest feature verdict: each judged model against its version before the change."""
+    verdicts = evaluation_store.latest_analysis(con, "feature_verdict")
+    if verdicts.empty:
+        return []
+    lines = ["feature verdict (validation rows; select * from analysis.feature_verdict):"]
+    for r in verdicts.itertuples():
+        change = f"{r.metric} {r.value:+.5f} [{r.ci_low:+.5f}, {r.ci_high:+.5f}], p = {r.p_value:.2g}"
+        features = ", ".join(
+            f"{sign}{name}"
+            for sign, names in (("+", r.features_added), ("-", r.features_removed))
+            for name in (names or "").split(",")
+            if name
+        )
+        lines.append(f"  {r.model:<10} {r.verdict:<6} {change}" + (f"; features {features}" if features else ""))
+    return lines
+
+
 def warehouse_summary(path: str | Path | None = None) -> str:
     path = Path(path or settings.warehouse_path())
     if not warehouse_exists(path):
@@ -120,4 +138,5 @@ def warehouse_summary(path: str | Path | None = None) -> str:
         board = leaderboard(con)
         if len(board):
             lines += ["leaderboard (select * from marts.leaderboard):", board.round(4).to_string(index=False, na_rep="")]
+        lines += verdict_summary(con)
     return "\n".join(lines)
