@@ -18,7 +18,10 @@ LAYERS = {  # package prefix -> layer, most specific first
     "ml.warehouse": "warehouse",
     "ml.serving": "serving",
     "ml.tracking": "tracking",
-    **{f"ml.{m}": "base" for m in ("settings", "columns", "artifacts", "errors", "hyperparams", "threads", "progress")},
+    **{
+        f"ml.{m}": "base"
+        for m in ("settings", "columns", "feature_sets", "artifacts", "errors", "hyperparams", "threads", "progress")
+    },
     "ml": "pure",
 }
 # what each layer may import of ml (its own layer included)

@@ -105,8 +105,8 @@ def main():
             M.mrr_at_k(h, k),
             M.hit_rate_at_k(h, k),
         ):
-            M.mean_over_users(values, n_rel)
-        M.catalog_coverage(recs, n_items)
+            values[n_rel > 0].mean()  # the mean over users with a relevant item, as the evaluation takes it
+        M.catalogue_coverage(recs, n_items)
         M.novelty(recs, np.asarray((rel > 0).sum(axis=0)).ravel(), n_users)
 
     print(

@@ -169,7 +169,7 @@ def main() -> None:
     raw = tmp / "raw"
     t0 = time.perf_counter()
     if args.raw is None:  # what a user runs: recsys-generate parquet (files and ground truth)
-        command = [sys.executable, "-m", "ml.cli", "parquet", "--by-day", "--events", str(args.events), "--out", str(raw)]
+        command = [sys.executable, "-m", "ml.ingest.cli", "parquet", "--by-day", "--events", str(args.events), "--out", str(raw)]
         subprocess.run(command, check=True, cwd=settings.ROOT)
     else:
         shutil.copytree(args.raw, raw, ignore=shutil.ignore_patterns("events.parquet"))

@@ -15,13 +15,19 @@ from dagster_defs.jobs import MAIN_SELECTION
 
 
 def changed_keys(instance: dg.DagsterInstance, graph) -> list[dg.AssetKey]:
-    """The main job's assets whose code version differs from their latest materialization's (or that
-    have none, when something else has been materialized: a new mart)."""
+    """The main job's assets whose code version differs from their latest materialization's, or that
+    were never materialized while others were (a new mart)."""
     keys = sorted(MAIN_SELECTION.resolve(graph), key=lambda k: k.to_user_string())
     materialized = instance.get_latest_materialization_code_versions(keys)
     if not any(v is not None for v in materialized.values()):
         return []  # nothing built yet: that is the main job, not a change
-    return [key for key in keys if materialized[key] != graph.get(key).code_version]
+    return [key for key in keys if changed(materialized[key], graph.get(key).code_version)]
+
+
+def changed(materialized: str | None, current: str | None) -> bool:
+    """Never materialized (a new mart), or materialized with other code. An asset without a code version
+    (the raw-file step: its input is data, not code) changes with its data, never here."""
+    return materialized is None or (current is not None and materialized != current)
 
 
 def changed_selection(instance: dg.DagsterInstance, graph) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:

@@ -19,7 +19,7 @@ from dagster_defs.assets.two_stage import two_stage_assets
 from dagster_defs.assets.verdict import feature_verdict
 from dagster_defs.automation import automated, automation_sensor
 from dagster_defs.changes import feature_change_sensor
-from dagster_defs.checks import ctr_features_do_not_leak_the_label, evaluation_checks, schema_checks
+from dagster_defs.checks import evaluation_checks, leak_checks, schema_checks
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
 from dagster_defs.resources import RecsysResource, dbt_resource
 
@@ -42,7 +42,7 @@ defs = dg.Definitions(
         opt_in={ABLATION_KEY},
     )
     + [ctr_candidates],
-    asset_checks=[*evaluation_checks, *schema_checks, ctr_features_do_not_leak_the_label],
+    asset_checks=[*evaluation_checks, *schema_checks, *leak_checks],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],
     sensors=[automation_sensor, feature_change_sensor],

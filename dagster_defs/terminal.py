@@ -111,7 +111,9 @@ class TerminalReport(threading.Thread):
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             if not check.passed:
-                self.say(f"check failed: {check.asset_key.to_user_string()} {check.check_name}")
+                said = f": {check.description}" if check.description else ""  # e.g. the column at fault
+                outcome = "warned" if check.severity.value == "WARN" else "failed"
+                self.say(f"check {outcome}: {check.asset_key.to_user_string()} {check.check_name}{said}")
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)

@@ -22,7 +22,10 @@ from ml.evaluation import metrics as M
 from ml.evaluation import uncertainty
 from ml.feature_sets import FeatureSet
 
-LEAK_AUC = 0.99
+# No honest single feature predicts a click this well (the full models reach about 0.8 validation AUC
+# on the sample); the user's clicks on the item in the week after the snapshot, the label by another
+# route, scores 0.989 there (some clicks fall outside the week), so the bar is 0.98, not 0.99.
+LEAK_AUC = 0.98
 
 
 def degenerate(frame: pd.DataFrame, features: FeatureSet) -> dict[str, str]:

@@ -13,6 +13,19 @@ Declaration, on a column of a mart's yml::
 ``feature`` is ``numeric`` or ``categorical``; ``group`` names the group an ablation drops and
 importance sums (default ``other``); ``models`` restricts the column to those models (default: every
 model that reads the mart, see :data:`MART_READERS`).
+
+A feature from a mart of its own joins the rows of a mart the models read, on keys its yml declares
+(model-level ``config.meta``)::
+
+    - name: user_brand_features
+      config:
+        meta:
+          feature_join: {into: ctr_examples, keys: [user_id, brand, snapshot_at]}
+
+Its declared features then belong to the ``into`` mart's feature set (:class:`FeatureJoin`); the
+marts reader left-joins them on the keys, once per row (the keys must be unique in the joined mart),
+for training and for the pairs a model scores alike; ``snapshot_at`` among the keys keeps it point in
+time.
 """
 
 from __future__ import annotations
@@ -105,6 +118,43 @@ def parse_columns(mart: str, columns: dict[str, dict]) -> FeatureSet:
         models = meta.get("models")
         features.append(Feature(name, meta["feature"], meta.get("group", "other"), tuple(models) if models else None))
     return FeatureSet(mart, tuple(features))
+
+
+@dataclass(frozen=True)
+class FeatureJoin:
+    """A feature mart whose declared ``features`` join the rows of mart ``into`` on ``keys``."""
+
+    mart: str
+    into: str
+    keys: tuple[str, ...]
+    features: FeatureSet
+
+
+def parse_join(mart: str, meta: dict, columns: dict[str, dict]) -> FeatureJoin | None:
+    """The join a mart's model-level meta declares (``feature_join: {into, keys}``), or None."""
+    spec = meta.get("feature_join")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("into"), str) or not spec.get("keys"):
+        raise ValueError(f"marts.{mart}: `feature_join` must be {{into: <mart>, keys: [<column>, ...]}} (its yml), not {spec!r}")
+    missing = [k for k in spec["keys"] if k not in columns]
+    features = parse_columns(spec["into"], columns)
+    if missing or not features.features:
+        what = f"declares no column {missing}" if missing else "declares no feature column (config.meta.feature)"
+        raise ValueError(f"marts.{mart}: its feature_join {what}; list its columns in its yml")
+    return FeatureJoin(mart, spec["into"], tuple(spec["keys"]), features)
+
+
+def with_joins(sets: dict[str, FeatureSet], joins: list[FeatureJoin]) -> dict[str, FeatureSet]:
+    """``sets`` (by mart) with each join's features appended to its ``into`` mart, in the joins' order."""
+    out = {name: s for name, s in sets.items() if name not in {j.mart for j in joins}}
+    for join in joins:
+        base = out.get(join.into, FeatureSet(join.into))
+        clash = set(base.names) & set(join.features.names)
+        if clash:
+            raise ValueError(f"marts.{join.mart} joins {sorted(clash)} into marts.{join.into}, which has them: rename them")
+        out[join.into] = FeatureSet(join.into, base.features + join.features.features)
+    return out
 
 
 def declared(features: dict[str, FeatureSet] | None, mart: str, model: str) -> FeatureSet:

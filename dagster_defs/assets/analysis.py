@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
-    CTR_MART,
+    CTR_INPUTS,
     DAILY_MART,
     INTERACTION_MARTS,
     SPLIT_MART,
@@ -51,7 +51,7 @@ def cold_start_analysis(context: dg.AssetExecutionContext, **trained: ModelArtif
 @dg.asset(
     key=["analysis", "feature_ablation"],
     group_name="analysis",
-    deps=[DAILY_MART, CTR_MART, SPLIT_MART, *INTERACTION_MARTS],
+    deps=[DAILY_MART, *CTR_INPUTS, SPLIT_MART, *INTERACTION_MARTS],
     ins={name: dg.AssetIn(["models", name]) for name in GENERATORS},
     kinds={"python", "lightgbm", "pytorch"},
     code_version=code_version("ablation.py", "two_stage", "ctr"),

@@ -31,9 +31,18 @@ def mart_key(name: str) -> dg.AssetKey:
     return get_asset_key_for_model([feature_dbt_assets], name)
 
 
+def joining(into: str) -> list[dg.AssetKey]:
+    """The feature marts whose yml joins their features into mart ``into`` (``ml.feature_sets.FeatureJoin``):
+    an asset that reads ``into`` reads them too."""
+    manifest = declarations.load_manifest(dbt_project.manifest_path)
+    return [mart_key(join.mart) for join in declarations.feature_joins(manifest, into=into)]
+
+
 INTERACTION_MARTS = [mart_key(n) for n in (C.INTERACTIONS, C.USER_FEATURES, C.ITEM_FEATURES)]
+INTERACTION_MARTS += joining(C.USER_FEATURES) + joining(C.ITEM_FEATURES)
 DAILY_MART = mart_key(C.INTERACTIONS_DAILY)
 CTR_MART = mart_key(C.CTR_EXAMPLES)
+CTR_INPUTS = [CTR_MART, *joining(C.CTR_EXAMPLES)]  # the CTR examples and the feature marts joining them
 CANDIDATE_MART = mart_key("ctr_candidate_features")  # the CTR features of pairs to score
 SPLIT_MART = mart_key(marts.SPLIT_WINDOWS)  # read by the ranker's windows and every model's provenance
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from dagster_defs.assets.common import (
     CANDIDATE_MART,
-    CTR_MART,
+    CTR_INPUTS,
     DAILY_MART,
     INTERACTION_MARTS,
     ModelArtifact,
@@ -89,7 +89,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
         group_name="evaluation",
         ins=ins,
         kinds=KINDS,
-        deps=[CTR_MART, *([*INTERACTION_MARTS, CANDIDATE_MART] if rerank else [])],
+        deps=[*CTR_INPUTS, *([*INTERACTION_MARTS, CANDIDATE_MART] if rerank else [])],
         code_version=code_version("ctr", "evaluation"),
         description=f"Test-window AUC, log loss and calibration of models/{name}"
         + (" and the ranking metrics of ALS's top-50 reranked by it" if rerank else "")
@@ -120,7 +120,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
 @dg.asset(
     key=["evaluation", "oracle"],
     group_name="evaluation",
-    deps=[*INTERACTION_MARTS, CTR_MART],
+    deps=[*INTERACTION_MARTS, *CTR_INPUTS],
     kinds=KINDS,
     code_version=code_version("evaluation"),
     description=models.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.",

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
-    CTR_MART,
+    CTR_INPUTS,
     INTERACTION_MARTS,
     ML_DIR,
     SPLIT_MART,
@@ -105,7 +105,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["models", name],
         group_name="models",
-        deps=[CTR_MART, SPLIT_MART],
+        deps=[*CTR_INPUTS, SPLIT_MART],
         kinds={"python", "pytorch" if name in models.CTR_NETWORKS else "lightgbm"},
         code_version=code_version(source, "ctr/features.py", "neural.py", model=name),
         description=f"{models.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "

@@ -38,9 +38,9 @@ def feature_verdict(context: dg.AssetExecutionContext, **trained: ModelArtifact)
     meta: dict = {"not judged": dg.MetadataValue.json(notes)} if notes else {}
     if frame.empty:
         return dg.MaterializeResult(metadata={**meta, "verdicts": "(none)"})
-    frame = frame.assign(slice="feature_change", k=0)
+    frame = frame.assign(slice="feature_change", k=0, **{c: float("nan") for c in ("auc", "auc_before") if c not in frame})
     extra = {"verdict": "varchar", "previous_version": "varchar", "features_added": "varchar", "features_removed": "varchar"}
-    store_analysis(context, frame.drop(columns=[c for c in ("auc", "auc_before") if c in frame]), "feature_verdict", **extra)
+    store_analysis(context, frame, "feature_verdict", **extra, auc="double", auc_before="double")  # AUCs: click models
     for row in frame.itertuples():
         interval = f"[{row.ci_low:+.5f}, {row.ci_high:+.5f}]"
         context.log.info(f"{row.model}: {row.verdict} ({row.metric} {row.value:+.5f} {interval}, p = {row.p_value:.3g})")

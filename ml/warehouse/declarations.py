@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ml import settings
-from ml.feature_sets import FeatureSet, parse_columns
+from ml.feature_sets import FeatureJoin, FeatureSet, parse_columns, parse_join, with_joins
 
 
 def manifest_path() -> Path:
@@ -24,16 +24,36 @@ def load_manifest(path: Path | None = None) -> dict:
     return json.loads(path.read_text())
 
 
+def models(manifest: dict) -> list[dict]:
+    return [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+
+
+def feature_joins(manifest: dict | None = None, into: str | None = None) -> list[FeatureJoin]:
+    """The feature marts that join another mart's rows on declared keys (``ml.feature_sets.FeatureJoin``),
+    by name; only those into ``into`` when given. None without a manifest (nothing is declared then)."""
+    if manifest is None:
+        if not manifest_path().exists():
+            return []
+        manifest = load_manifest()
+    found = []
+    for node in sorted(models(manifest), key=lambda n: n["name"]):
+        meta = {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+        join = parse_join(node["name"], meta, node.get("columns") or {})
+        if join and (into is None or join.into == into):
+            found.append(join)
+    return found
+
+
 def feature_sets(manifest: dict | None = None) -> dict[str, FeatureSet]:
-    """Per mart (by model name), the features its yml declares; marts without any are left out."""
+    """Per mart the models read (by model name), the features its yml declares and those feature marts
+    join into it; marts without any are left out."""
     manifest = manifest if manifest is not None else load_manifest()
     out = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "model":
-            declared = parse_columns(node["name"], node.get("columns") or {})
-            if declared.features:
-                out[node["name"]] = declared
-    return out
+    for node in models(manifest):
+        declared = parse_columns(node["name"], node.get("columns") or {})
+        if declared.features:
+            out[node["name"]] = declared
+    return with_joins(out, feature_joins(manifest))
 
 
 def features_of(mart: str, manifest: dict | None = None) -> FeatureSet:

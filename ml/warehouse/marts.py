@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ml import columns as C
+from ml.feature_sets import FeatureJoin
 from ml.interactions import InteractionData, to_csr
 from ml.two_stage import ranker_windows
-from ml.warehouse import evaluation_store
+from ml.warehouse import declarations, evaluation_store
 from ml.warehouse.connection import connect, scalar, table_exists
 from ml.warehouse.engines import Connection
 from ml.warehouse.evaluation_store import append, declared_columns
@@ -34,6 +35,7 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
         users = con.execute(f"select * from {SCHEMA}.{C.USER_FEATURES} order by {C.USER_IDX}").df()
         items = con.execute(f"select * from {SCHEMA}.{C.ITEM_FEATURES} order by {C.ITEM_IDX}").df()
         inter = con.execute(f"select {C.USER_IDX}, {C.ITEM_IDX}, {C.SPLIT}, {C.WEIGHT} from {SCHEMA}.{C.INTERACTIONS}").df()
+        users, items = joined(con, users, C.USER_FEATURES), joined(con, items, C.ITEM_FEATURES)
     if not (users[C.USER_IDX].to_numpy() == np.arange(len(users))).all():
         raise ValueError("marts.user_features.user_idx must be dense 0..n-1; rebuild the dbt marts")
     if not (items[C.ITEM_IDX].to_numpy() == np.arange(len(items))).all():
@@ -43,10 +45,23 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
     return InteractionData(train=fit + validation, test=test, users=users, items=items, fit=fit, validation=validation)
 
 
+def joined(con: Connection, frame: pd.DataFrame, into: str, joins: list[FeatureJoin] | None = None) -> pd.DataFrame:
+    """``frame`` (rows of mart ``into``) with the declared features of every feature mart that joins it
+    (``joins``, default: the manifest's), left-joined on the declared keys: the same rows, in the same
+    order; a null key matches nothing, as in SQL."""
+    for join in declarations.feature_joins(into=into) if joins is None else joins:
+        columns = [*join.keys, *join.features.names]
+        right = con.execute(f"select {', '.join(columns)} from {SCHEMA}.{join.mart}").df().dropna(subset=list(join.keys))
+        if right.duplicated(list(join.keys)).any():
+            raise ValueError(f"marts.{join.mart} has several rows per key {list(join.keys)}: its feature_join needs unique keys")
+        frame = frame.merge(right, on=list(join.keys), how="left")
+    return frame
+
+
 def load_examples(path: str | Path | None = None) -> pd.DataFrame:
-    """marts.ctr_examples in event order."""
+    """marts.ctr_examples in event order, with the features of the marts that join it."""
     with connect(path) as con:
-        return con.execute(f"select * from {SCHEMA}.{C.CTR_EXAMPLES} order by {C.EVENT_ID}").df()
+        return joined(con, con.execute(f"select * from {SCHEMA}.{C.CTR_EXAMPLES} order by {C.EVENT_ID}").df(), C.CTR_EXAMPLES)
 
 
 def load_daily(path: str | Path | None = None) -> pd.DataFrame:
@@ -124,8 +139,8 @@ def row_counts(con: Connection) -> pd.DataFrame:
 
 def candidate_features(pairs: pd.DataFrame, path: str | Path | None = None) -> pd.DataFrame:
     """The CTR features of (user_id, item_id, event_hour, is_weekend) pairs as of the split, by the SQL
-    of marts.ctr_examples (the view marts.ctr_candidate_features), in the order of ``pairs``. The pairs
-    are written to evaluation.ctr_candidates first (which holds one request at a time)."""
+    of marts.ctr_examples (the view marts.ctr_candidate_features, and the marts that join it), in the
+    order of ``pairs``. The pairs are written to evaluation.ctr_candidates first (one request at a time)."""
     request = uuid.uuid4().hex
     rows = pairs[["user_id", "item_id", "event_hour", "is_weekend"]].assign(request_id=request)
     with connect(path, read_only=False) as con:
@@ -133,6 +148,7 @@ def candidate_features(pairs: pd.DataFrame, path: str | Path | None = None) -> p
         con.execute(f"truncate table {evaluation_store.SCHEMA}.{CANDIDATES}")
         append(con, evaluation_store.SCHEMA, CANDIDATES, rows, declared_columns(CANDIDATES))
         found = con.execute(f"select * from {SCHEMA}.ctr_candidate_features where request_id = ?", [request]).df()
+        found = joined(con, found, C.CTR_EXAMPLES)
     keys = pd.MultiIndex.from_frame(pairs[["user_id", "item_id"]])
     found = found.drop_duplicates(["user_id", "item_id"]).set_index(["user_id", "item_id"])
     return found.reindex(keys).reset_index()
