@@ -60,7 +60,7 @@ def movielens_from_recbole(out: Path) -> Path:
     for r in item.itertuples():
         genres = set(r[4].split(" "))
         flags = ["1" if g in genres else "0" for g in ML100K_GENRES]
-        release = f"01-Jan-{r.release_year}" if r.release_year else ""
+        release = f"01-Jan-{r.release_year}" if str(r.release_year).isdigit() else ""  # as published: empty when unknown
         rows.append("|".join([r.item_id, f"{r.movie_title} ({r.release_year})", release, "", "", *flags]))
     (out / "u.item").write_text("\n".join(rows) + "\n", encoding="latin-1")
     user[["user_id", "age", "gender", "occupation", "zip_code"]].to_csv(out / "u.user", sep="|", header=False, index=False)

@@ -23,7 +23,7 @@ DEFAULTS_ONLY = json.dumps({"ops": {f"tuning__{name}": {"config": {"n_trials": 1
 
 
 def test_movielens_100k_becomes_the_raw_contract(tmp_path):
-    frames = movielens_100k(write_ml100k(tmp_path / "ml-100k", n_users=20, n_items=12, per_user=6))
+    frames = movielens_100k(write_ml100k(tmp_path / "ml-100k", n_users=20, n_items=12, per_user=6)).frames
     events, items, users = frames["events"], frames["items"], frames["users"]
     ratings = pd.read_csv(tmp_path / "ml-100k" / "u.data", sep="\t", names=["u", "i", "r", "t"])
     assert len(events) == len(ratings) and events["event_id"].is_unique
@@ -35,7 +35,7 @@ def test_movielens_100k_becomes_the_raw_contract(tmp_path):
     undated = items.set_index("item_id").loc[6, "released_at"]  # the fixture's movie without a release date
     assert undated == events.loc[events["item_id"] == 6, "event_at"].min()
     assert users.loc[users["user_id"] == 1, "age_band"].item() == "18-24" and users["signup_at"].isna().all()
-    custom = movielens_100k(tmp_path / "ml-100k", rating_events={5: "purchase", 4: "click"})
+    custom = movielens_100k(tmp_path / "ml-100k", rating_events={5: "purchase", 4: "click"}).frames
     assert set(custom["events"]["event_type"].dropna()) == {"purchase", "click"}  # the rest: quarantined
     with pytest.raises(ValueError, match="not event types"):
         movielens_100k(tmp_path / "ml-100k", rating_events={5: "like"})
@@ -79,7 +79,7 @@ def test_movielens_dat_layouts_1m_with_users_and_10m_with_half_stars(tmp_path):
     write(one_m / "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n")
     write(one_m / "movies.dat", "10::Heat (1995)::Action|Crime|Thriller\n20::Amélie (2001)::Comedy|Romance\n", "latin-1")
     write(one_m / "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
-    frames = importers.IMPORTERS["movielens-1m"](one_m)
+    frames = importers.IMPORTERS["movielens-1m"](one_m).frames
     check_contract(frames)
     items = frames["items"].set_index("item_id")
     assert items.loc[10, "category"] == "Action" and items.loc[20, "title"] == "Amélie (2001)"
@@ -89,7 +89,7 @@ def test_movielens_dat_layouts_1m_with_users_and_10m_with_half_stars(tmp_path):
     ten_m = tmp_path / "ml-10M100K"
     write(ten_m / "ratings.dat", "7::10::4.5::1100000000\n8::10::0.5::1100000001\n")
     write(ten_m / "movies.dat", "10::Heat (1995)::Action|Crime\n")
-    frames = importers.IMPORTERS["movielens-10m"](ten_m)  # no users.dat: users from the ratings
+    frames = importers.IMPORTERS["movielens-10m"](ten_m).frames  # no users.dat: users from the ratings
     check_contract(frames)
     assert frames["users"]["user_id"].tolist() == [7, 8] and frames["users"]["segment"].isna().all()
     assert frames["events"]["event_type"].tolist() == ["add_to_cart", "view"]
@@ -102,7 +102,7 @@ def test_movielens_csv_layout(tmp_path):
         src / "movies.csv",
         'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n3,"City, The (1990)",(no genres listed)\n',
     )
-    frames = importers.IMPORTERS["movielens-25m"](src)
+    frames = importers.IMPORTERS["movielens-25m"](src).frames
     check_contract(frames)
     assert frames["items"].set_index("item_id")["category"].to_dict() == {1: "Adventure", 3: "unknown"}
     assert frames["events"]["event_type"].tolist() == ["purchase", "view", "add_to_cart"]
@@ -121,7 +121,7 @@ def test_retailrocket_layout(tmp_path):
         "timestamp,itemid,property,value\n1435460400000,355908,categoryid,1338\n1431226800000,355908,categoryid,1200\n"
         "1433000000000,355908,790,n277200.000\n1433000000000,111,available,1\n",
     )
-    frames = importers.IMPORTERS["retailrocket"](src)
+    frames = importers.IMPORTERS["retailrocket"](src).frames
     check_contract(frames)
     items = frames["items"].set_index("item_id")
     assert items.loc[355908, "category"] == "category_1338"  # the latest categoryid
@@ -142,7 +142,7 @@ def test_amazon_reviews_2018_and_2023_layouts(tmp_path):
         '{"asin": "B01", "title": "A book", "category": ["Books", "Fiction"], "brand": "Pub", "price": "$12.99"}\n'
         '{"asin": "B02", "title": "Another", "category": [], "price": ""}\n',
     )
-    frames = importers.IMPORTERS["amazon-reviews"](src / "Books.json")  # meta found next to the reviews
+    frames = importers.IMPORTERS["amazon-reviews"](src / "Books.json").frames  # meta found next to the reviews
     check_contract(frames)
     items = frames["items"].set_index("external_id")
     assert items.loc["B01", ["category", "brand", "price"]].tolist() == ["Books", "Pub", 12.99]
@@ -157,7 +157,7 @@ def test_amazon_reviews_2018_and_2023_layouts(tmp_path):
         new / "meta.jsonl",
         '{"parent_asin": "P1", "title": "Lamp", "main_category": "Home", "categories": [], "price": 20.5, "store": "S"}\n',
     )
-    frames = importers.IMPORTERS["amazon-reviews"](new / "reviews.jsonl", meta=new / "meta.jsonl")
+    frames = importers.IMPORTERS["amazon-reviews"](new / "reviews.jsonl", meta=new / "meta.jsonl").frames
     check_contract(frames)
     assert frames["items"][["category", "brand", "price"]].iloc[0].tolist() == ["Home", "S", 20.5]
     assert frames["events"]["event_type"].tolist() == ["add_to_cart"]

@@ -71,12 +71,30 @@ def import_main(argv: list[str] | None = None) -> None:
         'e.g. \'{"5": "purchase", "4": "click"}\' (ratings below every threshold are quarantined as '
         "unknown_event_type); default 5 purchase, 4 add_to_cart, 3 click, 0 view",
     )
+    parser.add_argument(
+        "--encoding",
+        default="auto",
+        help="text encoding of the files: auto (UTF-8 when valid, else latin-1, as MovieLens 100k/1M are published), "
+        "or e.g. utf-8, latin-1",
+    )
     args = parser.parse_args(argv)
     mapping = {float(k): v for k, v in json.loads(args.rating_events).items()} if args.rating_events else None
     extra = {"meta": args.meta} if args.format == "amazon-reviews" else {}
-    frames = importers.IMPORTERS[args.format](args.src, rating_events=mapping, **extra)
-    paths = importers.write_contract(frames, args.out)
-    print(", ".join(f"{len(frames[n]):,} {n}" for n in frames) + " -> " + ", ".join(str(p) for p in paths.values()))
+    try:
+        imported = importers.IMPORTERS[args.format](args.src, rating_events=mapping, encoding=args.encoding, **extra)
+    except (importers.ImportFileError, FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"recsys-import {args.format}: {exc}") from None
+    paths = imported.write(args.out)
+    print("\n".join(imported.ledger.summary()))
+    rejects = imported.ledger.rejects()
+    if len(rejects):
+        first = rejects.iloc[0]
+        print(
+            f"{len(rejects):,} rows rejected -> {paths['rejects']} (first: {first['file']} line {first['line']} "
+            f"{first['field']} {first['value']!r}: {first['reason']})"
+        )
+    frames = imported.frames
+    print(", ".join(f"{len(frames[n]):,} {n}" for n in frames) + " -> " + ", ".join(str(paths[n]) for n in frames))
 
 
 def load_raw_main(argv: list[str] | None = None) -> None:

@@ -20,27 +20,35 @@ ratings below every threshold get no event type and are quarantined as ``unknown
   ``rating``); the first category is the category, ``brand``/``store`` the brand, price parsed from
   text. Text ids are numbered; the original id is kept as ``external_id``.
 
+Every field is read as text and checked as staging checks raw rows: a row whose id, rating or
+timestamp is missing or invalid, or whose rating lies outside the scale the release documents, is
+rejected with its file, line, field, value and reason (``import_rejects.csv`` beside the output), never
+coerced; rows in = rows kept + rows rejected, per file. A file without its format's shape, and
+timestamps outside ``event_time_min``..now (a wrong unit), stop the import with one line that says
+what to fix. A line repeated verbatim keeps one event id (the line it first appears on), so staging
+quarantines the repeats as ``exact_duplicate``.
+
 Brand, price, release dates and user attributes are optional in the contract: what a dataset lacks
 is left empty. Titles are kept as an extra ``title`` column.
 """
 
 from collections.abc import Callable
-
-import pandas as pd
+from functools import partial
 
 from ml.ingest.importers.amazon import amazon_reviews
-from ml.ingest.importers.common import DEFAULT_RATING_EVENTS, write_contract
+from ml.ingest.importers.common import DEFAULT_RATING_EVENTS, Imported
 from ml.ingest.importers.movielens import movielens_100k, movielens_csv, movielens_dat
+from ml.ingest.importers.reading import ImportFileError
 from ml.ingest.importers.retailrocket import retailrocket
 
-IMPORTERS: dict[str, Callable[..., dict[str, pd.DataFrame]]] = {
+IMPORTERS: dict[str, Callable[..., Imported]] = {
     "movielens-100k": movielens_100k,
     "movielens-1m": movielens_dat,
-    "movielens-10m": movielens_dat,
+    "movielens-10m": partial(movielens_dat, half_stars=True),
     "movielens-latest": movielens_csv,
     "movielens-25m": movielens_csv,
     "retailrocket": retailrocket,
     "amazon-reviews": amazon_reviews,
 }
 
-__all__ = ["DEFAULT_RATING_EVENTS", "IMPORTERS", "write_contract"]
+__all__ = ["DEFAULT_RATING_EVENTS", "IMPORTERS", "ImportFileError", "Imported"]

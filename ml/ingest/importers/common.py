@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ml import columns as C
+from ml.ingest.importers.reading import Ledger
+
+REJECTS_FILE = "import_rejects.csv"
 
 DEFAULT_RATING_EVENTS: dict[float, str] = {5: "purchase", 4: "add_to_cart", 3: "click", 0: "view"}
 AGE_BANDS = [(0, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55+")]
@@ -35,14 +39,19 @@ def rating_event_types(ratings: pd.Series, rule: dict[float, str]) -> pd.Series:
     return pd.Series(names[np.where(position >= 0, position, len(thresholds))], index=ratings.index, dtype="object")
 
 
-def events_frame(ratings: pd.DataFrame, event_type: pd.Series) -> pd.DataFrame:
-    """Events in the contract from rating-like rows (user_id, item_id, event_at), sorted by time."""
+def events_frame(ratings: pd.DataFrame, event_type) -> pd.DataFrame:
+    """Events in the contract from rating-like rows (event_id, user_id, item_id, event_at), sorted by time."""
     frame = pd.DataFrame(
-        {C.USER_ID: ratings["user_id"], C.ITEM_ID: ratings["item_id"], C.EVENT_TYPE: event_type, C.EVENT_AT: ratings["event_at"]}
+        {
+            C.EVENT_ID: np.asarray(ratings["event_id"], dtype=np.int64),
+            C.USER_ID: np.asarray(ratings["user_id"], dtype=np.int64),
+            C.ITEM_ID: np.asarray(ratings["item_id"], dtype=np.int64),
+            C.EVENT_TYPE: np.asarray(event_type, dtype=object),
+            C.EVENT_AT: ratings["event_at"],
+        }
     )
-    frame = frame.sort_values([C.EVENT_AT, C.USER_ID, C.ITEM_ID], kind="stable").reset_index(drop=True)
-    frame.insert(0, C.EVENT_ID, np.arange(1, len(frame) + 1))
-    return frame
+    order = np.argsort(frame[C.EVENT_AT].to_numpy().view(np.int64), kind="stable")  # ties stay in file order
+    return frame.take(order).reset_index(drop=True)
 
 
 def users_from_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -72,13 +81,24 @@ def age_band(age: pd.Series) -> pd.Series:
     return bands
 
 
-def write_contract(frames: dict[str, pd.DataFrame], out: Path) -> dict[str, Path]:
-    """Write users/items/events as Parquet files (text columns as strings) into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, frame in frames.items():
-        frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
-        paths[name] = out / f"{name}.parquet"
-        frame.to_parquet(paths[name], index=False)
-    return paths
+@dataclass
+class Imported:
+    """What an importer made: the users/items/events frames of the raw contract, and the ledger of the
+    rows it read, kept and rejected per file."""
+
+    frames: dict[str, pd.DataFrame]
+    ledger: Ledger
+
+    def write(self, out: Path) -> dict[str, Path]:
+        """users/items/events as Parquet files (text columns as strings) and the rejects as
+        ``import_rejects.csv`` (file, line, field, value, reason) into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for name, frame in self.frames.items():
+            frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object or frame[c].dtype == "str"})
+            paths[name] = out / f"{name}.parquet"
+            frame.to_parquet(paths[name], index=False)
+        paths["rejects"] = out / REJECTS_FILE
+        self.ledger.rejects().to_csv(paths["rejects"], index=False)
+        return paths
