@@ -29,6 +29,7 @@ from ml.warehouse.connection import require_supported_target
 from ml.warehouse.summary import warehouse_summary
 
 INTERRUPTED = 130  # the shell's exit status after Ctrl-C
+USAGE = 2  # a mistake in the command line: nothing ran
 
 
 def absolute_environment() -> None:
@@ -98,6 +99,7 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None, chang
     from dagster_defs.definitions import defs
     from dagster_defs.jobs import MAIN_SELECTION
     from dagster_defs.runs import fail_dead_runs, own_tags
+    from dagster_defs.selection import SelectionError, resolve
 
     graph = defs.resolve_asset_graph()
     instance = dg.DagsterInstance.get()
@@ -107,9 +109,14 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None, chang
             print("nothing changed since the last materializations (run the main job first if nothing was built)")
             return 0
         print("changed: " + ", ".join(k.to_user_string() for k in changes), flush=True)
+    elif select is None:
+        keys = sorted(MAIN_SELECTION.resolve(graph), key=lambda k: k.to_user_string())
     else:
-        selection = MAIN_SELECTION if select is None else dg.AssetSelection.from_string(select)
-        keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
+        try:
+            keys = resolve(select, graph, instance)
+        except SelectionError as exc:
+            print(exc)
+            return USAGE
     for dead in fail_dead_runs(instance):  # runs killed earlier would hold the UI's run queue
         print(f"run {dead[:8]} had been killed (its process is gone): marked failed", flush=True)
     run_id = str(uuid.uuid4())
@@ -117,7 +124,8 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None, chang
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"materializing {len(keys)} assets (run {run_id[:8]}; full log: {log_path})", flush=True)
     with output_to(log_path) as terminal:  # dbt's and the libraries' own output goes to the log file
-        progress = TerminalReport(instance, run_id, len(keys), log_path, terminal)
+        checks = {key: graph.get_check_spec(key).description for key in graph.asset_check_keys}
+        progress = TerminalReport(instance, run_id, len(keys), log_path, terminal, checks)
         progress.start()
         t0 = time.perf_counter()
         try:
@@ -140,7 +148,7 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None, chang
             progress.stop.set()
             progress.join(timeout=10)
             progress.say(f"\n--config does not fit the selected assets: {exc}")
-            return 2
+            return USAGE
         except KeyboardInterrupt:  # between steps
             ok, stopped = False, True
         progress.stop.set()
@@ -204,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
             print("\ninterrupted before the run started; nothing was changed")
             code = INTERRUPTED
-        if code != INTERRUPTED:
+        if code not in (INTERRUPTED, USAGE):
             try:
                 print(warehouse_summary())
             except Exception as exc:  # the summary reads what is there; a failed run may have left little

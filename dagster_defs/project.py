@@ -89,6 +89,25 @@ def macro_digest(manifest: Mapping[str, Any], macro_ids: list[str], seen: dict[s
     return digest.hexdigest()
 
 
+def check_description(node: Mapping[str, Any]) -> str:
+    """What a dbt test checks, for the UI and the terminal: its yml description; else a singular test's
+    leading SQL comment; else the generic test, its column and its arguments."""
+    if node.get("description"):
+        return node["description"]
+    comment = []
+    for line in (node.get("raw_code") or "").splitlines():
+        if not line.startswith("--"):
+            break
+        comment.append(line.removeprefix("--").strip())
+    if comment:
+        return " ".join(comment)
+    meta = node.get("test_metadata") or {}
+    args = {k: v for k, v in meta.get("kwargs", {}).items() if k not in ("model", "column_name")}
+    column = f" on column {node['column_name']}" if node.get("column_name") else ""
+    listed = " (" + ", ".join(f"{k}: {v}" for k, v in args.items()) + ")" if args else ""
+    return f"dbt test {meta.get('name', node['name'])}{column}{listed}"
+
+
 class Translator(DagsterDbtTranslator):
     """Groups dbt assets by layer (seeds and sources are ``raw``, models their folder's group), and gives
     each model a code version that covers the SQL that runs: dbt's checksum of its file and the SQL of
@@ -102,6 +121,14 @@ class Translator(DagsterDbtTranslator):
         macros = macro_digest(manifest, node["depends_on"]["macros"], self.macro_digests(manifest))
         version = hashlib.sha256(f"{spec.code_version}:{macros}".encode()).hexdigest()[:16]
         return spec.replace_attributes(code_version=version)
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=check_description(manifest["nodes"][unique_id]))
 
     def macro_digests(self, manifest: Mapping[str, Any]) -> dict[str, str]:
         """The per-macro digests of one manifest, computed once."""

@@ -36,9 +36,11 @@ class TerminalReport(threading.Thread):
     """Follows a run's events in the instance: a line per materialization and per failure on stdout,
     every event in the log file."""
 
-    def __init__(self, instance, run_id: str, total: int, log_path: Path, out: TextIO) -> None:
+    def __init__(self, instance, run_id: str, total: int, log_path: Path, out: TextIO, checks: dict | None = None) -> None:
+        """``checks``: each asset check's description (what a failed check prints when its evaluation has none)."""
         super().__init__(daemon=True)
         self.instance, self.run_id, self.total, self.log_path, self.out = instance, run_id, total, log_path, out
+        self.checks = checks or {}
         self.done, self.stop = 0, threading.Event()
         self.failures: list[str] = []
         self.skipped: list[str] = []
@@ -111,7 +113,8 @@ class TerminalReport(threading.Thread):
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
             if not check.passed:
-                said = f": {check.description}" if check.description else ""  # e.g. the column at fault
+                description = check.description or self.checks.get(check.asset_check_key)  # e.g. the column at fault
+                said = f": {description}" if description else ""
                 outcome = "warned" if check.severity.value == "WARN" else "failed"
                 self.say(f"check {outcome}: {check.asset_key.to_user_string()} {check.check_name}{said}")
 

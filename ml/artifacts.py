@@ -9,11 +9,14 @@ Layout: ``<root>/<model>/<version>/`` (params.json, arrays.npz, ...) and ``<root
 symlink to the newest complete version. A version is written into a hidden temporary directory,
 renamed into place when complete, and only then ``latest`` is switched with an atomic rename, so a
 crash mid-write never leaves a half-written artifact behind ``latest`` and readers (the service)
-see either the old or the new version.
+see either the old or the new version. ``files.json`` records each file's size and SHA-256 when the
+version is complete; :func:`load_model` checks them first, so a file damaged later (truncated,
+emptied, replaced) is refused by name instead of failing somewhere inside a library.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +29,42 @@ import numpy as np
 import scipy.sparse as sp
 
 KEEP_VERSIONS = 3
+MANIFEST = "files.json"
+
+
+class ArtifactDamaged(ValueError):
+    """A file of a published version no longer matches what was published."""
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def write_manifest(directory: Path) -> None:
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)
+    doc = {str(p.relative_to(directory)): {"bytes": p.stat().st_size, "sha256": _digest(p)} for p in files}
+    (directory / MANIFEST).write_text(json.dumps(doc, indent=1, sort_keys=True))
+
+
+def verify_files(directory: str | Path) -> None:
+    """Raise :class:`ArtifactDamaged` naming the first file that differs from ``files.json`` (versions
+    published before the manifest existed are not checked)."""
+    directory = Path(directory)
+    if not (directory / MANIFEST).exists():
+        return
+    for name, expected in json.loads((directory / MANIFEST).read_text()).items():
+        path = directory / name
+        if not path.is_file():
+            raise ArtifactDamaged(f"{directory.name}/{name} is missing")
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            raise ArtifactDamaged(f"{directory.name}/{name} has {size:,} bytes, {expected['bytes']:,} were published")
+        if _digest(path) != expected["sha256"]:
+            raise ArtifactDamaged(f"{directory.name}/{name} differs from what was published (checksum)")
 
 
 def write_version(root: str | Path, model_name: str, version: str, write: Callable[[Path], object]) -> Path:
@@ -36,6 +75,7 @@ def write_version(root: str | Path, model_name: str, version: str, write: Callab
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
     try:
         write(tmp)
+        write_manifest(tmp)
         final = base / version
         if final.exists():
             shutil.rmtree(final)
@@ -57,14 +97,18 @@ def latest(root: str | Path, model_name: str) -> Path | None:
     return link.resolve() if link.exists() else None
 
 
+def versions(root: str | Path, model_name: str) -> list[Path]:
+    """The complete versions of a model on disk, newest first."""
+    base = Path(root) / model_name
+    if not base.is_dir():
+        return []
+    found = (p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink())
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
 def _prune(base: Path) -> None:
     current = (base / "latest").resolve().name
-    versions = sorted(
-        (p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in versions[KEEP_VERSIONS:]:
+    for old in versions(base.parent, base.name)[KEEP_VERSIONS:]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -128,7 +172,9 @@ def loader(*names: str) -> Callable[[T], T]:
 
 
 def load_model(directory: str | Path) -> Any:
-    """Load any published artifact, dispatching on the ``model`` named in its params.json."""
+    """Load any published artifact, dispatching on the ``model`` named in its params.json, once its files
+    match their manifest."""
+    verify_files(directory)
     name = read_params(directory)["model"]
     if name not in LOADERS:
         raise ValueError(

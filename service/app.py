@@ -5,7 +5,10 @@
 Environment: RECSYS_DATA_DIR / RECSYS_DUCKDB_PATH (as everywhere), RECSYS_RELOAD_INTERVAL_S (poll
 period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als), RECSYS_MAX_BODY_BYTES
 (largest request body accepted, default 1 MiB; larger ones get 413 before they are read),
-RECSYS_ANN_MIN_ITEMS (catalogue size from which ALS and two-tower answer through their ANN index).
+RECSYS_ANN_MIN_ITEMS (catalogue size from which ALS and two-tower answer through their ANN index),
+RECSYS_API_KEY (when set, every route but /health and the docs wants it as the X-API-Key header),
+RECSYS_RATE_LIMIT (requests per second per client address, bursts of twice that; 429 beyond),
+RECSYS_STATUS_SHOWS_WAREHOUSE (1: /status names the warehouse's host and database, not only its engine).
 
 Every status code a route can return is declared in the OpenAPI document, and the constraints there
 are the ones enforced (ids are JSON integers, no strings or booleans; one beyond the warehouse's int64
@@ -28,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ml import settings
 from ml.models import FALLBACK
-from service.middleware import BodySizeLimit
+from service.middleware import AccessControl, BodySizeLimit, access_settings
 from service.recommend import NoFallback, personal_scores, recommend
 from service.registry import Registry, Snapshot
 from service.schemas import (
@@ -36,19 +39,16 @@ from service.schemas import (
     MAX_BODY_BYTES,
     MAX_K,
     FoundItem,
-    Health,
-    ModelInfo,
-    ModelStatus,
     RecommendationsRequest,
     RecommendationsResponse,
     SearchResponse,
     SimilarItem,
     SimilarItemsResponse,
-    Status,
     UserRecommendations,
     declared,
 )
 from service.served import ServedModel
+from service.status import operations_router
 
 
 def json_response(payload: dict) -> Response:
@@ -70,14 +70,17 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         yield
         registry.stop()
 
+    api_key, rate = access_settings()
     app = FastAPI(
         title="recsys-platform",
         version="0.1.0",
         lifespan=lifespan,
         description="Recommendations from the models the Dagster graph materialized.",
+        responses=declared(*[code for code, on in ((401, api_key), (429, rate)) if on]),
     )
     app.state.registry = registry
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(AccessControl, api_key=api_key, rate=rate)  # outermost: refuses before a body is read
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -87,6 +90,8 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     def get_model(snap: Snapshot, name: str) -> ServedModel:
+        if name in snap.problems and name not in snap.models:
+            raise HTTPException(503, f"model {name!r} is not served: {snap.problems[name]}")
         if name not in snap.models:
             raise HTTPException(404, f"model {name!r} is not available; available: {sorted(snap.models)}")
         return snap.models[name]
@@ -128,7 +133,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         _, results = serve(registry.snapshot, model, [user_id], k)
         return json_response(user_payload(results[0]))
 
-    @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse, responses=declared(400, 404))
+    @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse, responses=declared(400, 404, 503))
     def similar_items(
         item_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL
     ) -> SimilarItemsResponse:
@@ -189,56 +194,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             ],
         )
 
-    @app.get("/models", response_model=list[ModelInfo])
-    def models() -> list[ModelInfo]:
-        """Served models, their artifact version and their latest evaluation (marts.leaderboard)."""
-        snap = registry.snapshot
-        return [
-            ModelInfo(
-                name=m.name,
-                version=m.version,
-                similar_items=m.similarity is not None,
-                retrieval=m.retrieval,
-                features={mart: fs.names for mart, fs in getattr(m.model, "features", {}).items()},
-                metrics=snap.metrics.get(m.name, {}),
-            )
-            for m in snap.models.values()
-        ]
-
-    @app.get("/status", response_model=Status)
-    def status() -> Status:
-        """What is served: each model's version, when it was trained, on which warehouse and data window,
-        and whether a newer materialization is waiting to be loaded."""
-        snap, waiting = registry.snapshot, registry.waiting()
-        rows = [
-            ModelStatus(
-                name=m.name,
-                version=m.version,
-                trained_at=m.provenance.get("trained_at"),
-                warehouse=m.provenance.get("warehouse"),
-                data_window=m.provenance.get("data_window"),
-                newer_version_waiting=waiting.get(m.name),
-            )
-            for m in snap.models.values()
-        ]
-        rows += [
-            ModelStatus(name=n, version="(not loaded yet)", newer_version_waiting=v)
-            for n, v in waiting.items()
-            if n not in snap.models
-        ]
-        return Status(loaded_at=snap.loaded_at, reload_interval_s=registry.reload_interval_s, models=rows)
-
-    @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "no model loaded yet"}})
-    def health():
-        """Liveness and readiness: 503 until at least one model is loaded."""
-        snap = registry.snapshot
-        body = Health(
-            status="ok" if snap.models else "no models loaded",
-            models={n: m.version for n, m in snap.models.items()},
-            loaded_at=snap.loaded_at,
-        )
-        return body if snap.models else JSONResponse(status_code=503, content=body.model_dump())
-
+    app.include_router(operations_router(registry))
     return app
 
 

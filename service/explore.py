@@ -9,6 +9,7 @@ for.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,9 @@ class ModelList:
 class Explorer:
     def __init__(self, artifacts_dir: Path, warehouse_path: Path) -> None:
         self.warehouse_path = Path(warehouse_path)
-        self.registry = Registry(artifacts_dir, warehouse_path)
+        self.registry = Registry(artifacts_dir, warehouse_path, metrics_wait_s=LOCK_WAIT_S)
         self.registry.reload(force=True)
+        self._busy_until = 0.0
 
     def refresh(self) -> bool:
         """Load versions published since the last look; True when something changed."""
@@ -59,10 +61,13 @@ class Explorer:
         """``fn(connection)`` on a short read-only connection; WarehouseUnavailable when there is none."""
         if not warehouse_exists(self.warehouse_path):
             raise WarehouseUnavailable("no warehouse yet: run recsys-pipeline first")
+        if time.monotonic() < self._busy_until:  # found busy a moment ago: one wait per page, not one per read
+            raise WarehouseUnavailable(BUSY)
         try:
             with connect(self.warehouse_path, read_only=True, wait_s=LOCK_WAIT_S) as con:
                 return fn(con)
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            self._busy_until = time.monotonic() + 2 * LOCK_WAIT_S
             raise WarehouseUnavailable(BUSY) from exc
 
     # ---- users -------------------------------------------------------------------------------

@@ -5,22 +5,27 @@ so a reload (a new snapshot replacing the reference) never changes a request in 
 background thread polls the ``latest`` links and rebuilds the snapshot when any version changes.
 The warehouse is read only for the /models metrics, with a short read-only connection that waits
 (in the background thread, never in a request) if a Dagster run holds the write lock.
+
+A ``latest`` version that does not load (a damaged file, non-finite scores) is refused, logged with
+the file and the reason, and the model keeps its served version, or after a restart the newest
+version on disk that loads; the refusal shows in /status and /health until a new version replaces it.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ml import artifacts
 from ml.models import SERVED
 from ml.warehouse import marts
 from ml.warehouse.connection import connect, warehouse_exists
+from service.logs import service_log
 from service.served import Catalogue, ServedModel, catalogue_for, load_served
 
-log = logging.getLogger("recsys.service")
+log = service_log()
 
 
 @dataclass(frozen=True)
@@ -30,14 +35,17 @@ class Snapshot:
     loaded_at: str
     versions: dict[str, str] = field(default_factory=dict)
     catalogue: Catalogue | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # model -> the latest version that did not load
+    problems: dict[str, str] = field(default_factory=dict)  # model -> why its latest version is not served
 
 
-def read_metrics(warehouse_path: Path) -> dict[str, dict]:
-    """Latest leaderboard row per model; empty when the warehouse or the leaderboard is not there."""
+def read_metrics(warehouse_path: Path, wait_s: float = 30) -> dict[str, dict]:
+    """Latest leaderboard row per model; empty when the warehouse or the leaderboard is not there, or
+    when a run holds the warehouse for longer than ``wait_s``."""
     if not warehouse_exists(warehouse_path):
         return {}
     try:
-        with connect(warehouse_path, read_only=True, wait_s=30) as con:
+        with connect(warehouse_path, read_only=True, wait_s=wait_s) as con:
             frame = marts.leaderboard(con)
     except Exception as exc:  # the service keeps serving without metrics
         log.warning("could not read metrics from %s: %s", warehouse_path, exc)
@@ -50,7 +58,12 @@ def read_metrics(warehouse_path: Path) -> dict[str, dict]:
 
 
 class Registry:
-    def __init__(self, artifacts_dir: Path, warehouse_path: Path, reload_interval_s: float = 5.0) -> None:
+    def __init__(
+        self, artifacts_dir: Path, warehouse_path: Path, reload_interval_s: float = 5.0, metrics_wait_s: float = 30
+    ) -> None:
+        """``metrics_wait_s``: how long a reload waits for a run's write lock to read /models' metrics (the
+        service's watcher thread may wait; the web app, which reloads in the page's rerun, may not)."""
+        self.metrics_wait_s = metrics_wait_s
         self.artifacts_dir = Path(artifacts_dir)
         self.warehouse_path = Path(warehouse_path)
         self.reload_interval_s = reload_interval_s
@@ -77,29 +90,58 @@ class Registry:
             versions = self.current_versions()
             if not force and versions == self._snapshot.versions:
                 return False
-            models = dict(self._snapshot.models)
+            models, refused, problems = dict(self._snapshot.models), dict(self._snapshot.refused), dict(self._snapshot.problems)
             for name, version in versions.items():
-                if name in models and models[name].version == version:
+                if (name in models and models[name].version == version) or (not force and refused.get(name) == version):
                     continue
-                try:
-                    models[name] = load_served(name, self.artifacts_dir / name / version)
-                except Exception as exc:  # keep serving the previous version of this model
-                    log.error("could not load %s/%s: %s", name, version, exc)
+                served, problem = self._load(name, version, models.get(name))
+                for state in (refused, problems, models):
+                    state.pop(name, None)
+                if problem:
+                    refused[name], problems[name] = version, problem
+                if served is not None:
+                    models[name] = served
             self._snapshot = Snapshot(
                 models=models,
-                metrics=read_metrics(self.warehouse_path),
+                metrics=read_metrics(self.warehouse_path, self.metrics_wait_s),
                 loaded_at=datetime.now(UTC).isoformat(),
                 versions=versions,
                 catalogue=catalogue_for(models, self._snapshot.catalogue),
+                refused=refused,
+                problems=problems,
             )
             log.info("serving %s", {n: m.version for n, m in models.items()})
             return True
 
+    def _load(self, name: str, version: str, previous: ServedModel | None) -> tuple[ServedModel | None, str | None]:
+        """``latest`` when it loads; else the version served so far; else the newest older version on disk
+        that loads. The problem, as one line without paths, when ``latest`` is refused."""
+        try:
+            return load_served(name, self.artifacts_dir / name / version), None
+        except Exception as exc:
+            problem = f"latest version {version} refused: {str(exc).replace(str(self.artifacts_dir), 'models')}"
+        log.error("%s: %s", name, problem)
+        if previous is not None:
+            log.warning("%s: still serving version %s", name, previous.version)
+            return previous, f"{problem}; serving {previous.version}"
+        for older in artifacts.versions(self.artifacts_dir, name):
+            if older.name == version:
+                continue
+            try:
+                served = load_served(name, older)
+            except Exception as exc:
+                log.error("%s: version %s refused as well: %s", name, older.name, exc)
+                continue
+            log.warning("%s: serving version %s, the newest on disk that loads", name, older.name)
+            return served, f"{problem}; serving {older.name}"
+        return None, f"{problem}; no version on disk loads"
+
     def waiting(self) -> dict[str, str]:
         """Versions published as ``latest`` that are not served yet (the watcher loads them on its next
-        poll; one whose scores are not finite is never loaded and stays here)."""
-        served = {name: m.version for name, m in self._snapshot.models.items()}
-        return {name: v for name, v in self.current_versions().items() if served.get(name) != v}
+        poll; a refused one is not waiting: see ``Snapshot.problems``)."""
+        snap = self._snapshot
+        served = {name: m.version for name, m in snap.models.items()}
+        return {n: v for n, v in self.current_versions().items() if served.get(n) != v and snap.refused.get(n) != v}
 
     def start(self) -> None:
         self.reload(force=True)

@@ -113,6 +113,7 @@ class ModelStatus(BaseModel):
     warehouse: str | None = Field(None, description="the warehouse its training data came from")
     data_window: dict | None = Field(None, description="the split it was trained and tested on")
     newer_version_waiting: str | None = Field(None, description="a newer published version not loaded yet")
+    problem: str | None = Field(None, description="why the latest published version is not served (refused on load)")
 
 
 class Status(BaseModel):
@@ -122,6 +123,7 @@ class Status(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(..., description="ok, degraded (a published version is refused) or no models loaded")
     models: dict[str, str]
     loaded_at: str
+    problems: dict[str, str] = Field(default_factory=dict, description="model -> its refused version, why, what is served")

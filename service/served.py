@@ -120,11 +120,11 @@ def load_served(name: str, directory: Path) -> ServedModel:
     origin = directory / PROVENANCE
     provenance = json.loads(origin.read_text()) if origin.exists() else {}
     index_ann = None
-    if isinstance(model, Embedding) and model.n_items >= settings.ann_min_items():
-        if (directory / ann.FILE).exists():
-            index_ann = ann.AnnIndex.load(directory, model.item_vectors())
-        else:
-            log.warning("%s/%s has %d items but no ANN index: exact search", name, directory.name, model.n_items)
+    if isinstance(model, Embedding) and (directory / ann.FILE).exists():
+        index_ann = ann.AnnIndex.load(directory, model.item_vectors())  # an empty or foreign index is refused
+        index_ann = index_ann if model.n_items >= settings.ann_min_items() else None  # used above the threshold
+    elif isinstance(model, Embedding) and model.n_items >= settings.ann_min_items():
+        log.warning("%s/%s has %d items but no ANN index: exact search", name, directory.name, model.n_items)
     return ServedModel(
         name=name,
         version=directory.name,

@@ -182,7 +182,7 @@ def test_oversized_bodies_are_rejected_at_once_and_nothing_else_waits(server):
     print(f"413 for a 12 MB body in {took * 1000:.1f} ms")
 
 
-def test_status_names_versions_provenance_and_a_waiting_version(sample_warehouse, tmp_path):
+def test_status_names_versions_provenance_and_a_waiting_version(sample_warehouse, tmp_path, monkeypatch):
     """What is served, when it was trained and on what; a version published but not loaded yet shows."""
     from fastapi.testclient import TestClient
 
@@ -201,7 +201,10 @@ def test_status_names_versions_provenance_and_a_waiting_version(sample_warehouse
     rows = {m["name"]: m for m in status["models"]}
     assert rows["als"]["version"] == "v1" and rows["als"]["newer_version_waiting"] == "v2"
     assert rows["popularity"]["newer_version_waiting"] is None
-    assert rows["als"]["warehouse"] == f"duckdb {sample_warehouse.name}" and rows["als"]["trained_at"]
+    assert rows["als"]["warehouse"] == "duckdb" and rows["als"]["trained_at"]  # the engine, not where it is
+    monkeypatch.setenv("RECSYS_STATUS_SHOWS_WAREHOUSE", "1")
+    shown = TestClient(build_app(registry)).get("/status").json()["models"]
+    assert {m["name"]: m["warehouse"] for m in shown}["als"] == f"duckdb {sample_warehouse.name}"
     window = rows["als"]["data_window"]
     assert window["split_strategy"] == "last_days" and window["test_from"] > window["trained_on_events_from"]
     assert str(tmp_path) not in json.dumps(status)  # no filesystem path

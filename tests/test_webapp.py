@@ -97,7 +97,9 @@ def test_a_busy_warehouse_is_said_and_recommendations_still_show(monkeypatch, pi
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
         at = app(monkeypatch, pipeline_env[1] / "data")
-        assert time.monotonic() - started < 30
+        waited = time.monotonic() - started
+        print(f"page with the warehouse locked: {waited:.1f} s")
+        assert waited < 12  # one 2 s wait for the metrics and one for the page's reads, not one per read
         assert BUSY in texts(at.warning)
         assert len(at.dataframe) >= 5  # the model lists come from the artifacts
     finally:

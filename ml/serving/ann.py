@@ -57,11 +57,15 @@ class AnnIndex:
     @classmethod
     def load(cls, directory: str | Path, item_vectors: np.ndarray) -> AnnIndex:
         """The index saved in ``directory``, checked against the model's item vectors."""
-        index = faiss.read_index(str(Path(directory) / FILE))
+        path = Path(directory) / FILE
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError:
+            raise ValueError(f"{path.parent.name}/{FILE} ({path.stat().st_size:,} bytes) is not a FAISS index") from None
         n, dim = item_vectors.shape
         if index.ntotal != n or index.d != dim:
             raise ValueError(
-                f"{Path(directory) / FILE} holds {index.ntotal} vectors of dimension {index.d}, the model "
+                f"{path.parent.name}/{FILE} holds {index.ntotal} vectors of dimension {index.d}, the model "
                 f"{n} of dimension {dim}: it was not built for this model; publish the model again"
             )
         return cls(index)

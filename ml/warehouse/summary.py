@@ -46,6 +46,13 @@ def leaderboard(con: Connection) -> pd.DataFrame:
     return board[[c for c in BOARD_COLUMNS if c in board.columns]]
 
 
+def widen_test_window(strategy: str) -> str:
+    """What gives the test window more users, under the split strategy in use."""
+    if strategy == "leave_last_k":
+        return "leave_last_k tests only users with more than holdout_k distinct items: lower holdout_k, or bring more history"
+    return "widen it (test_days or test_fraction) or use split_strategy leave_last_k (each user's last holdout_k events)"
+
+
 def split_summary(con: Connection) -> list[str]:
     """The windows the models were trained, tuned and tested on, and a warning when the test window
     holds too few users to compare models."""
@@ -57,7 +64,7 @@ def split_summary(con: Connection) -> list[str]:
     if row["n_test_users"] < row["min_test_users"]:
         lines.append(
             f"WARNING: the test window holds {row['n_test_users']:,} users (< min_test_users {row['min_test_users']:,}): model "
-            "differences will mostly be noise; widen it (test_days, test_fraction) or use split_strategy leave_last_k"
+            f"differences will mostly be noise; {widen_test_window(row['split_strategy'])}"
         )
     return lines
 
