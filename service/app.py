@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ml import settings
 from ml.models import FALLBACK
+from service.docs import self_hosted_docs
 from service.middleware import AccessControl, BodySizeLimit, access_settings
 from service.recommend import NoFallback, personal_scores, recommend
 from service.registry import Registry, Snapshot
@@ -77,7 +78,10 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Recommendations from the models the Dagster graph materialized.",
         responses=declared(*[code for code, on in ((401, api_key), (429, rate)) if on]),
+        docs_url=None,  # self-hosted below
+        redoc_url=None,
     )
+    self_hosted_docs(app)
     app.state.registry = registry
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(AccessControl, api_key=api_key, rate=rate)  # outermost: refuses before a body is read

@@ -59,7 +59,7 @@ class AccessControl:
         self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["path"].startswith("/docs-assets/"):
             return await self.app(scope, receive, send)
         if self.api_key and not self.authorised(dict(scope["headers"])):
             message = "missing or wrong API key: send it in the X-API-Key header (RECSYS_API_KEY)"

@@ -12,10 +12,12 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from filelock import FileLock
 
 from dagster_defs.project import dbt_command
 from ml import settings
+from ml.interactions import InteractionData
 from ml.recommenders import Scorer
 from ml.warehouse import connection as warehouse
 
@@ -208,3 +210,10 @@ def declared() -> dict:
     from ml.warehouse.declarations import feature_sets
 
     return feature_sets()
+
+
+def tiny_data(seed: int = 0) -> InteractionData:
+    X = sp.random(40, 30, density=0.3, random_state=seed, format="csr", dtype=np.float32)
+    items = pd.DataFrame({"item_id": np.arange(1, 31), "category": "c", "title": "t", "brand": None, "price": 1.0})
+    items["released_at"] = pd.Timestamp("2024-01-01")
+    return InteractionData(train=X, test=X, users=pd.DataFrame({"user_id": np.arange(1, 41)}), items=items)

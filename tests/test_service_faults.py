@@ -6,28 +6,20 @@ import json
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 from fastapi.testclient import TestClient
 
 from ml import artifacts
-from ml.interactions import InteractionData
 from ml.recommenders import ALSRecommender, PopularityRecommender
 from ml.serving import ann
 from ml.serving.publish import publish
 from service.app import build_app
 from service.registry import Registry
 from service.served import load_served
+from tests.conftest import tiny_data
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (ERROR|WARNING) recsys\.service: ")
-
-
-def tiny_data(seed: int = 0) -> InteractionData:
-    X = sp.random(40, 30, density=0.3, random_state=seed, format="csr", dtype=np.float32)
-    items = pd.DataFrame({"item_id": np.arange(1, 31), "category": "c", "title": "t", "brand": None, "price": 1.0})
-    items["released_at"] = pd.Timestamp("2024-01-01")
-    return InteractionData(train=X, test=X, users=pd.DataFrame({"user_id": np.arange(1, 41)}), items=items)
 
 
 def publish_als(models_dir, version: str, seed: int = 0) -> None:
