@@ -45,7 +45,7 @@ from service.schemas import (
     SearchResponse,
     SimilarItem,
     SimilarItemsResponse,
-    UserRecommendations,
+    UserRecommendationsResponse,
     declared,
 )
 from service.served import ServedModel
@@ -58,6 +58,18 @@ def json_response(payload: dict) -> Response:
     except TypeError:  # orjson stops at 64-bit integers; an unknown id beyond them is echoed as given
         content = json.dumps(payload).encode()
     return Response(content=content, media_type="application/json")
+
+
+def item_fields(row) -> dict:
+    """An item's attributes as every answer that lists items gives them (a missing price is null)."""
+    price = row.price
+    return {
+        "item_id": int(row.item_id),
+        "title": getattr(row, "title", None),
+        "category": row.category,
+        "brand": row.brand,
+        "price": None if price is None or not math.isfinite(price) else float(price),
+    }
 
 
 def build_app(registry: Registry | None = None) -> FastAPI:
@@ -129,13 +141,13 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             {"model": body.model, "model_version": served.version, "results": [user_payload(r) for r in results]}
         )
 
-    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=declared(404, 503))
+    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendationsResponse, responses=declared(404, 503))
     async def user_recommendations(
         user_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL
     ):
         """Top-k for one user; seen items excluded, unknown users get the fallback."""
-        _, results = serve(registry.snapshot, model, [user_id], k)
-        return json_response(user_payload(results[0]))
+        served, results = serve(registry.snapshot, model, [user_id], k)
+        return json_response({"model": model, "model_version": served.version, **user_payload(results[0])})
 
     @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse, responses=declared(400, 404, 503))
     def similar_items(
@@ -156,10 +168,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             model=model,
             model_version=served.version,
             item_id=item_id,
-            items=[
-                SimilarItem(item_id=int(r.item_id), score=float(s), category=r.category, brand=r.brand, price=float(r.price))
-                for r, s in zip(rows.itertuples(), scores, strict=True)
-            ],
+            items=[SimilarItem(score=float(s), **item_fields(r)) for r, s in zip(rows.itertuples(), scores, strict=True)],
         )
 
     @app.get("/search", response_model=SearchResponse, responses=declared(404, 503))
@@ -185,15 +194,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             personalised_with=used,
             catalogue_version=f"{catalogue.model}/{catalogue.version}",
             items=[
-                FoundItem(
-                    item_id=int(r.item_id),
-                    title=getattr(r, "title", None),
-                    category=r.category,
-                    brand=r.brand,
-                    price=None if r.price is None or not math.isfinite(r.price) else float(r.price),
-                    relevance=float(rel),
-                    score=float(sc),
-                )
+                FoundItem(relevance=float(rel), score=float(sc), **item_fields(r))
                 for r, rel, sc in zip(rows.itertuples(), found.relevance, found.scores, strict=True)
             ],
         )

@@ -49,6 +49,11 @@ class UserRecommendations(BaseModel):
     fallback: str | None = Field(None, description="set when the fallback served this user: '<model>:<reason>'")
 
 
+class UserRecommendationsResponse(UserRecommendations):
+    model: str
+    model_version: str = Field(..., description="the served artifact version that answered")
+
+
 class RecommendationsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt field (topn) is an error, not silently ignored
 
@@ -66,6 +71,7 @@ class RecommendationsResponse(BaseModel):
 class SimilarItem(BaseModel):
     item_id: int
     score: float
+    title: str | None = None
     category: str | None = None
     brand: str | None = None
     price: float | None = None
@@ -104,6 +110,9 @@ class ModelInfo(BaseModel):
         default_factory=dict, description="the declared mart features the model was trained with, by mart"
     )
     metrics: dict = Field(default_factory=dict, description="latest leaderboard row of the model")
+    metrics_of_served_version: bool | None = Field(
+        None, description="whether the metrics were measured on the served version (false: on metrics.model_version)"
+    )
 
 
 class ModelStatus(BaseModel):

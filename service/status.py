@@ -35,6 +35,9 @@ def operations_router(registry: Registry) -> APIRouter:
                 retrieval=m.retrieval,
                 features={mart: fs.names for mart, fs in getattr(m.model, "features", {}).items()},
                 metrics=snap.metrics.get(m.name, {}),
+                metrics_of_served_version=(
+                    snap.metrics[m.name].get("model_version") == m.version if m.name in snap.metrics else None
+                ),
             )
             for m in snap.models.values()
         ]

@@ -42,6 +42,8 @@ def test_health_and_models(server):
     models = {m["name"]: m for m in httpx.get(f"{server['url']}/models").json()}
     assert models["als"]["similar_items"] and not models["popularity"]["similar_items"]
     assert "path" not in models["als"] and str(server["models_dir"]) not in httpx.get(f"{server['url']}/models").text
+    # the sample warehouse has evaluated nothing: no metrics, so nothing to pair with the served version
+    assert models["als"]["metrics"] == {} and models["als"]["metrics_of_served_version"] is None
 
 
 def test_batch_recommendations_exclude_seen_items(server):
@@ -67,6 +69,7 @@ def test_unknown_and_cold_users_get_the_marked_fallback(server):
     assert r["fallback"] == "popularity:unknown_user" and len(r["items"]) == 5
     r = httpx.get(f"{server['url']}/users/{cold}/recommendations", params={"k": 5}).json()
     assert r["fallback"] == "popularity:no_history"
+    assert (r["model"], r["model_version"]) == ("als", "v1")  # as the batch answer says which model answered
 
 
 def test_similar_items_and_error_cases(server):
@@ -75,10 +78,11 @@ def test_similar_items_and_error_cases(server):
     r = httpx.get(f"{url}/items/{item}/similar", params={"k": 4, "model": "als"})
     assert r.status_code == 200
     sims = r.json()["items"]
-    assert len(sims) == 4 and item not in [s["item_id"] for s in sims] and sims[0]["category"]
+    assert len(sims) == 4 and item not in [s["item_id"] for s in sims] and sims[0]["category"] and sims[0]["title"]
     assert httpx.get(f"{url}/items/99999999/similar").status_code == 404
     assert "not in the catalogue" in httpx.get(f"{url}/items/99999999/similar").json()["detail"]
-    assert httpx.get(f"{url}/items/{item}/similar", params={"model": "popularity"}).status_code == 400
+    refused = httpx.get(f"{url}/items/{item}/similar", params={"model": "popularity"})
+    assert refused.status_code == 400 and refused.json()["detail"].endswith("use one of ['als']")  # what is served
     assert httpx.get(f"{url}/users/1/recommendations", params={"model": "nope"}).status_code == 404
     for params in ({"k": 0}, {"k": 101}, {"k": "ten"}):
         assert httpx.get(f"{url}/users/1/recommendations", params=params).status_code == 422

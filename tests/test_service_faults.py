@@ -2,6 +2,7 @@
 named in a log line with time and level, /status and /health say what is refused and what is served
 instead, and a request for a model with no loadable version gets a 503 that says why."""
 
+import dataclasses
 import json
 import re
 
@@ -112,3 +113,13 @@ def test_api_key_and_rate_limit_are_off_by_default_and_enforced_when_set(models_
     monkeypatch.setenv("RECSYS_RATE_LIMIT", "fast")
     with pytest.raises(ValueError, match="RECSYS_RATE_LIMIT='fast': give requests per second"):
         build_app(registry)
+
+
+def test_models_says_when_its_metrics_are_of_another_version(models_dir, tmp_path):
+    registry = Registry(models_dir, tmp_path / "none.duckdb")
+    registry.reload(force=True)
+    metrics = {"als": {"model_version": "v1", "ndcg_at_10": 0.1}, "popularity": {"model_version": "v1", "ndcg_at_10": 0.05}}
+    registry._snapshot = dataclasses.replace(registry.snapshot, metrics=metrics)  # as read from marts.leaderboard
+    models = {m["name"]: m for m in TestClient(build_app(registry)).get("/models").json()}
+    assert models["als"]["version"] == "v2" and models["als"]["metrics_of_served_version"] is False
+    assert models["popularity"]["metrics_of_served_version"] is True
