@@ -21,27 +21,38 @@ from dagster_defs.automation import automated, automation_sensor
 from dagster_defs.changes import feature_change_sensor
 from dagster_defs.checks import evaluation_checks, leak_checks, schema_checks
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
+from dagster_defs.project import with_group_meaning
 from dagster_defs.resources import RecsysResource, dbt_resource
 
+
+def described(assets: list) -> list:
+    """Every asset with its group's meaning in its metadata."""
+    return [
+        a.map_asset_specs(with_group_meaning) if isinstance(a, dg.AssetsDefinition) else with_group_meaning(a) for a in assets
+    ]
+
+
 defs = dg.Definitions(
-    assets=automated(
-        [
-            *raw_assets,
-            entity_dbt_assets,
-            events_by_day_dbt_assets,
-            feature_dbt_assets,
-            *tuning_assets,
-            *training_assets,
-            *two_stage_assets,
-            *evaluation_assets,
-            evaluation_results,
-            leaderboard_dbt_assets,
-            *analysis_assets,
-            feature_verdict,
-        ],
-        opt_in={ABLATION_KEY},
-    )
-    + [ctr_candidates],
+    assets=described(
+        automated(
+            [
+                *raw_assets,
+                entity_dbt_assets,
+                events_by_day_dbt_assets,
+                feature_dbt_assets,
+                *tuning_assets,
+                *training_assets,
+                *two_stage_assets,
+                *evaluation_assets,
+                evaluation_results,
+                leaderboard_dbt_assets,
+                *analysis_assets,
+                feature_verdict,
+            ],
+            opt_in={ABLATION_KEY},
+        )
+        + [ctr_candidates]
+    ),
     asset_checks=[*evaluation_checks, *schema_checks, *leak_checks],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],

@@ -40,6 +40,13 @@ GROUPS = {
 LEADERBOARD = "leaderboard"
 
 
+def with_group_meaning(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """The spec with its group's meaning in its metadata (``group``): Dagster has no group descriptions,
+    so each asset's Definition tab says what its group is."""
+    meaning = GROUPS.get(spec.group_name or "")
+    return spec.merge_attributes(metadata={"group": f"{spec.group_name}: {meaning}"}) if meaning else spec
+
+
 def vars_args(dbt_vars: str) -> list[str]:
     """``--vars`` for dbt when any are set (YAML or JSON text)."""
     return ["--vars", dbt_vars] if dbt_vars.strip() else []

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ml.models import EVALUATED_ONLY, FALLBACK
-from ml.warehouse import evaluation_store, marts
+from ml.warehouse import evaluation_store, marts, summary
 from ml.warehouse.connection import connect, warehouse_exists
 from service.recommend import NoFallback, personal_scores, recommend
 from service.registry import Registry
@@ -129,16 +129,29 @@ class Explorer:
 
     # ---- metrics -----------------------------------------------------------------------------
     def leaderboard(self) -> pd.DataFrame:
-        board = self.read(marts.leaderboard)
+        """The leaderboard's headline columns, model first, best NDCG@10 first, intervals as text."""
+        board = self.read(summary.leaderboard)
         if board.empty:
             raise WarehouseUnavailable("no leaderboard yet: run recsys-pipeline first")
-        return board.sort_values(["ndcg_at_10", "model"], ascending=[False, True], na_position="last")
+        return board
 
     def metrics_by_slice(self, metric: str = "ndcg", k: int = 10) -> pd.DataFrame:
-        """``metric@k`` of each shown model's latest evaluation per slice (rows: models, columns: slices)."""
+        """``metric@k`` of each shown model's latest evaluation per slice (a row per model, a column per slice)."""
         frame = self.read(lambda con: evaluation_store.latest_by_slice(con, metric, k))
         frame = frame[frame["model"].isin([*self.models, *EVALUATED_ONLY])]
-        return frame.pivot_table(index="model", columns="slice", values="value").sort_index() if len(frame) else pd.DataFrame()
+        if frame.empty:
+            return pd.DataFrame()
+        return (
+            frame.pivot_table(index="model", columns="slice", values="value").sort_index().reset_index().rename_axis(columns=None)
+        )
+
+    def title(self, item_id: int) -> str | None:
+        """The item's title in the searchable catalogue, if it has one."""
+        catalogue = self.registry.snapshot.catalogue
+        if catalogue is None or "title" not in catalogue.items:
+            return None
+        found = catalogue.items.loc[catalogue.items["item_id"] == item_id, "title"]
+        return str(found.iloc[0]) if len(found) and pd.notna(found.iloc[0]) else None
 
     def ndcg_history(self, k: int = 10) -> pd.DataFrame:
         """NDCG@k on all test users per model and evaluation run, oldest first (one row per run)."""

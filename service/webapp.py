@@ -14,6 +14,23 @@ from ml import settings
 from service.explore import Explorer, WarehouseUnavailable
 
 DEFAULT_MODELS = ["als", "two_tower", "item_item", "two_stage", "popularity"]
+PER_ROW = 3  # model lists side by side
+LIST_COLUMNS = ["title", "score", "new", "item_id"]
+LIST_CONFIG = {
+    "title": st.column_config.TextColumn("title", width="medium"),
+    "score": st.column_config.NumberColumn("score", format="%.3f", width="small"),
+    "new": st.column_config.CheckboxColumn("new", width="small"),
+    "item_id": st.column_config.NumberColumn("item", format="%d", width="small"),
+}
+OVER_RUNS = {
+    "mark": {"type": "line", "point": True},
+    "encoding": {
+        "x": {"field": "evaluated_at", "type": "temporal", "title": "evaluated at"},
+        "y": {"field": "ndcg", "type": "quantitative", "title": "NDCG@10", "scale": {"zero": False}},
+        "color": {"field": "model", "type": "nominal"},
+        "tooltip": [{"field": "model"}, {"field": "ndcg", "format": ".4f"}, {"field": "evaluated_at", "type": "temporal"}],
+    },
+}
 
 
 @st.cache_resource
@@ -68,12 +85,13 @@ with recommendations:
     warehouse_part("History", lambda: ex.history(user_id))
     st.subheader(f"Top {k} per model")
     lists = ex.recommendations(user_id, k, names)
-    for column, result in zip(st.columns(max(len(lists), 1)), lists, strict=False):
-        with column:
-            st.markdown(f"**{result.model}**  \n`{result.version}`")
-            if result.fallback:
-                st.caption(f"fallback: {result.fallback}")
-            show(result.items.drop(columns=["rank"]))
+    for start in range(0, len(lists), PER_ROW):  # a few lists per row, so titles and scores stay readable
+        for column, result in zip(st.columns(PER_ROW), lists[start : start + PER_ROW], strict=False):
+            with column:
+                st.markdown(f"**{result.model}**  \n`{result.version}`")
+                if result.fallback:
+                    st.caption(f"fallback: {result.fallback}")
+                show(result.items[LIST_COLUMNS], column_config=LIST_CONFIG)
     st.caption("new = released after the model's training data ended (the test window)")
 
 with items_tab:
@@ -92,13 +110,14 @@ with items_tab:
     default_item = int(found["item_id"].iloc[0]) if len(found) else int(first)
     item_id = int(st.number_input("item id (the first result by default)", min_value=0, value=default_item, step=1))
     similar = ex.similar(item_id, k)
-    st.subheader(f"Items similar to {item_id}")
+    st.subheader(f"Items similar to {item_id}: {ex.title(item_id) or '(no title)'}")
     if not similar:
         st.info(f"item {item_id} is not in the catalogue of any model that ranks by similarity")
-    for column, (name, frame) in zip(st.columns(max(len(similar), 1)), similar.items(), strict=False):
-        with column:
-            st.markdown(f"**{name}**")
-            show(frame.drop(columns=["rank"]))
+    for start in range(0, len(similar), PER_ROW):
+        for column, (name, frame) in zip(st.columns(PER_ROW), list(similar.items())[start : start + PER_ROW], strict=False):
+            with column:
+                st.markdown(f"**{name}**")
+                show(frame[LIST_COLUMNS], column_config=LIST_CONFIG)
 
 with board:
     warehouse_part("Leaderboard (test window; intervals are 95% bootstrap)", ex.leaderboard)
@@ -106,8 +125,8 @@ with board:
     st.subheader("NDCG@10 over past runs")
     try:
         history = ex.ndcg_history()
-        if len(history):
-            st.line_chart(history.pivot_table(index="evaluated_at", columns="model", values="ndcg"))
+        if len(history):  # a point per run, joined per model (a model evaluated once is a point, not nothing)
+            st.vega_lite_chart(history, OVER_RUNS, width="stretch")
         else:
             st.info("no evaluation yet")
     except WarehouseUnavailable as exc:

@@ -99,3 +99,19 @@ def test_lineage_reads_raw_to_leaderboard_in_named_groups():
     for key in graph.get_all_asset_keys():  # every asset says what it is
         description = graph.get(key).description or ""
         assert len(description) > 20 and "None" not in description, key
+
+
+def test_what_the_ui_shows_is_described_and_exact():
+    """Each asset's Definition tab names its group's meaning; every asset check (dbt's too) says what it
+    checks; a p-value far below 1e-4 is not shown as 0."""
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.metadata["group"] == f"{node.group_name}: {GROUPS[node.group_name]}", key
+    for check in graph.asset_check_keys:
+        assert len(graph.get_check_spec(check).description or "") > 10, check
+    described = {k.name: graph.get_check_spec(k).description for k in graph.asset_check_keys}
+    assert described["not_null_user_features_ctr_smoothed"] == "dbt test not_null on column ctr_smoothed"
+    assert described["assert_train_window_has_events"].startswith("The train window is empty")
+    tiny = uncertainty.paired_comparison(BASE + 0.015 + np.random.default_rng(1).normal(0, 0.05, 400), BASE)
+    assert 0 < tiny.p_value < 1e-4 and beats_baseline(tiny).metadata["p_value"].value == tiny.p_value

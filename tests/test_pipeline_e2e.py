@@ -115,7 +115,8 @@ def test_service_serves_the_materialized_models_with_their_metrics(pipeline_env)
         r = httpx.get(f"{url}/users/1/recommendations", params={"model": "two_tower", "k": 5})
         assert r.status_code == 200 and len(r.json()["items"]) == 5
         status = {m["name"]: m for m in httpx.get(f"{url}/status").json()["models"]}
-        assert status["als"]["data_window"]["test_from"] and status["als"]["warehouse"] == "duckdb warehouse.duckdb"
+        assert status["als"]["data_window"]["test_from"] and status["als"]["warehouse"] == "duckdb"  # not where it is
+        assert models["als"]["metrics_of_served_version"] is True  # the main job evaluated what it published
 
 
 def test_the_leaderboard_alone_after_a_full_run(pipeline_env):
@@ -154,3 +155,24 @@ def test_tracking_off_costs_nothing():
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_every_dbt_test_the_run_executed_is_an_asset_check_and_no_asset_is_phantom(pipeline_env):
+    """A dbt test that reads two dbt steps' models (relationships to the staged items, the quarantine
+    reconciliation) is an asset check of one step, not an observation 'due to dbt indirect selection';
+    the instance holds events for defined assets only."""
+    import dagster as dg
+
+    from dagster_defs.definitions import defs
+
+    instance = dg.DagsterInstance.from_config(str(pipeline_env[1] / "snapshot" / "dagster_home"))
+    defined = defs.resolve_asset_graph().get_all_asset_keys()
+    assert set(instance.get_asset_keys()) <= defined, set(instance.get_asset_keys()) - defined
+    kinds = (dg.DagsterEventType.ASSET_OBSERVATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    observed, checked = (
+        [r.event_log_entry for r in instance.get_event_records(dg.EventRecordsFilter(event_type=k))] for k in kinds
+    )
+    tests = [e for e in observed if str(e.asset_observation.metadata.get("unique_id", "")).startswith("test.")]
+    assert tests == [], [e.asset_observation.metadata["unique_id"] for e in tests]
+    names = {e.dagster_event.event_specific_data.check_name for e in checked}
+    assert {"assert_quarantine_reconciles", "relationships_int_events_referenced_item_id__item_id__ref_stg_shop__items_"} <= names

@@ -6,9 +6,7 @@ import dataclasses
 import json
 import re
 
-import numpy as np
 import pytest
-import scipy.sparse as sp
 from fastapi.testclient import TestClient
 
 from ml import artifacts

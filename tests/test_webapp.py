@@ -1,5 +1,6 @@
 """The web app: its logic through Streamlit's AppTest, and the real app in headless Chromium."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -81,11 +82,16 @@ def test_search_feeds_the_similar_items_and_the_leaderboard_shows_runs(monkeypat
     assert at.number_input[0].value == found["item_id"].iloc[0]  # the first result is the item explored
     similar = [m for m in texts(at.markdown) if m in ("**als**", "**item_item**", "**two_tower**")]
     assert len(similar) == 3
-    board = next(f.value for f in at.dataframe if "ndcg_at_10_ci_low" in f.value.columns)
-    assert len(board) == 12 and board["ndcg_at_10"].iloc[0] == board["ndcg_at_10"].max()
-    slices = next(f.value for f in at.dataframe if "cold_users" in f.value.columns)
-    assert {"als", "popularity"} <= set(slices.index)
-    assert at.get("arrow_line_chart") or at.get("vega_lite_chart")  # NDCG@10 over past runs
+    assert any(s.startswith(f"Items similar to {found['item_id'].iloc[0]}: ") and "Olive Oil" in s for s in texts(at.subheader))
+    # the leaderboard: model first, its headline columns with the interval beside NDCG@10, best first
+    board = next(f.value for f in at.dataframe if "ndcg_95ci" in f.value.columns)
+    assert list(board.columns[:3]) == ["model", "ndcg_at_10", "ndcg_95ci"] and len(board) == 12
+    assert board["ndcg_at_10"].iloc[0] == board["ndcg_at_10"].max()
+    slices = next(f.value for f in at.dataframe if "cold_users" in f.value.columns)  # a row per model, named
+    assert slices.columns[0] == "model" and {"als", "popularity"} <= set(slices["model"])
+    chart = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # NDCG@10 over past runs
+    spec = json.loads(chart[0].proto.spec)
+    assert spec["mark"] == {"type": "line", "point": True}  # a model evaluated once is a point, not an empty chart
 
 
 def test_a_busy_warehouse_is_said_and_recommendations_still_show(monkeypatch, pipeline_env):
@@ -136,10 +142,19 @@ def test_the_app_renders_recommendations_in_a_real_browser(pipeline_env, explore
             # the tables are canvases; their cells are also in the DOM for accessibility
             page.locator("[role=gridcell]", has_text=title).first.wait_for(state="attached", timeout=60_000)
             rendered_s = time.monotonic() - started
+            # the score column of the first list is on screen at 1600 px, not scrolled out of view
+            # the grid puts a column's header in the DOM only while the column is in view: each list of the
+            # first row (three) shows its scores at 1600 px without sideways scrolling
+            page.locator("[role=columnheader]", has_text="score").nth(2).wait_for(state="attached", timeout=10_000)
             page.wait_for_timeout(1500)  # let the tables' canvases paint before the screenshot
             page.screenshot(path=str(shot), full_page=True)
+            for tab, ready in (("Items and search", "Search the catalogue"), ("Leaderboard", "NDCG@10 over past runs")):
+                page.get_by_role("tab", name=tab).click()
+                page.get_by_text(ready).first.wait_for(timeout=30_000)
+                page.wait_for_timeout(2000)
+                page.screenshot(path=str(shot.with_name(f"app-{tab.split()[0].lower()}.png")), full_page=True)
             browser.close()
-        print(f"\ntime to first render of the recommendations: {rendered_s:.1f} s; screenshot {shot}")
+        print(f"\ntime to first render of the recommendations: {rendered_s:.1f} s; screenshots in {shot.parent}")
         assert shot.stat().st_size > 10_000
     finally:
         server.terminate()

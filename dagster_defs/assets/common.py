@@ -89,7 +89,8 @@ def new_version(context: dg.AssetExecutionContext) -> str:
 
 
 def md(frame: pd.DataFrame, index: bool = False) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.round(4).to_markdown(index=index) if len(frame) else "(empty)")
+    shown = frame.round(4).astype(object).where(frame.notna(), None)  # a missing value is empty, not nan
+    return dg.MetadataValue.md(shown.to_markdown(index=index, missingval="") if len(frame) else "(empty)")
 
 
 COMPARISONS = ("vs_popularity", "vs_previous")  # slices of the paired tests (ml.evaluation.protocol.comparison_rows)
