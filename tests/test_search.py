@@ -60,3 +60,26 @@ def test_a_users_scores_reorder_relevant_items_but_never_add_irrelevant_ones(sea
     assert found(search, "harbor", user_scores=likes_books, weight=0.0) == [5, 4]
     unknown = np.full(7, np.nan)  # a model without scores for these items changes nothing
     assert found(search, "harbor", user_scores=unknown, weight=0.5) == [5, 4]
+
+
+def test_labelled_queries_on_the_sample_catalogue_show_no_off_topic_item(sample_warehouse):
+    """Precision@10 on the queries made from the sample catalogue (python -m bench.search prints it):
+    plain and personalised with ALS, every item shown holds the query's words, and none is missed."""
+    from threadpoolctl import threadpool_limits
+
+    from ml.evaluation.search_quality import labelled_queries, precision_recall_at_k, words
+    from ml.recommenders import ALSRecommender
+    from ml.warehouse.connection import query_df
+    from ml.warehouse.marts import load_interactions
+
+    items = query_df("select item_id, title, category, brand from marts.item_features order by item_id", sample_warehouse)
+    labels, search = labelled_queries(items), CatalogueSearch(items)
+    assert len(labels) > 50 and {"headphones", "bottle"} <= set(labels)
+    data = load_interactions(sample_warehouse)
+    with threadpool_limits(1, "blas"):
+        scores = ALSRecommender(iterations=5).fit(data.train).score_users(np.array([41]))[0]  # user 42's row
+    for personal in (None, scores):
+        found = {q: search.search(q, 10, personal).positions for q in labels}
+        assert precision_recall_at_k(found, labels) >= (0.99, 0.99)
+    kettles = items["title"].iloc[search.search("kettle", 10, scores).positions]
+    assert len(kettles) and all("kettle" in words(t) for t in kettles)  # no "The Little ...", no bottles
