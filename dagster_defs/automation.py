@@ -2,7 +2,8 @@
 
 - The feature layer (seeds, staging, intermediate, marts) is eager: it follows new upstream data, and a
   model whose SQL changed (its code version, dbt's checksum of the file) rebuilds with what depends
-  on it. A seed file with new rows is a code change of the seed.
+  on it. A seed file with new rows is a code change of the seed. Below staging, models follow the
+  staged data, not a raw table they also read.
 - Tuning and training retrain on a cron tick (RETRAIN_CRON, daily 03:00 UTC), once every mart they
   read has been updated since the tick: a day without new data retrains nothing.
 - Evaluations, the cold-start analysis and the leaderboard follow their models eagerly: a new model
@@ -21,9 +22,13 @@ FEATURE_GROUPS = ("raw", "staging", "intermediate", "marts")
 RETRAIN_GROUPS = ("tuning", "models")
 FOLLOW_GROUPS = ("evaluation", "analysis", "leaderboard")
 
-FEATURES = (
-    dg.AutomationCondition.eager() | (dg.AutomationCondition.code_version_changed() & ~dg.AutomationCondition.in_progress())
-).with_label("eager, or its code changed")
+CODE_CHANGED = dg.AutomationCondition.code_version_changed() & ~dg.AutomationCondition.in_progress()
+FEATURES = (dg.AutomationCondition.eager() | CODE_CHANGED).with_label("eager, or its code changed")
+# below staging, a model follows the staged data, not the raw tables it may also read (marts.raw_row_counts
+# counts the raw rows): were it eager on them, it would run beside the staged events, against stale staging
+AFTER_STAGING = (dg.AutomationCondition.eager().ignore(dg.AssetSelection.groups("raw")) | CODE_CHANGED).with_label(
+    "eager on the staged data, or its code changed"
+)
 RETRAIN = dg.AutomationCondition.on_cron(RETRAIN_CRON)
 FOLLOW_MODELS = dg.AutomationCondition.eager().ignore(dg.AssetSelection.groups(*FEATURE_GROUPS)).with_label("eager on its models")
 
@@ -31,6 +36,8 @@ FOLLOW_MODELS = dg.AutomationCondition.eager().ignore(dg.AssetSelection.groups(*
 def condition_for(spec: dg.AssetSpec, opt_in: set[dg.AssetKey]) -> dg.AutomationCondition | None:
     if spec.key in opt_in:
         return None
+    if spec.group_name in ("intermediate", "marts"):
+        return AFTER_STAGING
     if spec.group_name in FEATURE_GROUPS:
         return FEATURES
     if spec.group_name in RETRAIN_GROUPS:

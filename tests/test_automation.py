@@ -63,12 +63,13 @@ def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_t
         materialize(every)
         assert tick(1, 1) == set() and tick(1, 2) == set()
         # new events before the day's 03:00 tick: the feature layer below them at once (the staged events,
-        # partitioned by day and the only reader of the raw events, first: their latest day; the rest at
-        # the next evaluation), no training
+        # partitioned by day, first: their latest day; the rest at the next evaluation, the reconciliation
+        # that also counts the raw rows among it, after the staged data it compares), no training
         materialize([RAW_EVENTS])
         features = in_groups(graph, below(graph, RAW_EVENTS), FEATURE_GROUPS)
         by_day = {k for k in features if graph.get(dg.AssetKey(k.split("/"))).partitions_def is not None}
-        assert by_day == {"staging/stg_shop__events_validated"} == {k.to_user_string() for k in graph.get(RAW_EVENTS).child_keys}
+        readers = {k.to_user_string() for k in graph.get(RAW_EVENTS).child_keys}
+        assert by_day == {"staging/stg_shop__events_validated"} and readers == by_day | {"marts/raw_row_counts"}
         assert tick(2, 0) == by_day
         materialize(dg.AssetKey(k.split("/")) for k in by_day)
         assert tick(2, 1) == features - by_day and "marts/interactions" in features
