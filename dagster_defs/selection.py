@@ -4,7 +4,6 @@ message that says what is wrong with it and how to write it (never a traceback f
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.definitions.asset_selection import DagsterInvalidAssetSelectionError  # not exported by dagster
 
 EXAMPLES = (
     "a selection is Dagster's asset selection syntax: 'models/als' (one asset), '+models/als' (with what it reads), "
@@ -28,7 +27,7 @@ def resolve(select: str, graph, instance: dg.DagsterInstance) -> list[dg.AssetKe
     or needs the stored value of an asset outside it that this instance never materialized."""
     try:
         keys = sorted(dg.AssetSelection.from_string(select).resolve(graph), key=lambda k: k.to_user_string())
-    except (DagsterInvalidAssetSelectionError, dg.DagsterInvalidSubsetError) as exc:
+    except dg.DagsterError as exc:  # a selection string Dagster cannot parse, or keys it does not define
         raise SelectionError(f"--select {select!r}: {str(exc).splitlines()[0]}\n{EXAMPLES}") from None
     if not keys:
         raise SelectionError(f"--select {select!r} matches no asset\n{EXAMPLES}")

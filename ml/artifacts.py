@@ -10,8 +10,9 @@ symlink to the newest complete version. A version is written into a hidden tempo
 renamed into place when complete, and only then ``latest`` is switched with an atomic rename, so a
 crash mid-write never leaves a half-written artifact behind ``latest`` and readers (the service)
 see either the old or the new version. ``files.json`` records each file's size and SHA-256 when the
-version is complete; :func:`load_model` checks them first, so a file damaged later (truncated,
-emptied, replaced) is refused by name instead of failing somewhere inside a library.
+version is complete; a reader that loads versions long after they were written (the service) checks
+them first with :func:`verify_files`, so a file damaged later (truncated, emptied, replaced) is
+refused by name instead of failing somewhere inside a library.
 """
 
 from __future__ import annotations
@@ -172,9 +173,7 @@ def loader(*names: str) -> Callable[[T], T]:
 
 
 def load_model(directory: str | Path) -> Any:
-    """Load any published artifact, dispatching on the ``model`` named in its params.json, once its files
-    match their manifest."""
-    verify_files(directory)
+    """Load any published artifact, dispatching on the ``model`` named in its params.json."""
     name = read_params(directory)["model"]
     if name not in LOADERS:
         raise ValueError(

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml import settings
-from ml.artifacts import load_model
+from ml.artifacts import load_model, verify_files
 from ml.models import FALLBACK
 from ml.recommenders import Embedding, ItemSimilarity, Scorer
 from ml.recommenders.base import check_finite_scores
@@ -108,6 +108,7 @@ def catalogue_for(models: dict[str, ServedModel], previous: Catalogue | None) ->
 
 
 def load_served(name: str, directory: Path) -> ServedModel:
+    verify_files(directory)  # a file damaged since publication is refused by name, before any library reads it
     model = load_model(directory)
     if not isinstance(model, Scorer):
         raise ValueError(f"{directory} holds a {type(model).__name__}, not a ranking model")

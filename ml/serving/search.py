@@ -67,6 +67,7 @@ class CatalogueSearch:
         self.vocabulary = vocabulary = self.words.get_feature_names_out()
         self.word_present = (self.word_matrix > 0).astype(np.float32).tocsc()  # items x catalogue words
         self.word_grams = (self.chars.transform(vocabulary) > 0).astype(np.float32).tocsc()  # words x 3-grams
+        self.word_analyzer, self.gram_analyzer = self.words.build_analyzer(), self.chars.build_analyzer()
         self.n_items = len(items)
 
     def relevance(self, query: str) -> np.ndarray:
@@ -85,8 +86,8 @@ class CatalogueSearch:
         one to one, so "beans" does not match an item through the "be" of its category and the "ans" of
         its title."""
         matched = np.ones(self.n_items, dtype=bool)
-        for word in set(self.words.build_analyzer()(query)):
-            grams = {g for g in self.chars.build_analyzer()(word) if not g.endswith(" ")}
+        for word in set(self.word_analyzer(query)):
+            grams = {g for g in self.gram_analyzer(word) if not g.endswith(" ")}
             columns = [self.chars.vocabulary_[g] for g in grams if g in self.chars.vocabulary_]
             coverage = np.asarray(self.word_grams[:, columns].sum(axis=1)).ravel() / max(len(grams), 1)
             similar = np.flatnonzero(coverage >= MIN_COVERAGE)  # catalogue words that match this one

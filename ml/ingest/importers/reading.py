@@ -79,27 +79,30 @@ def file_bytes(path: Path, ledger: Ledger, encoding: str = "auto") -> bytes:
         except (OSError, EOFError) as exc:
             raise ImportFileError(f"{path.name}: a damaged gzip file ({exc}): download or unpack it again") from None
     data = data.removeprefix(codecs.BOM_UTF8)
-    candidates = ["utf-8", "latin-1"] if encoding == "auto" else [encoding]
-    for name in candidates:
+    if encoding == "auto":
         try:
-            text = data.decode(name)
-        except UnicodeDecodeError as exc:
-            if name == candidates[-1]:
-                line = data[: exc.start].count(b"\n") + 1
-                raise ImportFileError(
-                    f"{path.name} line {line}: not valid {name} (byte {data[exc.start]:#x}): "
-                    "set --encoding to the file's encoding (e.g. latin-1), or auto"
-                ) from None
-            continue
-        except LookupError:
-            raise ImportFileError(f"--encoding {name!r} is not an encoding Python knows (e.g. utf-8, latin-1)") from None
-        ledger.encodings[path.name] = name
-        return data if name in ("utf-8", "ascii") else text.encode("utf-8")
-    raise AssertionError("unreachable")
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding = "latin-1"  # every byte is a latin-1 character
+        else:
+            ledger.encodings[path.name] = "utf-8"
+            return data
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(
+            f"{path.name} line {line}: not valid {encoding} (byte {data[exc.start]:#x}): "
+            "set --encoding to the file's encoding (e.g. latin-1), or auto"
+        ) from None
+    except LookupError:
+        raise ImportFileError(f"--encoding {encoding!r} is not an encoding Python knows (e.g. utf-8, latin-1)") from None
+    ledger.encodings[path.name] = encoding
+    return data if codecs.lookup(encoding).name == "utf-8" else text.encode("utf-8")
 
 
 def _header(first_line: str, sep: str, columns: list[str], name: str) -> list[str]:
-    found = first_line.split(sep)
+    found = [name.strip('"') for name in first_line.split(sep)]
     missing = [c for c in columns if c not in found]
     if missing:
         other = next((label for s, label in SEPARATORS.items() if s != sep and s in first_line), None)
