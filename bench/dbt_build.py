@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_defs.project import dbt_command
+from dagster_defs.dbt_cli import dbt_command
 from ml import settings
 from ml.ingest import raw_files, synthetic
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.common import isolated_env
-from dagster_defs.project import dbt_command
+from dagster_defs.dbt_cli import dbt_command
 from ml.ingest import synthetic
 from ml.warehouse import connection as warehouse
 from ml.warehouse import spark_server as spark

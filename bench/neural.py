@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dagster_defs.project import dbt_command
+from dagster_defs.dbt_cli import dbt_command
 from ml import settings
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples

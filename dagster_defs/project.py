@@ -10,20 +10,19 @@ evaluation results are ``evaluation/results``. Nothing is patched here.
 """
 
 import hashlib
+import multiprocessing
 import os
-import sys
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
+from dagster_defs.dbt_cli import dbt_command
 from ml import settings
-
-# the dbt executable of this interpreter's environment (works without an activated venv)
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 # the lineage reads left to right in this order; each group's meaning (the UI shows it)
 GROUPS = {
@@ -47,29 +46,19 @@ def with_group_meaning(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.merge_attributes(metadata={"group": f"{spec.group_name}: {meaning}"}) if meaning else spec
 
 
-def vars_args(dbt_vars: str) -> list[str]:
-    """``--vars`` for dbt when any are set (YAML or JSON text)."""
-    return ["--vars", dbt_vars] if dbt_vars.strip() else []
-
-
-def dbt_command(*args: str, target_path: Path | None = None, log_path: Path | None = None, dbt_vars: str = "") -> list[str]:
-    """A dbt command line for this project, with the dbt of this Python environment."""
-    project = str(settings.DBT_PROJECT_DIR)
-    cmd = [DBT_EXECUTABLE, *args, *vars_args(dbt_vars), "--project-dir", project, "--profiles-dir", project]
-    if target_path is not None:
-        cmd += ["--target-path", str(target_path)]
-    if log_path is not None:
-        cmd += ["--log-path", str(log_path)]
-    return cmd
-
-
 class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
-    """Parses the project with the dbt executable of this Python environment (not the one on PATH)."""
+    """Parses the project under ``dagster dev`` with the dbt executable of this Python environment (not the
+    one on PATH, and without dagster-dbt's ``dbt --version`` subprocess first), in the process that loads
+    the code location: not again in each run's worker, which the code server starts with multiprocessing
+    after it has written the manifest (a parse there cost 3-7 s of every run from the UI:
+    ``python -m bench.ui_run``). Reloading the code location starts a new code server, which parses."""
+
+    def using_dagster_dev(self) -> bool:
+        return super().using_dagster_dev() and multiprocessing.parent_process() is None
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            ["parse", "--quiet"], target_path=project.target_path
-        ).wait()
+        target = Path(project.project_dir) / project.target_path  # as dagster-dbt resolves it
+        subprocess.run(dbt_command("parse", "--quiet", target_path=target), check=True)
 
 
 # DBT_TARGET_PATH (dbt's own setting, which dagster-dbt also reads) moves the manifest: runs on other

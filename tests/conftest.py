@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 from filelock import FileLock
 
-from dagster_defs.project import dbt_command
+from dagster_defs.dbt_cli import dbt_command
 from ml import settings
 from ml.interactions import InteractionData
 from ml.recommenders import Scorer
