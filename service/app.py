@@ -1,6 +1,6 @@
 """HTTP API over the materialized models.
 
-    RECSYS_DATA_DIR=data uvicorn service.app:app --host 127.0.0.1 --port 8000
+    RECSYS_DATA_DIR=data uvicorn service.app:app --host 127.0.0.1 --port 8000 --no-access-log
 
 Environment: RECSYS_DATA_DIR / RECSYS_DUCKDB_PATH (as everywhere), RECSYS_RELOAD_INTERVAL_S (poll
 period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als), RECSYS_MAX_BODY_BYTES
@@ -8,7 +8,9 @@ period of the artifact watcher, default 5), RECSYS_DEFAULT_MODEL (default als), 
 RECSYS_ANN_MIN_ITEMS (catalogue size from which ALS and two-tower answer through their ANN index),
 RECSYS_API_KEY (when set, every route but /health and the docs wants it as the X-API-Key header),
 RECSYS_RATE_LIMIT (requests per second per client address, bursts of twice that; 429 beyond),
-RECSYS_STATUS_SHOWS_WAREHOUSE (1: /status names the warehouse's host and database, not only its engine).
+RECSYS_STATUS_SHOWS_WAREHOUSE (1: /status names the warehouse's host and database, not only its engine),
+PROMETHEUS_MULTIPROC_DIR (several workers: /metrics sums them), RECSYS_OTEL (1: a trace span per request).
+Log lines are JSON with the request id (``service.logs``); run uvicorn with ``--no-access-log``.
 
 Every status code a route can return is declared in the OpenAPI document, and the constraints there
 are the ones enforced (ids are JSON integers, no strings or booleans; one beyond the warehouse's int64
@@ -32,7 +34,9 @@ from fastapi.responses import JSONResponse, Response
 from ml import settings
 from ml.models import FALLBACK
 from service.docs import self_hosted_docs
+from service.metrics import FALLBACKS, RETRIEVALS, metrics_router
 from service.middleware import AccessControl, BodySizeLimit, access_settings
+from service.observe import Observed, note_model
 from service.recommend import NoFallback, personal_scores, recommend
 from service.registry import Registry, Snapshot
 from service.schemas import (
@@ -96,7 +100,8 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     self_hosted_docs(app)
     app.state.registry = registry
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
-    app.add_middleware(AccessControl, api_key=api_key, rate=rate)  # outermost: refuses before a body is read
+    app.add_middleware(AccessControl, api_key=api_key, rate=rate)  # refuses before a body is read
+    app.add_middleware(Observed)  # outermost: every answer, refusals included, is counted, timed and logged
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -106,6 +111,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     def get_model(snap: Snapshot, name: str) -> ServedModel:
+        note_model(name)
         if name in snap.problems and name not in snap.models:
             raise HTTPException(503, f"model {name!r} is not served: {snap.problems[name]}")
         if name not in snap.models:
@@ -127,9 +133,14 @@ def build_app(registry: Registry | None = None) -> FastAPI:
     def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> tuple[ServedModel, list]:
         served = get_model(snap, name)
         try:
-            return served, recommend(served, snap.models.get(FALLBACK), user_ids, k)
+            results = recommend(served, snap.models.get(FALLBACK), user_ids, k)
         except NoFallback as exc:
             raise HTTPException(503, str(exc)) from exc
+        for r in results:
+            if r.fallback:
+                FALLBACKS.labels(name, r.fallback).inc()
+        RETRIEVALS.labels(name, served.retrieval).inc(sum(r.fallback is None for r in results))
+        return served, results
 
     # async handlers: scoring one request takes well under a millisecond, so it runs on the event
     # loop instead of paying a thread-pool hop per request
@@ -200,6 +211,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         )
 
     app.include_router(operations_router(registry))
+    app.include_router(metrics_router(registry))
     return app
 
 

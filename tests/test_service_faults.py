@@ -18,7 +18,7 @@ from service.registry import Registry
 from service.served import load_served
 from tests.conftest import tiny_data
 
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (ERROR|WARNING) recsys\.service: ")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
 
 
 def publish_als(models_dir, version: str, seed: int = 0) -> None:
@@ -51,9 +51,11 @@ def test_a_truncated_latest_falls_back_to_the_newest_valid_version_after_a_resta
     rows = {m["name"]: m for m in client.get("/status").json()["models"]}
     assert rows["als"]["version"] == "v1" and rows["als"]["problem"] == problem and rows["als"]["newer_version_waiting"] is None
     assert client.get("/users/1/recommendations", params={"model": "als"}).json()["items"]
-    logged = [line for line in capfd.readouterr().err.splitlines() if "recsys.service: als" in line]
-    assert len(logged) == 2 and all(LOG_LINE.match(line) for line in logged), logged
-    assert "v2/arrays.npz has 100 bytes" in logged[0] and "serving version v1" in logged[1]
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line["logger"] == "recsys.service" and line["event"].startswith("als")]
+    assert len(logged) == 2, lines
+    assert all(line["level"] in ("error", "warning") and TIMESTAMP.match(line["timestamp"]) for line in logged), logged
+    assert "v2/arrays.npz has 100 bytes" in logged[0]["event"] and "serving version v1" in logged[1]["event"]
     assert str(tmp_path) not in json.dumps(client.get("/status").json())  # no filesystem path in public answers
 
 
