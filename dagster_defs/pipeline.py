@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from dagster_defs.dbt_cli import dbt_command
-from dagster_defs.terminal import TerminalReport, output_to
+from dagster_defs.terminal import TerminalReport, closing_summary, output_to
 from ml import settings
 from ml.warehouse.connection import require_supported_target
 
@@ -229,10 +229,8 @@ def main(argv: list[str] | None = None) -> None:
             print("\ninterrupted before the run started; nothing was changed")
             code = INTERRUPTED
         if code not in (INTERRUPTED, USAGE):
-            from ml.warehouse.summary import warehouse_summary
-
             try:
-                print(warehouse_summary())
+                print(closing_summary())
             except Exception as exc:  # the summary reads what is there; a failed run may have left little
                 print(f"(no warehouse summary: {exc})")
     # skip interpreter teardown: DuckDB's bindings report spurious "nanobind: leaked" lines there

@@ -52,6 +52,20 @@ def ann_min_items() -> int:
     return int(os.environ.get("RECSYS_ANN_MIN_ITEMS", "20000"))
 
 
+def stale_after_hours() -> float:
+    """How far (hours) a served model's data may lag the marts' newest event before it is called stale
+    (the Dagster check ``trained_on_the_newest_data`` warns); RECSYS_STALE_AFTER_HOURS, default 24: a
+    daily retrain."""
+    text = os.environ.get("RECSYS_STALE_AFTER_HOURS", "24")
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1.0
+    if not hours >= 0:
+        raise ValueError(f"RECSYS_STALE_AFTER_HOURS={text!r}: give hours (e.g. 24), or leave it unset")
+    return hours
+
+
 def data_dir() -> Path:
     """Root of generated files (warehouse, artifacts); ``RECSYS_DATA_DIR`` moves it."""
     return Path(os.environ.get("RECSYS_DATA_DIR", ROOT / "data")).resolve()

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ml.models import EVALUATED_ONLY, FALLBACK
+from ml.serving import freshness
 from ml.warehouse import evaluation_store, marts, summary
 from ml.warehouse.connection import connect, warehouse_exists
 from service.recommend import NoFallback, personal_scores, recommend
@@ -40,6 +41,7 @@ class ModelList:
     version: str
     items: pd.DataFrame  # rank, item_id, title, category, price, score, new
     fallback: str | None
+    data_age: str = ""  # the last event of the version's data, and how long ago
 
 
 class Explorer:
@@ -98,7 +100,10 @@ class Explorer:
             except NoFallback:
                 continue
             source = fallback if result.fallback and fallback is not None else served
-            out.append(ModelList(name, served.version, ranked(source, result.item_ids, result.scores), result.fallback))
+            until, age = freshness.data_until(served.provenance), freshness.age_now(served.provenance)
+            data_age = f"data until {until:%Y-%m-%d %H:%M} ({age:g} days ago)" if until is not None else "data age unknown"
+            items = ranked(source, result.item_ids, result.scores)
+            out.append(ModelList(name, served.version, items, result.fallback, data_age))
         return out
 
     def similar(self, item_id: int, k: int) -> dict[str, pd.DataFrame]:

@@ -121,6 +121,8 @@ class ModelStatus(BaseModel):
     trained_at: str | None = Field(None, description="when the version was trained (UTC, ISO 8601)")
     warehouse: str | None = Field(None, description="the warehouse its training data came from")
     data_window: dict | None = Field(None, description="the split it was trained and tested on")
+    data_until: str | None = Field(None, description="the last event of the data it was trained on (UTC)")
+    data_age_days: float | None = Field(None, description="days since that event")
     newer_version_waiting: str | None = Field(None, description="a newer published version not loaded yet")
     problem: str | None = Field(None, description="why the latest published version is not served (refused on load)")
 

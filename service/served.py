@@ -3,7 +3,6 @@ row lookups requests need, and the searchable catalogue (the item attributes pub
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,8 @@ from ml.models import FALLBACK
 from ml.recommenders import Embedding, ItemSimilarity, Scorer
 from ml.recommenders.base import check_finite_scores
 from ml.serving import ann
+from ml.serving.freshness import read_provenance
 from ml.serving.index import ServingIndex
-from ml.serving.publish import PROVENANCE
 from ml.serving.search import CatalogueSearch
 
 log = logging.getLogger("recsys.service")
@@ -118,8 +117,7 @@ def load_served(name: str, directory: Path) -> ServedModel:
     items["released_at"] = items["released_at"].astype(str)
     if not (np.all(np.diff(index.user_ids) > 0) and np.all(np.diff(index.item_ids) > 0)):
         raise ValueError(f"{directory}: user and item ids must be sorted and unique (the marts' dense indices)")
-    origin = directory / PROVENANCE
-    provenance = json.loads(origin.read_text()) if origin.exists() else {}
+    provenance = read_provenance(directory)
     index_ann = None
     if isinstance(model, Embedding) and (directory / ann.FILE).exists():
         index_ann = ann.AnnIndex.load(directory, model.item_vectors())  # an empty or foreign index is refused

@@ -8,6 +8,7 @@ import os
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from ml.serving import freshness
 from service.registry import Registry
 from service.schemas import Health, ModelInfo, ModelStatus, Status
 
@@ -45,7 +46,7 @@ def operations_router(registry: Registry) -> APIRouter:
     @router.get("/status", response_model=Status)
     def status() -> Status:
         """What is served: each model's version, when it was trained, on which warehouse and data window,
-        and whether a newer materialization is waiting to be loaded."""
+        how old its data is (its last event), and whether a newer materialization is waiting to be loaded."""
         snap, waiting = registry.snapshot, registry.waiting()
         rows = [
             ModelStatus(
@@ -54,6 +55,8 @@ def operations_router(registry: Registry) -> APIRouter:
                 trained_at=m.provenance.get("trained_at"),
                 warehouse=shown_warehouse(m.provenance.get("warehouse")),
                 data_window=m.provenance.get("data_window"),
+                data_until=(m.provenance.get("data_window") or {}).get("events_until"),
+                data_age_days=freshness.age_now(m.provenance),
                 newer_version_waiting=waiting.get(m.name),
             )
             for m in snap.models.values()

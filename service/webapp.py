@@ -89,6 +89,7 @@ with recommendations:
         for column, result in zip(st.columns(PER_ROW), lists[start : start + PER_ROW], strict=False):
             with column:
                 st.markdown(f"**{result.model}**  \n`{result.version}`")
+                st.caption(result.data_age)
                 if result.fallback:
                     st.caption(f"fallback: {result.fallback}")
                 show(result.items[LIST_COLUMNS], column_config=LIST_CONFIG)

@@ -13,9 +13,8 @@ from ml import artifacts
 from ml.interactions import InteractionData
 from ml.recommenders.base import Scorer, check_finite_scores
 from ml.serving import ann
+from ml.serving.freshness import PROVENANCE
 from ml.serving.index import ServingIndex
-
-PROVENANCE = "provenance.json"
 
 
 def provenance(warehouse: str, data_window: dict | None) -> dict:

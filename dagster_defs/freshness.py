@@ -1,0 +1,66 @@
+"""Staleness the UI shows: each served model's check ``trained_on_the_newest_data`` (its data's last
+event against the marts' newest, past ``RECSYS_STALE_AFTER_HOURS`` it warns), evaluated with the model
+and again whenever the split mart is rebuilt (with the automation sensor on), and Dagster's own
+last-update freshness checks on the marts the models read (a warning when a day passed without them
+being rebuilt), run by their sensor."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_defs.assets.common import CTR_MART, DAILY_MART, INTERACTION_MARTS, SPLIT_MART
+from dagster_defs.resources import RecsysResource
+from ml import models, settings
+from ml.serving import freshness
+from ml.warehouse import marts
+
+MART_ALLOWANCE = timedelta(hours=26)  # a daily build, with two hours of slack
+
+
+def staleness_result(staleness: freshness.Staleness) -> dg.AssetCheckResult:
+    behind = staleness.behind
+    return dg.AssetCheckResult(
+        passed=not staleness.stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=staleness.describe(),
+        metadata={
+            "data_until": str(staleness.data_until),
+            "marts_newest_event": str(staleness.newest_event),
+            "days_behind": dg.MetadataValue.float(freshness.days(behind)) if behind is not None else None,
+            "allowance_days": dg.MetadataValue.float(freshness.days(staleness.allowance)),
+        },
+    )
+
+
+def build_data_freshness_check(name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["models", name]),
+        name="trained_on_the_newest_data",
+        additional_deps=[SPLIT_MART],
+        blocking=False,
+        automation_condition=dg.AutomationCondition.any_deps_updated(),
+        description=f"{name}'s latest version was trained on data whose last event is within RECSYS_STALE_AFTER_HOURS "
+        "of the marts' newest event (else: a warning to retrain)",
+    )
+    def trained_on_the_newest_data(recsys: RecsysResource) -> dg.AssetCheckResult:
+        try:
+            newest = freshness.as_utc(marts.split_window()["end_at"])
+        except Exception as exc:  # no marts yet: nothing to compare with
+            return dg.AssetCheckResult(passed=True, description=f"the marts' newest event is unknown ({exc})")
+        allowance = timedelta(hours=settings.stale_after_hours())
+        found = freshness.served_staleness(Path(recsys.artifacts_dir), [name], newest, allowance)
+        if not found:
+            return dg.AssetCheckResult(passed=True, description=f"{name} has no published version yet")
+        return staleness_result(found[0])
+
+    return trained_on_the_newest_data
+
+
+model_freshness_checks = [build_data_freshness_check(n) for n in models.SERVED]
+mart_freshness_checks = dg.build_last_update_freshness_checks(
+    assets=[*INTERACTION_MARTS, DAILY_MART, CTR_MART, SPLIT_MART],
+    lower_bound_delta=MART_ALLOWANCE,
+    severity=dg.AssetCheckSeverity.WARN,
+)
+mart_freshness_sensor = dg.build_sensor_for_freshness_checks(freshness_checks=mart_freshness_checks, name="marts_freshness")
