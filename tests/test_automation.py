@@ -10,6 +10,7 @@ import pytest
 
 from dagster_defs.automation import FEATURE_GROUPS
 from dagster_defs.definitions import defs
+from ml import models
 
 RAW_EVENTS = dg.AssetKey(["raw", "raw_events"])
 REFERENCED = dg.AssetKey(["intermediate", "int_events_referenced"])
@@ -17,6 +18,10 @@ REFERENCED = dg.AssetKey(["intermediate", "int_events_referenced"])
 
 def requested(result) -> set[str]:
     return {k.to_user_string() for k, n in result._requested_partitions_by_asset_key.items() if n}
+
+
+def checks_requested(result) -> set[str]:
+    return {k.to_user_string() for r in result.results if isinstance(k := r.key, dg.AssetCheckKey) and r.true_subset.size}
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +51,14 @@ def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_t
     every = graph.get_all_asset_keys()
     day = dt.datetime(2026, 1, 5)
     with dg.instance_for_test() as instance:
-        cursor = None
+        cursor, checks = None, set()
 
         def tick(hour: int, minute: int) -> set[str]:
-            nonlocal cursor
+            nonlocal cursor, checks
             result = dg.evaluate_automation_conditions(
                 defs=defs, instance=instance, cursor=cursor, evaluation_time=day.replace(hour=hour, minute=minute)
             )
-            cursor = result.cursor
+            cursor, checks = result.cursor, checks_requested(result)
             return requested(result)
 
         def materialize(keys) -> None:
@@ -75,6 +80,9 @@ def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_t
         assert tick(2, 1) == features - by_day and "marts/interactions" in features
         materialize(dg.AssetKey(k.split("/")) for k in features - by_day)
         assert tick(2, 30) == set()
+        # ... and the served models' staleness checks run against the rebuilt marts, before any retraining
+        assert checks == {f"models/{n}:trained_on_the_newest_data" for n in models.SERVED}
+        assert tick(2, 31) == set() and checks == set()
         assert tick(3, 1) == set()  # the tick, with nothing new since it: nothing retrains
         # new events after the tick: features, then retraining, evaluations and the leaderboard
         materialize([RAW_EVENTS])
