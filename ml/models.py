@@ -44,6 +44,12 @@ _SPECS = [
         "diagonal); refuses catalogues above its memory budget.",
     ),
     ModelSpec(
+        "rp3beta",
+        "recommender",
+        "RP3beta: item-to-item transition probabilities of a three-step random walk on the user-item graph, "
+        "popular destinations penalised (beta); top-k neighbours per item.",
+    ),
+    ModelSpec(
         "two_tower",
         "recommender",
         "Two-tower retrieval (torch): ID + feature towers, sampled softmax with "

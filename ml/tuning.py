@@ -72,6 +72,7 @@ SPACES: dict[str, dict[str, Suggest]] = {
     },
     "item_item": {"k_neighbors": log_int(10, 500), "shrinkage": uniform(0.0, 200.0), "weighting": choice("log", "binary", "raw")},
     "ease": {"l2": log_uniform(1.0, 5000.0), "weighting": choice("binary", "log")},
+    "rp3beta": {"alpha": uniform(0.2, 1.5), "beta": uniform(0.0, 1.0), "k_neighbors": log_int(10, 500)},
     "hybrid": {"alpha": uniform(0.0, 1.0)},
     "two_tower": {
         "learning_rate": log_uniform(1e-3, 1e-2),
@@ -88,7 +89,7 @@ SPACES: dict[str, dict[str, Suggest]] = {
 TUNED = tuple(SPACES)
 # the sample selection runs on when the data is larger (InteractionData.tuning): bounds a trial's cost
 MAX_USERS, MAX_ITEMS = 5_000, 3_000
-DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "two_tower": 3, "hybrid": 8, "two_stage": 8}
+DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 15, "rp3beta": 20, "two_tower": 3, "hybrid": 8, "two_stage": 8}
 
 
 @dataclass

@@ -4,7 +4,7 @@ with COPY, and the marts equal DuckDB's for the same input."""
 import pandas as pd
 import pytest
 
-from ml import settings
+from ml import models, settings
 from ml.ingest import synthetic
 from ml.ingest.cli import load_raw_main
 from ml.warehouse import connection as warehouse
@@ -76,5 +76,5 @@ def test_the_whole_graph_runs_on_postgres_and_reproduces_the_duckdb_run(pg, tmp_
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     on_pg = query_pg(env, "select * from marts.leaderboard").set_index("model")[RUN_INDEPENDENT].sort_index()
     on_duckdb = pipeline_env[3].set_index("model")[RUN_INDEPENDENT].sort_index()
-    assert len(on_pg) == len(on_duckdb) == 12
+    assert len(on_pg) == len(on_duckdb) == len(models.MODELS)
     pd.testing.assert_frame_equal(on_pg, on_duckdb, check_exact=True, check_dtype=False)

@@ -15,6 +15,7 @@ from ml.recommenders import (
     ItemItemRecommender,
     ItemSimilarity,
     PopularityRecommender,
+    RP3betaRecommender,
 )
 from ml.recommenders.base import top_k
 
@@ -33,7 +34,14 @@ def test_top_k_orders_breaks_ties_by_index_and_pads():
 
 
 @pytest.mark.parametrize(
-    "model", [PopularityRecommender(), ItemItemRecommender(k_neighbors=10), ALSRecommender(factors=4), EASERecommender(l2=5.0)]
+    "model",
+    [
+        PopularityRecommender(),
+        ItemItemRecommender(k_neighbors=10),
+        ALSRecommender(factors=4),
+        EASERecommender(l2=5.0),
+        RP3betaRecommender(k_neighbors=10),
+    ],
 )
 def test_protocol_shapes_exclusion_and_save_load(model, tmp_path):
     X = random_matrix()

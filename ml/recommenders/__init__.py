@@ -7,6 +7,7 @@ from ml.recommenders.content import ContentRecommender, HybridRecommender
 from ml.recommenders.ease import EASERecommender
 from ml.recommenders.item_item import ItemItemRecommender
 from ml.recommenders.popularity import PopularityRecommender
+from ml.recommenders.rp3beta import RP3betaRecommender
 from ml.recommenders.two_tower import TwoTowerRecommender
 
 RECOMMENDERS: dict[str, type[Recommender]] = {
@@ -16,6 +17,7 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
         ItemItemRecommender,
         ALSRecommender,
         EASERecommender,
+        RP3betaRecommender,
         TwoTowerRecommender,
         ContentRecommender,
         HybridRecommender,
@@ -34,6 +36,7 @@ __all__ = [
     "ItemItemRecommender",
     "ItemSimilarity",
     "PopularityRecommender",
+    "RP3betaRecommender",
     "Recommender",
     "Scorer",
     "TwoTowerRecommender",

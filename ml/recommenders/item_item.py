@@ -34,18 +34,17 @@ class ItemItemParams:
         one_of(self, "weighting", WEIGHTINGS)
 
 
-@loader("item_item")
-class ItemItemRecommender(Recommender, ItemSimilarity):
-    name = "item_item"
-    Params = ItemItemParams
+class NeighbourModel(Recommender, ItemSimilarity):
+    """A model of sparse item neighbours S (items x items) and the users' weighted histories X: a user
+    is scored by ``x_u . S``, an item's similar items are its row of S. Subclasses fit S."""
 
-    def fit(self, interactions: sp.csr_matrix, **side) -> ItemItemRecommender:
+    def _history(self, interactions: sp.csr_matrix) -> sp.csr_matrix:
+        """X: the interactions after the ``weighting`` parameter, kept to score the users."""
         X = sp.csr_matrix(interactions, dtype=np.float32, copy=True)
         X.data = WEIGHTINGS[self.params["weighting"]](X.data)
         self.n_users, self.n_items = X.shape
         self.user_items = X
-        self.similarity = item_neighbours(X, self.params["k_neighbors"], self.params["shrinkage"])
-        return self
+        return X
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         # scores[u, j] = sum_i x[u, i] * S[i, j]
@@ -63,6 +62,16 @@ class ItemItemRecommender(Recommender, ItemSimilarity):
     def _restore(self, arrays):
         self.similarity = sparse_from_arrays("similarity", arrays)
         self.user_items = sparse_from_arrays("user_items", arrays)
+
+
+@loader("item_item")
+class ItemItemRecommender(NeighbourModel):
+    name = "item_item"
+    Params = ItemItemParams
+
+    def fit(self, interactions: sp.csr_matrix, **side) -> ItemItemRecommender:
+        self.similarity = item_neighbours(self._history(interactions), self.params["k_neighbors"], self.params["shrinkage"])
+        return self
 
 
 def item_neighbours(X: sp.csr_matrix, k: int, shrinkage: float) -> sp.csr_matrix:
