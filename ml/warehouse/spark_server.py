@@ -30,6 +30,7 @@ from typing import Any
 from ml import settings
 
 START_TIMEOUT_S = 180.0
+STOP_GRACE_S = 10  # after SIGTERM, then SIGKILL: nothing runs on the server when it is stopped
 READY_LINE = "Spark Connect server started"
 
 
@@ -99,8 +100,8 @@ def local_server(directory: Path | None = None, port: int | None = None, memory:
         close_session()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
+        try:  # the JVM's shutdown hooks can hang past a minute (the suite's teardown waited 60 s for them)
+            proc.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
