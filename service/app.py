@@ -14,7 +14,8 @@ Log lines are JSON with the request id (``service.logs``); run uvicorn with ``--
 
 Every status code a route can return is declared in the OpenAPI document, and the constraints there
 are the ones enforced (ids are JSON integers, no strings or booleans; one beyond the warehouse's int64
-range is an unknown id). No response carries a filesystem path, a stack trace or a library's name.
+range is an unknown id; a query parameter given twice is a 422, not one of its values). No response carries a
+filesystem path, a stack trace or a library's name.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import orjson
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -76,6 +77,16 @@ def item_fields(row) -> dict:
     }
 
 
+def single_query_values(request: Request) -> None:
+    """A declared query parameter given more than once is refused (422), not reduced to one of its values."""
+    declared = getattr(getattr(request.scope.get("route"), "dependant", None), "query_params", [])
+    repeated = {p.alias: n for p in declared if (n := len(request.query_params.getlist(p.alias))) > 1}
+    if repeated:
+        raise RequestValidationError(
+            [{"loc": ("query", k), "msg": f"given {n} times: give it once", "type": "repeated"} for k, n in repeated.items()]
+        )
+
+
 def build_app(registry: Registry | None = None) -> FastAPI:
     registry = registry or Registry(
         settings.artifacts_dir(), settings.warehouse_path(), float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5"))
@@ -96,6 +107,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         responses=declared(*[code for code, on in ((401, api_key), (429, rate)) if on]),
         docs_url=None,  # self-hosted below
         redoc_url=None,
+        dependencies=[Depends(single_query_values)],
     )
     self_hosted_docs(app)
     app.state.registry = registry

@@ -110,3 +110,19 @@ def test_requests_are_spans_when_opentelemetry_is_on(tmp_path, monkeypatch):
         "http.request.method": "GET", "http.route": ROUTE, "url.path": "/users/3/recommendations",
         "http.response.status_code": 200, "recsys.model": "popularity", "recsys.request_id": "r2",
     }  # fmt: skip
+
+
+def test_a_repeated_query_parameter_is_refused_not_reduced_to_one_value(tmp_path):
+    data, models = tiny_data(), tmp_path / "models"
+    publish(models, "popularity", "v1", PopularityRecommender().fit(data.train), data)
+    registry = Registry(models, tmp_path / "none.duckdb")
+    registry.reload(force=True)
+    client = TestClient(build_app(registry))
+    answer = client.get("/search?q=t&user_id=1&user_id=2&k=3&k=4&model=popularity")
+    assert answer.status_code == 422
+    assert sorted(answer.json()["detail"], key=str) == [
+        {"loc": ["query", "k"], "msg": "given 2 times: give it once", "type": "repeated"},
+        {"loc": ["query", "user_id"], "msg": "given 2 times: give it once", "type": "repeated"},
+    ]
+    assert client.get("/search?q=t&user_id=1&k=3&model=popularity").status_code == 200
+    assert client.get("/metrics?unknown=1&unknown=2").status_code == 200  # undeclared parameters are ignored
