@@ -20,17 +20,20 @@ from dagster_defs.assets.verdict import feature_verdict
 from dagster_defs.automation import automated, automation_sensor
 from dagster_defs.changes import feature_change_sensor
 from dagster_defs.checks import evaluation_checks, leak_checks, schema_checks
-from dagster_defs.freshness import mart_freshness_checks, mart_freshness_sensor, model_freshness_checks
+from dagster_defs.freshness import model_freshness_checks, with_mart_freshness
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
 from dagster_defs.project import with_group_meaning
 from dagster_defs.resources import RecsysResource, dbt_resource
 
 
 def described(assets: list) -> list:
-    """Every asset with its group's meaning in its metadata."""
-    return [
-        a.map_asset_specs(with_group_meaning) if isinstance(a, dg.AssetsDefinition) else with_group_meaning(a) for a in assets
-    ]
+    """Every asset with its group's meaning in its metadata, and the marts the models read with their
+    freshness policy."""
+
+    def spec(s: dg.AssetSpec) -> dg.AssetSpec:
+        return with_mart_freshness(with_group_meaning(s))
+
+    return [a.map_asset_specs(spec) if isinstance(a, dg.AssetsDefinition) else spec(a) for a in assets]
 
 
 defs = dg.Definitions(
@@ -54,10 +57,10 @@ defs = dg.Definitions(
         )
         + [ctr_candidates]
     ),
-    asset_checks=[*evaluation_checks, *schema_checks, *leak_checks, *model_freshness_checks, *mart_freshness_checks],
+    asset_checks=[*evaluation_checks, *schema_checks, *leak_checks, *model_freshness_checks],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],
-    sensors=[automation_sensor, feature_change_sensor, mart_freshness_sensor],
+    sensors=[automation_sensor, feature_change_sensor],
     resources={"dbt": dbt_resource(), "recsys": RecsysResource()},
     executor=dg.in_process_executor,
 )
