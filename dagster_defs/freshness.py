@@ -18,6 +18,15 @@ from ml.warehouse import marts
 MART_WARN, MART_FAIL = timedelta(hours=26), timedelta(hours=50)  # a daily build, with slack
 
 
+def current_staleness(artifacts_dir: Path, names: list[str]) -> list[freshness.Staleness]:
+    """The published models' staleness against the marts' newest event now (unknown without the marts)."""
+    try:
+        newest = freshness.as_utc(marts.split_window()["end_at"])
+    except Exception:  # no warehouse or split mart yet: the ages alone
+        newest = None
+    return freshness.served_staleness(artifacts_dir, names, newest, timedelta(hours=settings.stale_after_hours()))
+
+
 def staleness_result(staleness: freshness.Staleness) -> dg.AssetCheckResult:
     behind = staleness.behind
     return dg.AssetCheckResult(
@@ -44,12 +53,7 @@ def build_data_freshness_check(name: str) -> dg.AssetChecksDefinition:
         "of the marts' newest event (else: a warning to retrain)",
     )
     def trained_on_the_newest_data(recsys: RecsysResource) -> dg.AssetCheckResult:
-        try:
-            newest = freshness.as_utc(marts.split_window()["end_at"])
-        except Exception as exc:  # no marts yet: nothing to compare with
-            return dg.AssetCheckResult(passed=True, description=f"the marts' newest event is unknown ({exc})")
-        allowance = timedelta(hours=settings.stale_after_hours())
-        found = freshness.served_staleness(Path(recsys.artifacts_dir), [name], newest, allowance)
+        found = current_staleness(Path(recsys.artifacts_dir), [name])
         if not found:
             return dg.AssetCheckResult(passed=True, description=f"{name} has no published version yet")
         return staleness_result(found[0])

@@ -156,18 +156,10 @@ def interrupted(error) -> bool:
 
 def closing_summary() -> str:
     """What landed in the warehouse, then how old each served model's data is."""
-    from datetime import timedelta
-
+    from dagster_defs.freshness import current_staleness
     from ml import models, settings
     from ml.serving import freshness
-    from ml.warehouse import marts
     from ml.warehouse.summary import warehouse_summary
 
-    text = warehouse_summary()
-    try:
-        newest = freshness.as_utc(marts.split_window()["end_at"])
-    except Exception:  # no split mart (a run that stopped early): the ages alone
-        newest = None
-    allowance = timedelta(hours=settings.stale_after_hours())
-    found = freshness.served_staleness(settings.artifacts_dir(), models.SERVED, newest, allowance)
-    return "\n".join([text, *freshness.summary_lines(found)])
+    found = current_staleness(settings.artifacts_dir(), models.SERVED)
+    return "\n".join([warehouse_summary(), *freshness.summary_lines(found)])

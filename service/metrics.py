@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from ml.serving import freshness
 from service.registry import Registry
 
 REQUESTS = Counter("recsys_requests", "HTTP requests answered", ["route", "method", "model", "status"])
@@ -35,16 +36,6 @@ LATENCY = Histogram(
 )
 FALLBACKS = Counter("recsys_fallbacks", "users served by the fallback model instead of the one asked", ["model", "reason"])
 RETRIEVALS = Counter("recsys_retrievals", "top-k lists by how they were retrieved", ["model", "retrieval"])
-
-
-def _age_s(stamp: str | None, now: datetime) -> float | None:
-    if not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return (now - (when if when.tzinfo else when.replace(tzinfo=UTC))).total_seconds()
 
 
 class ServedModels(Collector):
@@ -60,11 +51,12 @@ class ServedModels(Collector):
         now = datetime.now(UTC)
         for m in self.registry.snapshot.models.values():
             loaded.add_metric([m.name, m.version, m.retrieval], 1)
-            last_event = (m.provenance.get("data_window") or {}).get("events_until")
-            for family, stamp in ((trained, m.provenance.get("trained_at")), (data, last_event)):
-                age = _age_s(stamp, now)
-                if age is not None:
-                    family.add_metric([m.name], age)
+            for family, when in (
+                (trained, freshness.as_utc(m.provenance.get("trained_at"))),
+                (data, freshness.data_until(m.provenance)),
+            ):
+                if when is not None:
+                    family.add_metric([m.name], (now - when).total_seconds())
         yield from (loaded, trained, data)
 
 
