@@ -17,6 +17,7 @@ LAYERS = {  # package prefix -> layer, most specific first
     "ml.ingest": "ingest",
     "ml.warehouse": "warehouse",
     "ml.serving": "serving",
+    "ml.live": "live",
     "ml.tracking": "tracking",
     **{
         f"ml.{m}": "base"
@@ -29,13 +30,14 @@ ALLOWED = {
     "base": {"base"},
     "pure": {"base", "pure"},
     "serving": {"base", "pure", "serving"},
+    "live": {"base", "live"},
     "warehouse": {"base", "pure", "warehouse"},
     "tracking": {"base", "pure", "tracking"},
-    "ingest": {"base", "pure", "warehouse", "ingest"},
+    "ingest": {"base", "pure", "warehouse", "live", "ingest"},
 }
 # third-party modules that open connections or orchestrate: never imported below their layer
-IO_MODULES = {"duckdb", "adbc_driver_postgresql", "pyspark", "dagster", "dagster_dbt", "mlflow"}
-IO_ALLOWED = {"warehouse", "ingest", "tracking"}  # dagster is never imported by ml at all
+IO_MODULES = {"sqlite3", "duckdb", "adbc_driver_postgresql", "pyspark", "dagster", "dagster_dbt", "mlflow"}
+IO_ALLOWED = {"warehouse", "ingest", "tracking", "live"}  # dagster is never imported by ml at all
 
 
 def module_name(path: Path) -> str:

@@ -76,6 +76,18 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("RECSYS_DUCKDB_PATH", data_dir() / "warehouse.duckdb")).resolve()
 
 
+def live_log_path() -> Path:
+    """The service's live log (events received, lists served): ``RECSYS_LIVE_LOG`` overrides
+    ``<data>/live/live.sqlite``. Every service worker and the Dagster step that loads it share the file."""
+    return Path(os.environ.get("RECSYS_LIVE_LOG", data_dir() / "live" / "live.sqlite")).resolve()
+
+
+def experiments_path() -> Path:
+    """The experiments the service runs (``ml.live.experiments``): ``RECSYS_EXPERIMENTS`` overrides
+    ``<data>/experiments.yml``; no file, no experiment."""
+    return Path(os.environ.get("RECSYS_EXPERIMENTS", data_dir() / "experiments.yml")).resolve()
+
+
 def artifacts_dir() -> Path:
     """Root of the versioned model artifacts: ``<data>/models``."""
     return data_dir() / "models"

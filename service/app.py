@@ -9,7 +9,9 @@ RECSYS_ANN_MIN_ITEMS (catalogue size from which ALS and two-tower answer through
 RECSYS_API_KEY (when set, every route but /health and the docs wants it as the X-API-Key header),
 RECSYS_RATE_LIMIT (requests per second per client address, bursts of twice that; 429 beyond),
 RECSYS_STATUS_SHOWS_WAREHOUSE (1: /status names the warehouse's host and database, not only its engine),
-PROMETHEUS_MULTIPROC_DIR (several workers: /metrics sums them), RECSYS_OTEL (1: a trace span per request).
+PROMETHEUS_MULTIPROC_DIR (several workers: /metrics sums them), RECSYS_OTEL (1: a trace span per request),
+RECSYS_LIVE_LOG (the live log of events received and lists served, shared by the workers: ``ml.live.log``),
+RECSYS_EXPERIMENTS (the experiments that split the per-user route's traffic: ``ml.live.experiments``).
 Log lines are JSON with the request id (``service.logs``); run uvicorn with ``--no-access-log``.
 
 Every status code a route can return is declared in the OpenAPI document, and the constraints there
@@ -20,24 +22,25 @@ filesystem path, a stack trace or a library's name.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from ml import settings
-from ml.models import FALLBACK
+from ml.live import experiments as exp
+from ml.live.log import Exposure, LiveLog
+from ml.models import FALLBACK, SERVED
 from service.docs import self_hosted_docs
+from service.events import events_router
 from service.metrics import FALLBACKS, RETRIEVALS, metrics_router
 from service.middleware import AccessControl, BodySizeLimit, access_settings
-from service.observe import Observed, note_model
+from service.observe import Observed, current_request_id, note_model
 from service.recommend import NoFallback, personal_scores, recommend
 from service.registry import Registry, Snapshot
 from service.schemas import (
@@ -52,51 +55,27 @@ from service.schemas import (
     SimilarItemsResponse,
     UserRecommendationsResponse,
     declared,
+    item_fields,
+    json_response,
+    single_query_values,
 )
 from service.served import ServedModel
 from service.status import operations_router
 
 
-def json_response(payload: dict) -> Response:
-    try:
-        content = orjson.dumps(payload)
-    except TypeError:  # orjson stops at 64-bit integers; an unknown id beyond them is echoed as given
-        content = json.dumps(payload).encode()
-    return Response(content=content, media_type="application/json")
-
-
-def item_fields(row) -> dict:
-    """An item's attributes as every answer that lists items gives them (a missing price is null)."""
-    price = row.price
-    return {
-        "item_id": int(row.item_id),
-        "title": getattr(row, "title", None),
-        "category": row.category,
-        "brand": row.brand,
-        "price": None if price is None or not math.isfinite(price) else float(price),
-    }
-
-
-def single_query_values(request: Request) -> None:
-    """A declared query parameter given more than once is refused (422), not reduced to one of its values."""
-    declared = getattr(getattr(request.scope.get("route"), "dependant", None), "query_params", [])
-    repeated = {p.alias: n for p in declared if (n := len(request.query_params.getlist(p.alias))) > 1}
-    if repeated:
-        raise RequestValidationError(
-            [{"loc": ("query", k), "msg": f"given {n} times: give it once", "type": "repeated"} for k, n in repeated.items()]
-        )
-
-
-def build_app(registry: Registry | None = None) -> FastAPI:
+def build_app(registry: Registry | None = None, live: LiveLog | None = None) -> FastAPI:
     registry = registry or Registry(
         settings.artifacts_dir(), settings.warehouse_path(), float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5"))
     )
+    live = live or LiveLog(settings.live_log_path())
+    experiments = {e.name: e for e in exp.load(settings.experiments_path(), SERVED)}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         registry.start()
         yield
         registry.stop()
+        live.close()
 
     api_key, rate = access_settings()
     app = FastAPI(
@@ -110,7 +89,7 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         dependencies=[Depends(single_query_values)],
     )
     self_hosted_docs(app)
-    app.state.registry = registry
+    app.state.registry, app.state.live, app.state.experiments = registry, live, experiments
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(AccessControl, api_key=api_key, rate=rate)  # refuses before a body is read
     app.add_middleware(Observed)  # outermost: every answer, refusals included, is counted, timed and logged
@@ -136,22 +115,31 @@ def build_app(registry: Registry | None = None) -> FastAPI:
         return {
             "user_id": int(r.user_id),
             "fallback": r.fallback,
+            "fresh_events": r.fresh_events,
             "items": [
                 {"item_id": int(i), "score": float(s) if math.isfinite(s) else 0.0}
                 for i, s in zip(r.item_ids.tolist(), r.scores.tolist(), strict=True)
             ],
         }
 
-    def serve(snap: Snapshot, name: str, user_ids: list[int], k: int) -> tuple[ServedModel, list]:
+    def serve(snap: Snapshot, name: str, user_ids: list[int], k: int, arm: tuple[str, str] | None = None):
+        """The model's lists for the users, each logged as exposures (with the experiment arm) before the answer."""
         served = get_model(snap, name)
         try:
-            results = recommend(served, snap.models.get(FALLBACK), user_ids, k)
+            results = recommend(served, snap.models.get(FALLBACK), user_ids, k, live)
         except NoFallback as exc:
             raise HTTPException(503, str(exc)) from exc
         for r in results:
             if r.fallback:
                 FALLBACKS.labels(name, r.fallback).inc()
         RETRIEVALS.labels(name, served.retrieval).inc(sum(r.fallback is None for r in results))
+        experiment, arm_name = arm or (None, None)
+        request = current_request_id() or "none"
+        live.log_exposures(
+            Exposure(request, int(r.user_id), int(i), p, float(s), name, served.version, experiment, arm_name)
+            for r in results
+            for p, (i, s) in enumerate(zip(r.item_ids.tolist(), r.scores.tolist(), strict=True), start=1)
+        )
         return served, results
 
     # async handlers: scoring one request takes well under a millisecond, so it runs on the event
@@ -166,11 +154,26 @@ def build_app(registry: Registry | None = None) -> FastAPI:
 
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendationsResponse, responses=declared(404, 503))
     async def user_recommendations(
-        user_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10, model: Annotated[str, Query(max_length=64)] = DEFAULT_MODEL
+        user_id: int,
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+        model: Annotated[str | None, Query(max_length=64, description=f"default: an experiment arm or {DEFAULT_MODEL}")] = None,
+        experiment: Annotated[str | None, Query(max_length=64, description="default: the first running experiment")] = None,
     ):
-        """Top-k for one user; seen items excluded, unknown users get the fallback."""
-        served, results = serve(registry.snapshot, model, [user_id], k)
-        return json_response({"model": model, "model_version": served.version, **user_payload(results[0])})
+        """Top-k for one user; seen items excluded, unknown users get the fallback. Without ``model``, a
+        running experiment picks the user's arm (stable per user)."""
+        arm = None
+        if experiment is not None and experiment not in experiments:
+            raise HTTPException(404, f"experiment {experiment!r} is not running; running: {sorted(experiments)}")
+        if model is None and experiments:
+            running = experiments[experiment] if experiment else next(iter(experiments.values()))
+            chosen = running.arm(user_id)
+            model, arm = chosen.model, (running.name, chosen.name)
+        model = model or DEFAULT_MODEL
+        served, results = serve(registry.snapshot, model, [user_id], k, arm)
+        return json_response(
+            {"model": model, "model_version": served.version, "experiment": arm and arm[0], "arm": arm and arm[1],
+             **user_payload(results[0])}
+        )  # fmt: skip
 
     @app.get("/items/{item_id}/similar", response_model=SimilarItemsResponse, responses=declared(400, 404, 503))
     def similar_items(
@@ -222,7 +225,8 @@ def build_app(registry: Registry | None = None) -> FastAPI:
             ],
         )
 
-    app.include_router(operations_router(registry))
+    app.include_router(events_router(live))
+    app.include_router(operations_router(registry, list(experiments.values())))
     app.include_router(metrics_router(registry))
     return app
 

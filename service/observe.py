@@ -26,6 +26,12 @@ CURRENT: ContextVar[dict | None] = ContextVar("recsys_request", default=None)  #
 log = service_log()
 
 
+def current_request_id() -> str | None:
+    """The id of the request being answered (None outside a request)."""
+    info = CURRENT.get()
+    return None if info is None else info.get("request_id")
+
+
 def note_model(name: str) -> None:
     """The model the current request asked for (its metrics label)."""
     info = CURRENT.get()
@@ -70,7 +76,7 @@ class Observed:
             return await self.app(scope, receive, send)
         given = dict(scope["headers"]).get(HEADER, b"")
         request_id = given.decode() if TOKEN.fullmatch(given) else uuid.uuid4().hex
-        info: dict = {"model": None, "status": 500}  # 500 unless a response starts
+        info: dict = {"model": None, "status": 500, "request_id": request_id}  # 500 unless a response starts
         token = CURRENT.set(info)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         start = time.perf_counter()

@@ -1,6 +1,7 @@
 """Answers for users: a model's top-k with the fallback rule (``ml.recommenders.base.served_by_fallback``:
 popularity serves unknown users and users without history, unless the model embeds them from
-features), and a model's scores of the catalogue for personalised search."""
+features), with the events logged since training folded in (``service.fresh``), and a model's scores
+of the catalogue for personalised search."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.live.log import LiveLog
 from ml.models import FALLBACK
-from ml.recommenders.base import served_by_fallback
+from ml.recommenders.base import FoldIn, served_by_fallback
+from service.fresh import fresh_histories, fresh_top_k
 from service.served import Catalogue, ServedModel
 
 
@@ -23,35 +26,54 @@ class UserResult:
     item_ids: np.ndarray
     scores: np.ndarray
     fallback: str | None  # why the fallback served this user, or None
+    fresh_events: int = 0  # events logged since training that shaped the answer
 
 
-def _result(served: ServedModel, user_id: int, items: np.ndarray, scores: np.ndarray, reason: str | None) -> UserResult:
+def _result(
+    served: ServedModel, user_id: int, items: np.ndarray, scores: np.ndarray, reason: str | None, fresh: int = 0
+) -> UserResult:
     valid = items >= 0
-    return UserResult(user_id, served.index.item_ids[items[valid]], scores[valid], reason)
+    return UserResult(user_id, served.index.item_ids[items[valid]], scores[valid], reason, fresh)
 
 
-def recommend(served: ServedModel, fallback: ServedModel | None, user_ids: list[int], k: int) -> list[UserResult]:
-    """Top-k per user, items seen in train excluded. Unknown users, and users without history unless
-    the model embeds them from features, get the fallback (popularity) list, marked with the reason."""
+def recommend(
+    served: ServedModel, fallback: ServedModel | None, user_ids: list[int], k: int, log: LiveLog | None = None
+) -> list[UserResult]:
+    """Top-k per user, items seen in train (and since, in ``log``) excluded. Unknown users, and users
+    without history unless the model embeds them from features or folds their logged events in, get the
+    fallback (popularity) list, marked with the reason."""
     pos = served.user_rows(user_ids)
     known = pos >= 0
     history = np.zeros(len(user_ids), dtype=bool)
     history[known] = np.diff(served.index.seen.indptr)[pos[known]] > 0
     direct = known & ~served_by_fallback(served.model, history)
     out: list[UserResult | None] = [None] * len(user_ids)
+    fresh = fresh_histories(served, log, user_ids, pos) if log is not None else {}
+    for row, history_now in fresh.items():
+        if isinstance(served.model, FoldIn) or direct[row]:
+            items, scores = fresh_top_k(served, history_now, pos[row], k)
+            out[row] = _result(served, user_ids[row], items, scores, None, history_now.events)
+        direct[row] = False
     if direct.any():
         items, scores = served.top_k(pos[direct], k)
         for j, row in enumerate(np.flatnonzero(direct)):
             out[row] = _result(served, user_ids[row], items[j], scores[j], None)
     for row in np.flatnonzero(~direct):
+        if out[row] is not None:
+            continue
         if fallback is None:
             raise NoFallback(f"the {FALLBACK} model is not loaded, so user {user_ids[row]} cannot be served")
         fb_pos = fallback.user_rows([user_ids[row]])[0]
+        reason = f"{FALLBACK}:{'no_history' if known[row] else 'unknown_user'}"
+        fb_fresh = fresh_histories(fallback, log, [user_ids[row]], np.array([fb_pos])) if log is not None else {}
+        if fb_fresh:  # never show what they interacted with since training either
+            items, scores = fresh_top_k(fallback, fb_fresh[0], fb_pos, k)
+            out[row] = _result(fallback, user_ids[row], items, scores, reason, fb_fresh[0].events)
+            continue
         if fb_pos >= 0:  # known user without history: still never show what they interacted with
             items, scores = fallback.model.recommend([fb_pos], k, exclude=fallback.index.seen)
         else:  # popularity scores do not depend on the user row
             items, scores = fallback.model.recommend([0], k)
-        reason = f"{FALLBACK}:{'no_history' if known[row] else 'unknown_user'}"
         out[row] = _result(fallback, user_ids[row], items[0], scores[0], reason)
     return [r for r in out if r is not None]  # every row was filled above
 

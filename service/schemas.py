@@ -4,9 +4,15 @@ fields refused. What the OpenAPI document declares is what is enforced."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from typing import Annotated
 
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_BATCH = 1000
@@ -47,11 +53,14 @@ class UserRecommendations(BaseModel):
     user_id: int
     items: list[ScoredItem]
     fallback: str | None = Field(None, description="set when the fallback served this user: '<model>:<reason>'")
+    fresh_events: int = Field(0, description="events received since the model's data (POST /events) that shaped this list")
 
 
 class UserRecommendationsResponse(UserRecommendations):
     model: str
     model_version: str = Field(..., description="the served artifact version that answered")
+    experiment: str | None = Field(None, description="the experiment that chose the model (no model was asked for)")
+    arm: str | None = Field(None, description="the user's arm in that experiment")
 
 
 class RecommendationsRequest(BaseModel):
@@ -127,10 +136,16 @@ class ModelStatus(BaseModel):
     problem: str | None = Field(None, description="why the latest published version is not served (refused on load)")
 
 
+class ExperimentStatus(BaseModel):
+    name: str
+    arms: list[dict] = Field(..., description="name, model and share of each arm (a user's arm: a hash of the user id)")
+
+
 class Status(BaseModel):
     loaded_at: str = Field(..., description="when the served snapshot was loaded (UTC)")
     reload_interval_s: float = Field(..., description="how often the watcher looks for new versions")
     models: list[ModelStatus]
+    experiments: list[ExperimentStatus] = Field(default_factory=list, description="experiments splitting the traffic")
 
 
 class Health(BaseModel):
@@ -138,3 +153,33 @@ class Health(BaseModel):
     models: dict[str, str]
     loaded_at: str
     problems: dict[str, str] = Field(default_factory=dict, description="model -> its refused version, why, what is served")
+
+
+def json_response(payload: dict) -> Response:
+    try:
+        content = orjson.dumps(payload)
+    except TypeError:  # orjson stops at 64-bit integers; an unknown id beyond them is echoed as given
+        content = json.dumps(payload).encode()
+    return Response(content=content, media_type="application/json")
+
+
+def item_fields(row) -> dict:
+    """An item's attributes as every answer that lists items gives them (a missing price is null)."""
+    price = row.price
+    return {
+        "item_id": int(row.item_id),
+        "title": getattr(row, "title", None),
+        "category": row.category,
+        "brand": row.brand,
+        "price": None if price is None or not math.isfinite(price) else float(price),
+    }
+
+
+def single_query_values(request: Request) -> None:
+    """A declared query parameter given more than once is refused (422), not reduced to one of its values."""
+    declared = getattr(getattr(request.scope.get("route"), "dependant", None), "query_params", [])
+    repeated = {p.alias: n for p in declared if (n := len(request.query_params.getlist(p.alias))) > 1}
+    if repeated:
+        raise RequestValidationError(
+            [{"loc": ("query", k), "msg": f"given {n} times: give it once", "type": "repeated"} for k, n in repeated.items()]
+        )

@@ -8,9 +8,10 @@ import os
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from ml.live.experiments import Experiment
 from ml.serving import freshness
 from service.registry import Registry
-from service.schemas import Health, ModelInfo, ModelStatus, Status
+from service.schemas import ExperimentStatus, Health, ModelInfo, ModelStatus, Status
 
 
 def shown_warehouse(label: str | None) -> str | None:
@@ -21,7 +22,7 @@ def shown_warehouse(label: str | None) -> str | None:
     return label.split(" ", 1)[0]
 
 
-def operations_router(registry: Registry) -> APIRouter:
+def operations_router(registry: Registry, experiments: list[Experiment] | None = None) -> APIRouter:
     router = APIRouter()
 
     @router.get("/models", response_model=list[ModelInfo])
@@ -69,7 +70,11 @@ def operations_router(registry: Registry) -> APIRouter:
         ]
         for row in rows:
             row.problem = snap.problems.get(row.name)
-        return Status(loaded_at=snap.loaded_at, reload_interval_s=registry.reload_interval_s, models=rows)
+        running = [
+            ExperimentStatus(name=e.name, arms=[{"name": a.name, "model": a.model, "share": a.share} for a in e.arms])
+            for e in experiments or []
+        ]
+        return Status(loaded_at=snap.loaded_at, reload_interval_s=registry.reload_interval_s, models=rows, experiments=running)
 
     @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "no model loaded yet"}})
     def health():

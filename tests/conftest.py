@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def pytest_configure(config) -> None:
     if not worker:
         env = {k: v for k, v in os.environ.items() if k not in ("RECSYS_RAW_DIR", "RECSYS_DBT_VARS", "DBT_TARGET_PATH")}
         subprocess.run(dbt_command("parse", "--quiet"), env=env, check=True)
+    # apps built in-process log what they serve to a file of this process, not under the repository's data/
+    os.environ.setdefault("RECSYS_LIVE_LOG", str(Path(tempfile.mkdtemp(prefix="recsys-live-")) / "live.sqlite"))
     if worker or not config.getoption("numprocesses", None):
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         os.environ.setdefault("RECSYS_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
@@ -110,7 +113,7 @@ def running_service(env: dict, timeout_s: float = 60):
             "warning",
         ],
         cwd=settings.ROOT,
-        env=env,
+        env={k: v for k, v in env.items() if k != "RECSYS_LIVE_LOG"},  # its own, under its RECSYS_DATA_DIR
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -155,7 +158,7 @@ def isolated_env(base: Path) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_TARGET_PATH": str(base / "dbt_target"),  # its own manifest (the default one is the sample's)
     }
-    for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR"):
+    for var in ("RECSYS_DUCKDB_PATH", "RECSYS_RAW_DIR", "RECSYS_LIVE_LOG"):
         env.pop(var, None)
     return env
 

@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ml.recommenders import ALSRecommender, PopularityRecommender
 from ml.serving.publish import provenance, publish
@@ -161,7 +162,10 @@ def test_the_service_matches_its_openapi_document(server):
     @given(case=st.one_of(*[schema.as_strategy(mode) for mode in modes]))
     def check(case):
         calls.append(f"{case.method} {case.path}")
-        case.call_and_validate()
+        # an event's time must lie between the dbt var event_time_min and a day from now: JSON Schema
+        # cannot say so of a date-time, so a schema-valid event may get its 422 (tests/test_live_events.py)
+        timed = case.path.startswith("/events")
+        case.call_and_validate(excluded_checks=[positive_data_acceptance] if timed else None)
 
     check()
     per_operation = {op: calls.count(op) for op in sorted(set(calls))}

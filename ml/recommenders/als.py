@@ -17,7 +17,7 @@ from ml import threads
 from ml.artifacts import loader
 from ml.hyperparams import param
 from ml.progress import Progress
-from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
+from ml.recommenders.base import Embedding, FoldIn, ItemSimilarity, Recommender, top_k
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ALSParams:
 
 
 @loader("als")
-class ALSRecommender(Recommender, ItemSimilarity, Embedding):
+class ALSRecommender(Recommender, ItemSimilarity, Embedding, FoldIn):
     name = "als"
     Params = ALSParams
 
@@ -63,6 +63,22 @@ class ALSRecommender(Recommender, ItemSimilarity, Embedding):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.user_factors[user_indices] @ self.item_factors.T
+
+    def fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
+        """User factors solved from ``histories`` against the fixed item factors: the user half-step of
+        ALS, by implicit's ``recalculate_user`` (the training's confidence and regularisation)."""
+        solver = getattr(self, "_solver", None)
+        if solver is None or solver.item_factors is not self.item_factors:
+            solver = self.build()
+            solver.item_factors, solver.user_factors = self.item_factors, self.user_factors
+            self._solver = solver
+        rows = sp.csr_matrix(histories, dtype=np.float32)
+        with threadpool_limits(1, "blas"):
+            factors = solver.recalculate_user(np.arange(rows.shape[0]), rows)
+        return np.asarray(factors, dtype=np.float32).reshape(rows.shape[0], -1)
+
+    def score_histories(self, histories: sp.csr_matrix) -> np.ndarray:
+        return self.fold_in(histories) @ self.item_factors.T
 
     def user_vectors(self, user_indices: np.ndarray) -> np.ndarray:
         return self.user_factors[user_indices]

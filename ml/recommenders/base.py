@@ -12,7 +12,8 @@ Two roles, so that no class implements a method by raising:
   ``save(directory)`` / ``load(directory)`` as ``params.json`` + ``arrays.npz`` (no pickles).
 
 Models that can rank items by similarity also implement :class:`ItemSimilarity`; models that score by
-an inner product of user and item vectors implement :class:`Embedding` (approximate retrieval). Every artifact the
+an inner product of user and item vectors implement :class:`Embedding` (approximate retrieval); models
+that score any history without retraining implement :class:`FoldIn` (request-time events). Every artifact the
 graph publishes loads back through :func:`ml.artifacts.load_model`.
 """
 
@@ -162,6 +163,16 @@ class Embedding(ABC):
     @abstractmethod
     def item_vectors(self) -> np.ndarray:
         """The item vectors (n_items x dim, float32)."""
+
+
+class FoldIn(ABC):
+    """Models that score a user from a history given at scoring time, without retraining: the service
+    folds in the events that arrived after training (``POST /events``), for known and new users."""
+
+    @abstractmethod
+    def score_histories(self, histories: sp.csr_matrix) -> np.ndarray:
+        """Dense scores (rows x n_items) of users whose histories are the rows (weights as in the
+        interactions mart, before the model's own weighting)."""
 
 
 class ItemSimilarity(ABC):

@@ -18,8 +18,8 @@ import scipy.sparse as sp
 from ml.artifacts import loader, sparse_from_arrays, sparse_to_arrays
 from ml.hyperparams import one_of, param
 from ml.interactions import most_chosen
-from ml.recommenders.base import CatalogueTooLarge, ItemSimilarity, Recommender, top_k
-from ml.recommenders.item_item import WEIGHTINGS
+from ml.recommenders.base import CatalogueTooLarge, FoldIn, ItemSimilarity, Recommender, top_k
+from ml.recommenders.item_item import WEIGHTINGS, weighted
 
 BYTES_PER_ITEM_PAIR = 8 * 2 + 4  # the float64 Gram matrix and its inverse, and the float32 weights
 
@@ -41,7 +41,7 @@ def max_items(memory_gb: float) -> int:
 
 
 @loader("ease")
-class EASERecommender(Recommender, ItemSimilarity):
+class EASERecommender(Recommender, ItemSimilarity, FoldIn):
     name = "ease"
     Params = EASEParams
 
@@ -75,6 +75,9 @@ class EASERecommender(Recommender, ItemSimilarity):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return np.asarray(self.user_items[user_indices] @ self.weights)
+
+    def score_histories(self, histories: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(weighted(histories, self.params["weighting"]) @ self.weights)
 
     def similar_items(self, item_indices, k: int):
         self._check_fitted()

@@ -19,7 +19,7 @@ from numba import get_num_threads, njit, prange
 
 from ml.artifacts import loader, sparse_from_arrays, sparse_to_arrays
 from ml.hyperparams import one_of, param
-from ml.recommenders.base import ItemSimilarity, Recommender, top_k
+from ml.recommenders.base import FoldIn, ItemSimilarity, Recommender, top_k
 
 WEIGHTINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"log": np.log1p, "binary": np.sign, "raw": lambda w: w}
 
@@ -34,14 +34,20 @@ class ItemItemParams:
         one_of(self, "weighting", WEIGHTINGS)
 
 
-class NeighbourModel(Recommender, ItemSimilarity):
+def weighted(histories: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
+    """Mart weights after a model's ``weighting`` parameter (a copy)."""
+    X = sp.csr_matrix(histories, dtype=np.float32, copy=True)
+    X.data = WEIGHTINGS[weighting](X.data)
+    return X
+
+
+class NeighbourModel(Recommender, ItemSimilarity, FoldIn):
     """A model of sparse item neighbours S (items x items) and the users' weighted histories X: a user
     is scored by ``x_u . S``, an item's similar items are its row of S. Subclasses fit S."""
 
     def _history(self, interactions: sp.csr_matrix) -> sp.csr_matrix:
         """X: the interactions after the ``weighting`` parameter, kept to score the users."""
-        X = sp.csr_matrix(interactions, dtype=np.float32, copy=True)
-        X.data = WEIGHTINGS[self.params["weighting"]](X.data)
+        X = weighted(interactions, self.params["weighting"])
         self.n_users, self.n_items = X.shape
         self.user_items = X
         return X
@@ -49,6 +55,9 @@ class NeighbourModel(Recommender, ItemSimilarity):
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         # scores[u, j] = sum_i x[u, i] * S[i, j]
         return (self.user_items[user_indices] @ self.similarity).toarray()
+
+    def score_histories(self, histories: sp.csr_matrix) -> np.ndarray:
+        return (weighted(histories, self.params["weighting"]) @ self.similarity).toarray()
 
     def similar_items(self, item_indices, k: int):
         self._check_fitted()

@@ -6,11 +6,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ml.artifacts import loader
-from ml.recommenders.base import Recommender
+from ml.recommenders.base import FoldIn, Recommender
 
 
 @loader("popularity")
-class PopularityRecommender(Recommender):
+class PopularityRecommender(Recommender, FoldIn):
     name = "popularity"
 
     def fit(self, interactions: sp.csr_matrix, **side) -> PopularityRecommender:
@@ -23,6 +23,9 @@ class PopularityRecommender(Recommender):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_scores.astype(np.float32), (len(user_indices), self.n_items)).copy()
+
+    def score_histories(self, histories: sp.csr_matrix) -> np.ndarray:
+        return self.score_users(np.zeros(histories.shape[0], dtype=np.int64))  # the same list for everyone
 
     def _arrays(self):
         return {"item_scores": self.item_scores}
