@@ -1,9 +1,13 @@
-"""What the benchmarks share: running the main job into a fresh data directory."""
+"""What the benchmarks share: running the main job into a fresh data directory, and starting servers."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from ml import settings
 
@@ -28,3 +32,22 @@ def run_pipeline(data_dir: Path) -> dict[str, str]:
         [sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=settings.ROOT, check=True, stdout=subprocess.DEVNULL
     )
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_ok(url: str, timeout: float = 180) -> None:
+    """Until ``url`` answers 200 (a server starting); stops the bench after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer 200 in {timeout:.0f}s")

@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 import httpx
 
-from bench.common import isolated_env, run_pipeline
+from bench.common import isolated_env, run_pipeline, wait_until_ok
 from ml import settings
 
 LAUNCH = """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
@@ -39,18 +39,6 @@ MARKS = [  # (label, event type, optional message start)
     ("step end", T.STEP_SUCCESS, None),
     ("run end", T.RUN_SUCCESS, None),
 ]
-
-
-def wait_for_webserver(url: str, timeout: float = 180) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"dagster dev did not answer at {url} in {timeout:.0f}s")
 
 
 def location(url: str) -> str:
@@ -125,7 +113,7 @@ def main() -> None:
         env=env, cwd=args.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        wait_for_webserver(url)
+        wait_until_ok(f"{url}/server_info")
         os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
         instance = dg.DagsterInstance.get()
         rows = []

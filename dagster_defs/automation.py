@@ -9,6 +9,8 @@
 - Evaluations, the cold-start analysis and the leaderboard follow their models eagerly: a new model
   version is evaluated at once. Mart updates alone do not re-evaluate an old model. An evaluation
   without a model (the oracle's) retrains with the models, on the tick.
+- The experiment marts follow the live log (loaded when the sensor ``live_log`` sees new rows) and the
+  leaderboard eagerly.
 - The feature ablation stays opt-in (its own job).
 
 The conditions run when the sensor ``recsys_automation`` is on (Automation tab of the UI, off by
@@ -38,7 +40,7 @@ def condition_for(spec: dg.AssetSpec, opt_in: set[dg.AssetKey]) -> dg.Automation
         return None
     if spec.group_name in ("intermediate", "marts"):
         return AFTER_STAGING
-    if spec.group_name in FEATURE_GROUPS:
+    if spec.group_name in (*FEATURE_GROUPS, "experiments"):  # the experiment marts follow the live log and the leaderboard
         return FEATURES
     if spec.group_name in RETRAIN_GROUPS:
         return RETRAIN

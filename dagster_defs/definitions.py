@@ -13,6 +13,7 @@ from dagster_defs.assets.analysis import ABLATION_KEY, analysis_assets
 from dagster_defs.assets.evaluation import ctr_candidates, evaluation_assets, evaluation_results
 from dagster_defs.assets.features import entity_dbt_assets, events_by_day_dbt_assets, feature_dbt_assets, raw_assets
 from dagster_defs.assets.leaderboard import leaderboard_dbt_assets
+from dagster_defs.assets.live import live_assets, live_log, live_log_sensor
 from dagster_defs.assets.training import training_assets
 from dagster_defs.assets.tuning import tuning_assets
 from dagster_defs.assets.two_stage import two_stage_assets
@@ -52,15 +53,16 @@ defs = dg.Definitions(
                 leaderboard_dbt_assets,
                 *analysis_assets,
                 feature_verdict,
+                *live_assets,
             ],
             opt_in={ABLATION_KEY},
         )
-        + [ctr_candidates]
+        + [ctr_candidates, live_log]
     ),
     asset_checks=[*evaluation_checks, *schema_checks, *leak_checks, *model_freshness_checks],
     jobs=[materialize_all, feature_ablation_job],
     schedules=[retrain_schedule],
-    sensors=[automation_sensor, feature_change_sensor],
+    sensors=[automation_sensor, feature_change_sensor, live_log_sensor],
     resources={"dbt": dbt_resource(), "recsys": RecsysResource()},
     executor=dg.in_process_executor,
 )

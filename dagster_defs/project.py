@@ -35,6 +35,7 @@ GROUPS = {
     "evaluation": "test-window metrics of every model, appended to evaluation.results",
     "leaderboard": "the latest evaluation of every model side by side (dbt over evaluation.results)",
     "analysis": "cold-start and feature-ablation analyses (schema analysis)",
+    "experiments": "online metrics per experiment arm from the live log (what was served, what users did next)",
 }
 LEADERBOARD = "leaderboard"
 

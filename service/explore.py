@@ -17,7 +17,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml.models import EVALUATED_ONLY, FALLBACK
+from ml import settings
+from ml.live import experiments as exp
+from ml.models import EVALUATED_ONLY, FALLBACK, SERVED
 from ml.serving import freshness
 from ml.warehouse import evaluation_store, marts, summary
 from ml.warehouse.connection import connect, warehouse_exists
@@ -49,6 +51,7 @@ class Explorer:
         self.warehouse_path = Path(warehouse_path)
         self.registry = Registry(artifacts_dir, warehouse_path, metrics_wait_s=LOCK_WAIT_S)
         self.registry.reload(force=True)
+        self.running = exp.load(settings.experiments_path(), SERVED)  # what the service splits traffic by
         self._busy_until = 0.0
 
     def refresh(self) -> bool:
@@ -139,6 +142,18 @@ class Explorer:
         if board.empty:
             raise WarehouseUnavailable("no leaderboard yet: run recsys-pipeline first")
         return board
+
+    def experiments(self) -> pd.DataFrame:
+        """The running experiments' arms (the experiments file) with their online and offline figures so far."""
+        arms = pd.DataFrame(
+            [{"experiment": e.name, "arm": a.name, "model": a.model, "share": a.share} for e in self.running for a in e.arms]
+        )
+        if arms.empty:
+            return arms
+        measured = self.read(marts.online_vs_offline)
+        if measured.empty:
+            return arms
+        return arms.merge(measured.drop(columns="model"), on=["experiment", "arm"], how="left")
 
     def metrics_by_slice(self, metric: str = "ndcg", k: int = 10) -> pd.DataFrame:
         """``metric@k`` of each shown model's latest evaluation per slice (a row per model, a column per slice)."""

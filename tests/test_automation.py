@@ -89,6 +89,7 @@ def test_new_data_flows_to_the_marts_at_once_and_retrains_the_models_after_the_t
         built = {k for k in every if graph.get(k).is_materializable}  # not the external evaluation.ctr_candidates
         retrain = in_groups(graph, built, ("tuning", "models", "evaluation", "leaderboard"))
         retrain |= {"analysis/cold_start", "analysis/feature_verdict"}
+        retrain |= {"experiments/online_vs_offline"}  # online next to offline follows the new leaderboard
         assert tick(5, 0) == by_day
         materialize(dg.AssetKey(k.split("/")) for k in by_day)
         assert tick(5, 1) == (features - by_day) | retrain

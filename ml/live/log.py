@@ -9,7 +9,9 @@ transaction survives the process: with ``synchronous=NORMAL`` (the default here)
 operating system before the call returns, so a kill -9 loses nothing; ``RECSYS_LIVE_SYNC=full`` also
 fsyncs each commit (survives a power cut, costs a disk flush per request).
 
-Times are UTC, stored as ``YYYY-MM-DD HH:MM:SS.ffffff`` text (sorts as time). Rows are never updated
+An exposure's ``user_id`` has no declared type: SQLite keeps it as given (an integer, or the digits of an
+id beyond int64, which an integer column would turn into a float). Times are UTC, stored as
+``YYYY-MM-DD HH:MM:SS.ffffff`` text (sorts as time). Rows are never updated
 or deleted: ``seq`` orders them, and the loader takes everything up to the newest row.
 """
 
@@ -32,7 +34,7 @@ SCHEMA = (
         event_type text not null, event_at text not null, received_at text not null, request_id text)""",
     "create index if not exists events_by_user on events (user_id, event_at)",
     """create table if not exists exposures (
-        seq integer primary key autoincrement, request_id text not null, user_id integer not null,
+        seq integer primary key autoincrement, request_id text not null, user_id not null,
         item_id integer not null, position integer not null, score real, model text not null,
         model_version text not null, experiment text, arm text, served_at text not null)""",
 )
@@ -164,7 +166,10 @@ class LiveLog:
         if name not in ("events", "exposures"):
             raise ValueError(f"the live log has tables events and exposures, not {name!r}")
         with self._lock:
-            return pd.read_sql_query(f"select * from {name} order by seq", self._con)
+            cursor = self._con.execute(f"select * from {name} order by seq")
+            rows = cursor.fetchall()
+        # object columns: every value as SQLite gave it (pandas would make an id beyond int64 a float)
+        return pd.DataFrame(rows, columns=[d[0] for d in cursor.description], dtype=object)
 
     def counts(self) -> dict[str, int]:
         with self._lock:

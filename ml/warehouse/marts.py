@@ -107,6 +107,14 @@ def leaderboard(con: Connection) -> pd.DataFrame:
     return con.execute(f"select * from {SCHEMA}.{LEADERBOARD}").df()
 
 
+def online_vs_offline(con: Connection) -> pd.DataFrame:
+    """experiments.online_vs_offline (each experiment arm's online CTR beside its model's offline NDCG@10),
+    empty when it is not built yet."""
+    if not table_exists(con, "experiments", "online_vs_offline"):
+        return pd.DataFrame()
+    return con.execute("select * from experiments.online_vs_offline order by experiment, arm").df()
+
+
 def quarantine_counts(con: Connection) -> pd.DataFrame | None:
     """Quarantined rows per raw table and reason (most first); None before the mart is built."""
     if not table_exists(con, SCHEMA, QUARANTINE):
