@@ -18,6 +18,7 @@ LAYERS = {  # package prefix -> layer, most specific first
     "ml.warehouse": "warehouse",
     "ml.serving": "serving",
     "ml.live": "live",
+    "ml.simulation": "simulation",
     "ml.tracking": "tracking",
     **{
         f"ml.{m}": "base"
@@ -31,6 +32,7 @@ ALLOWED = {
     "pure": {"base", "pure"},
     "serving": {"base", "pure", "serving"},
     "live": {"base", "live"},
+    "simulation": {"base", "pure", "serving", "warehouse", "ingest", "live", "simulation"},
     "warehouse": {"base", "pure", "warehouse"},
     "tracking": {"base", "pure", "tracking"},
     "ingest": {"base", "pure", "warehouse", "live", "ingest"},

@@ -10,6 +10,7 @@ from ml.artifacts import load_model
 from ml.ctr.deep import ARCHITECTURES
 from ml.ctr.gbdt import LightGBMCTR
 from ml.ctr.rerank import RerankScorer
+from ml.evaluation.oracle import OracleRecommender
 from ml.recommenders import RECOMMENDERS
 from ml.two_stage.ranker import TwoStageScorer
 
@@ -85,6 +86,9 @@ CTR_NETWORKS = {"dcn": "dcn", "ctr_mlp": "mlp"}  # CTR models that are networks 
 SERVED = [s.name for s in _SPECS if s.kind in ("recommender", "ranker")]
 EVALUATED_ONLY = [s.name for s in _SPECS if s.name not in SERVED]  # CTR models rank through ALS; the oracle has no artifact
 FALLBACK = "popularity"  # serves users a model cannot rank (unknown, or without history)
+# what the service loads when published: the served models, and the oracle where a simulated world
+# (recsys-simulate) published it for its experiment
+SERVABLE = [*SERVED, OracleRecommender.name]
 assert set(RECOMMENDERS) == set(RECOMMENDER_NAMES), "ml.recommenders and the model list disagree"
 assert set(CTR_NETWORKS.values()) == set(ARCHITECTURES) and set(CTR_NETWORKS) <= set(CTR_MODELS)
 assert TwoStageScorer.name in SERVED and LightGBMCTR.name in CTR_MODELS and RerankScorer.name == "rerank"
@@ -96,6 +100,7 @@ __all__ = [
     "FALLBACK",
     "MODELS",
     "RECOMMENDER_NAMES",
+    "SERVABLE",
     "SERVED",
     "ModelSpec",
     "load_model",

@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from ml import settings
 from ml.live import experiments as exp
 from ml.live.log import Exposure, LiveLog
-from ml.models import FALLBACK, SERVED
+from ml.models import FALLBACK, SERVABLE
 from service.docs import self_hosted_docs
 from service.events import events_router
 from service.metrics import FALLBACKS, RETRIEVALS, metrics_router
@@ -68,7 +68,7 @@ def build_app(registry: Registry | None = None, live: LiveLog | None = None) -> 
         settings.artifacts_dir(), settings.warehouse_path(), float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5"))
     )
     live = live or LiveLog(settings.live_log_path())
-    experiments = {e.name: e for e in exp.load(settings.experiments_path(), SERVED)}
+    experiments = {e.name: e for e in exp.load(settings.experiments_path(), SERVABLE)}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

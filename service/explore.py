@@ -19,7 +19,7 @@ import pandas as pd
 
 from ml import settings
 from ml.live import experiments as exp
-from ml.models import EVALUATED_ONLY, FALLBACK, SERVED
+from ml.models import EVALUATED_ONLY, FALLBACK, SERVABLE
 from ml.serving import freshness
 from ml.warehouse import evaluation_store, marts, summary
 from ml.warehouse.connection import connect, warehouse_exists
@@ -51,7 +51,7 @@ class Explorer:
         self.warehouse_path = Path(warehouse_path)
         self.registry = Registry(artifacts_dir, warehouse_path, metrics_wait_s=LOCK_WAIT_S)
         self.registry.reload(force=True)
-        self.running = exp.load(settings.experiments_path(), SERVED)  # what the service splits traffic by
+        self.running = exp.load(settings.experiments_path(), SERVABLE)  # what the service splits traffic by
         self._busy_until = 0.0
 
     def refresh(self) -> bool:

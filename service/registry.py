@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ml import artifacts
-from ml.models import SERVED
+from ml.models import SERVABLE
 from ml.warehouse import marts
 from ml.warehouse.connection import connect, warehouse_exists
 from service.logs import service_log
@@ -78,7 +78,7 @@ class Registry:
 
     def current_versions(self) -> dict[str, str]:
         versions = {}
-        for name in SERVED:
+        for name in SERVABLE:
             link = self.artifacts_dir / name / "latest"
             if link.exists():
                 versions[name] = link.resolve().name

@@ -9,10 +9,11 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import loader
 from ml.evaluation import metrics as M
 from ml.evaluation.protocol import ctr_rows, evaluate
 from ml.interactions import InteractionData
-from ml.recommenders.base import Scorer
+from ml.recommenders.base import Embedding, Recommender, Scorer
 
 
 class GroundTruth(Protocol):
@@ -39,6 +40,41 @@ class OracleScorer(Scorer):
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         return self.ground_truth.affinity(self.user_rows[user_indices], self.item_rows)
+
+
+@loader("oracle")
+class OracleRecommender(Recommender, Embedding):
+    """The oracle as an artifact the service can serve: the true user and item vectors of the data's
+    users and items. Only a simulated world publishes it (``recsys-simulate``), so that an experiment
+    can show a model's online figures against the truth's."""
+
+    name = "oracle"
+
+    def fit(self, interactions, truth: GroundTruth | None = None, user_ids=None, item_ids=None, **side) -> OracleRecommender:
+        """The truth's vectors of ``user_ids`` and ``item_ids`` (the data's, in index order)."""
+        if truth is None:
+            raise ValueError("the oracle is fit from a ground truth: fit(interactions, truth=..., user_ids=..., item_ids=...)")
+        ground_truth = truth
+        rows = OracleScorer(ground_truth, np.asarray(user_ids), np.asarray(item_ids))
+        self.user_vectors_ = np.asarray(ground_truth.user_vectors[rows.user_rows], dtype=np.float32)
+        self.item_vectors_ = np.asarray(ground_truth.item_vectors[rows.item_rows], dtype=np.float32)
+        self.n_users, self.n_items = rows.n_users, rows.n_items
+        return self
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_vectors_[user_indices] @ self.item_vectors_.T
+
+    def user_vectors(self, user_indices: np.ndarray) -> np.ndarray:
+        return self.user_vectors_[user_indices]
+
+    def item_vectors(self) -> np.ndarray:
+        return self.item_vectors_
+
+    def _arrays(self):
+        return {"user_vectors": self.user_vectors_, "item_vectors": self.item_vectors_}
+
+    def _restore(self, arrays):
+        self.user_vectors_, self.item_vectors_ = arrays["user_vectors"], arrays["item_vectors"]
 
 
 def evaluate_oracle(ground_truth: GroundTruth, data: InteractionData, ctr_test: pd.DataFrame) -> pd.DataFrame:

@@ -115,6 +115,15 @@ def online_vs_offline(con: Connection) -> pd.DataFrame:
     return con.execute("select * from experiments.online_vs_offline order by experiment, arm").df()
 
 
+def experiment_users(con: Connection, experiment: str) -> pd.DataFrame:
+    """Per arm and user of an experiment: exposures and attributed clicks (experiments.experiment_exposures)."""
+    return con.execute(
+        "select arm, user_id, count(*) as exposures, sum(clicked) as clicks from experiments.experiment_exposures "
+        "where experiment = ? group by arm, user_id",
+        [experiment],
+    ).df()
+
+
 def quarantine_counts(con: Connection) -> pd.DataFrame | None:
     """Quarantined rows per raw table and reason (most first); None before the mart is built."""
     if not table_exists(con, SCHEMA, QUARANTINE):

@@ -35,11 +35,8 @@ from ml.ingest.synthetic.config import (  # noqa: F401 (re-exported)
     SyntheticConfig,
 )
 from ml.ingest.synthetic.files import _add_dirty_rows
-from ml.ingest.synthetic.truth import GroundTruth, SyntheticData
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+from ml.ingest.synthetic.truth import GroundTruth, SyntheticData, funnel
+from ml.ingest.synthetic.truth import price_z as truth_price_z
 
 
 def _weighted_choice_rows(rng: np.random.Generator, cum: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -82,8 +79,7 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
     release_day = np.where(is_new_item, rng.integers(1, nd, ni), -rng.integers(1, 720, ni))
     item_factors = cat_centres[item_cat] + rng.normal(0, 0.5, (ni, nf))
     item_quality = rng.normal(0, 0.4, ni)
-    log_price = np.log(price)
-    price_z = (log_price - log_price.mean()) / log_price.std()
+    price_z = truth_price_z(price)
     pop_rank = rng.permutation(ni) + 1
     exposure_w = pop_rank.astype(float) ** -config.zipf_exponent
     exposure_w /= exposure_w.sum()
@@ -155,10 +151,7 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
     for lo in range(0, len(aff), 1_000_000):
         sl = slice(lo, lo + 1_000_000)
         aff[sl] = np.einsum("ij,ij->i", user_vectors[imp_user[sl]], item_vectors[imp_item[sl]])
-    p_view = _sigmoid(-2.2 + 1.0 * aff)
-    p_click_view = _sigmoid(-1.2 + 1.0 * aff)
-    p_cart = _sigmoid(-1.8 + 0.8 * aff)
-    p_buy = _sigmoid(-1.0 + 0.6 * aff - 0.3 * price_z[imp_item])
+    p_view, p_click_view, p_cart, p_buy = funnel(aff, price_z[imp_item])
     viewed = rng.random(len(aff)) < p_view
     clicked = viewed & (rng.random(len(aff)) < p_click_view)
     carted = clicked & (rng.random(len(aff)) < p_cart)

@@ -10,6 +10,28 @@ import numpy as np
 import pandas as pd
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def funnel(affinity: np.ndarray, price_z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How a user responds to an item shown to them, by the true affinity and the item's price (z-score
+    of log price over the catalogue): P(view), P(click | view), P(add_to_cart | click), P(purchase |
+    add_to_cart). The generator draws its funnel from it, and so does the simulated world (recsys-simulate)."""
+    return (
+        sigmoid(-2.2 + 1.0 * affinity),
+        sigmoid(-1.2 + 1.0 * affinity),
+        sigmoid(-1.8 + 0.8 * affinity),
+        sigmoid(-1.0 + 0.6 * affinity - 0.3 * price_z),
+    )
+
+
+def price_z(price: np.ndarray) -> np.ndarray:
+    """The z-score of log price over the catalogue, as the funnel takes it."""
+    log_price = np.log(price)
+    return (log_price - log_price.mean()) / log_price.std()
+
+
 @dataclass
 class GroundTruth:
     """True affinity ``a(u, i) = user_vectors[u] . item_vectors[i]`` and true impression click probabilities."""

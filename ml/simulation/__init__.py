@@ -1,0 +1,1 @@
+"""A simulated world that drives the running service through its public API (``recsys-simulate``)."""
