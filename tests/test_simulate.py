@@ -18,7 +18,8 @@ def test_a_short_simulation_measures_the_arms_and_the_oracle_wins(pipeline_env, 
     for part in ("data", "dagster_home"):
         shutil.copytree(base / "snapshot" / part, tmp_path / part, symlinks=True)
     env = isolated_env(tmp_path)
-    command = [sys.executable, "-m", "ml.simulation.run", "--days", "1", "--users-per-day", "200", "--arms", "oracle,als,popularity"]
+    arms = "oracle,als,popularity"
+    command = [sys.executable, "-m", "ml.simulation.run", "--days", "1", "--users-per-day", "200", "--arms", arms]
     proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     print(proc.stdout)
