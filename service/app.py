@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -61,9 +62,13 @@ from service.schemas import (
 )
 from service.served import ServedModel
 from service.status import operations_router
+from service.training import DagsterClient, training_router
 
 
-def build_app(registry: Registry | None = None, live: LiveLog | None = None) -> FastAPI:
+def build_app(
+    registry: Registry | None = None, live: LiveLog | None = None, dagster: Callable[..., DagsterClient] = DagsterClient
+) -> FastAPI:
+    """The API over ``registry``'s models, logging to ``live``, retraining through ``dagster`` (a client factory)."""
     registry = registry or Registry(
         settings.artifacts_dir(), settings.warehouse_path(), float(os.environ.get("RECSYS_RELOAD_INTERVAL_S", "5"))
     )
@@ -226,7 +231,8 @@ def build_app(registry: Registry | None = None, live: LiveLog | None = None) -> 
         )
 
     app.include_router(events_router(live))
-    app.include_router(operations_router(registry, list(experiments.values())))
+    app.include_router(training_router(dagster))
+    app.include_router(operations_router(registry, list(experiments.values()), dagster))
     app.include_router(metrics_router(registry))
     return app
 

@@ -146,6 +146,10 @@ class Status(BaseModel):
     reload_interval_s: float = Field(..., description="how often the watcher looks for new versions")
     models: list[ModelStatus]
     experiments: list[ExperimentStatus] = Field(default_factory=list, description="experiments splitting the traffic")
+    retraining: dict[str, dict] = Field(
+        default_factory=dict, description="each model's latest retrain (POST /training): its Dagster run_id and status"
+    )
+    retraining_unavailable: str | None = Field(None, description="why the Dagster instance could not be asked")
 
 
 class Health(BaseModel):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -12,6 +13,7 @@ from ml.live.experiments import Experiment
 from ml.serving import freshness
 from service.registry import Registry
 from service.schemas import ExperimentStatus, Health, ModelInfo, ModelStatus, Status
+from service.training import DagsterClient, latest_runs
 
 
 def shown_warehouse(label: str | None) -> str | None:
@@ -22,7 +24,9 @@ def shown_warehouse(label: str | None) -> str | None:
     return label.split(" ", 1)[0]
 
 
-def operations_router(registry: Registry, experiments: list[Experiment] | None = None) -> APIRouter:
+def operations_router(
+    registry: Registry, experiments: list[Experiment] | None = None, dagster: Callable[..., DagsterClient] = DagsterClient
+) -> APIRouter:
     router = APIRouter()
 
     @router.get("/models", response_model=list[ModelInfo])
@@ -74,7 +78,15 @@ def operations_router(registry: Registry, experiments: list[Experiment] | None =
             ExperimentStatus(name=e.name, arms=[{"name": a.name, "model": a.model, "share": a.share} for a in e.arms])
             for e in experiments or []
         ]
-        return Status(loaded_at=snap.loaded_at, reload_interval_s=registry.reload_interval_s, models=rows, experiments=running)
+        retrains, unavailable = latest_runs(dagster(timeout=2))
+        return Status(
+            loaded_at=snap.loaded_at,
+            reload_interval_s=registry.reload_interval_s,
+            models=rows,
+            experiments=running,
+            retraining=retrains,
+            retraining_unavailable=unavailable,
+        )
 
     @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "no model loaded yet"}})
     def health():

@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ml.recommenders import ALSRecommender, PopularityRecommender
@@ -164,8 +165,10 @@ def test_the_service_matches_its_openapi_document(server):
         calls.append(f"{case.method} {case.path}")
         # an event's time must lie between the dbt var event_time_min and a day from now: JSON Schema
         # cannot say so of a date-time, so a schema-valid event may get its 422 (tests/test_live_events.py)
-        timed = case.path.startswith("/events")
-        case.call_and_validate(excluded_checks=[positive_data_acceptance] if timed else None)
+        # and POST /training answers its declared 503 here: no Dagster instance runs beside this test
+        # (tests/test_training.py checks its answers against a Dagster GraphQL endpoint)
+        excluded = {"/events": [positive_data_acceptance], "/training": [not_a_server_error]}
+        case.call_and_validate(excluded_checks=next((v for k, v in excluded.items() if case.path.startswith(k)), None))
 
     check()
     per_operation = {op: calls.count(op) for op in sorted(set(calls))}
