@@ -39,7 +39,7 @@ from ml.live.log import Exposure, LiveLog
 from ml.models import FALLBACK, SERVABLE
 from service.docs import self_hosted_docs
 from service.events import events_router
-from service.metrics import FALLBACKS, RETRIEVALS, metrics_router
+from service.metrics import FALLBACKS, FRESH, RETRIEVALS, metrics_router
 from service.middleware import AccessControl, BodySizeLimit, access_settings
 from service.observe import Observed, current_request_id, note_model
 from service.recommend import NoFallback, personal_scores, recommend
@@ -138,6 +138,7 @@ def build_app(
             if r.fallback:
                 FALLBACKS.labels(name, r.fallback).inc()
         RETRIEVALS.labels(name, served.retrieval).inc(sum(r.fallback is None for r in results))
+        FRESH.labels(name).inc(sum(r.fresh_events > 0 for r in results))
         experiment, arm_name = arm or (None, None)
         request = current_request_id() or "none"
         live.log_exposures(

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ml import columns as C
 from ml.live.log import INT64, LiveEvent, LiveLog, now
+from service.metrics import EVENTS
 from service.observe import current_request_id
 from service.schemas import declared, json_integer
 
@@ -75,6 +76,8 @@ def events_router(log: LiveLog) -> APIRouter:
         log.append_events(
             [LiveEvent(e.user_id, e.item_id, e.event_type, e.event_at or received) for e in events], current_request_id()
         )
+        for e in events:
+            EVENTS.labels(e.event_type).inc()
         return EventsAccepted(accepted=len(events))
 
     @router.post("/events", response_model=EventsAccepted, responses=declared(400, 413))

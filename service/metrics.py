@@ -4,6 +4,8 @@
   ``/users/{user_id}/recommendations``), method, model (none for routes without one) and status;
 - ``recsys_fallbacks_total`` by model and reason: users the fallback (popularity) served instead;
 - ``recsys_retrievals_total`` by model and retrieval (``ann`` or ``exact``): how top-k lists were found;
+- ``recsys_events_received_total`` by event type (``POST /events``), and ``recsys_fresh_lists_total`` by
+  model: lists that events received since the model's data shaped (request-time freshness);
 - ``recsys_model_loaded`` (1 per served model, its version and retrieval as labels), and the served
   versions' ``recsys_model_trained_age_seconds`` and ``recsys_model_data_age_seconds`` (since the last
   event the model's data holds), read from the registry at each scrape.
@@ -36,6 +38,8 @@ LATENCY = Histogram(
 )
 FALLBACKS = Counter("recsys_fallbacks", "users served by the fallback model instead of the one asked", ["model", "reason"])
 RETRIEVALS = Counter("recsys_retrievals", "top-k lists by how they were retrieved", ["model", "retrieval"])
+EVENTS = Counter("recsys_events_received", "request-time events written to the live log (POST /events)", ["event_type"])
+FRESH = Counter("recsys_fresh_lists", "lists shaped by events received since the model's data (folded in)", ["model"])
 
 
 class ServedModels(Collector):

@@ -38,8 +38,16 @@ def top(client, user, model="als", k=10):
     return r.json()
 
 
+def counted(client, line: str) -> float:
+    """A counter's value in /metrics (0 before it is first counted)."""
+    found = [row for row in client.get("/metrics").text.splitlines() if row.startswith(line + " ")]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
 def test_a_purchase_is_excluded_and_folded_in_at_once(serving):
     client, _, _ = serving
+    purchases, fresh = (counted(client, 'recsys_events_received_total{event_type="purchase"}'),
+                        counted(client, 'recsys_fresh_lists_total{model="als"}'))  # fmt: skip
     before = top(client, 1)
     bought = before["items"][0]["item_id"]
     r = client.post("/events", json={"user_id": 1, "item_id": bought, "event_type": "purchase"})
@@ -49,6 +57,9 @@ def test_a_purchase_is_excluded_and_folded_in_at_once(serving):
     assert after["fallback"] is None and before["fresh_events"] == 0
     for model in ("item_item", "popularity"):  # every model excludes it
         assert bought not in [i["item_id"] for i in top(client, 1, model)["items"]]
+    # the request-time event and the list it shaped, counted
+    assert counted(client, 'recsys_events_received_total{event_type="purchase"}') == purchases + 1
+    assert counted(client, 'recsys_fresh_lists_total{model="als"}') == fresh + 1
 
 
 def test_a_new_user_is_served_by_the_model_from_their_first_events(serving):
