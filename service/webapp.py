@@ -123,10 +123,11 @@ with items_tab:
 with board:
     warehouse_part("Leaderboard (test window; intervals are 95% bootstrap)", ex.leaderboard)
     warehouse_part("NDCG@10 per slice (each model's latest evaluation)", ex.metrics_by_slice)
-    st.subheader("Experiments (online CTR per arm beside offline NDCG@10; intervals 95%, clustered by user)")
+    experiments = "Experiments (online CTR per arm beside offline NDCG@10; intervals 95%, clustered by user)"
     if ex.running:
-        warehouse_part("", ex.experiments)
+        warehouse_part(experiments, ex.experiments)
     else:
+        st.subheader(experiments)
         st.info(f"no experiment is running: declare one in {settings.experiments_path().name} (README, 'Experiments')")
     st.subheader("NDCG@10 over past runs")
     try:
