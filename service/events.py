@@ -54,7 +54,7 @@ class EventIn(BaseModel):
 
     user_id: EventId
     item_id: EventId
-    event_type: EventType = Field(..., description="one of the dbt var event_weights, as written there")
+    event_type: EventType = Field(..., description="one of the dbt var event_weights, as written there")  # type: ignore[valid-type]
     event_at: When = Field(None, description="ISO 8601, UTC unless an offset is given; default: when it is received")
 
 

@@ -49,11 +49,11 @@ def recommend(
     direct = known & ~served_by_fallback(served.model, history)
     out: list[UserResult | None] = [None] * len(user_ids)
     fresh = fresh_histories(served, log, user_ids, pos) if log is not None else {}
-    for row, history_now in fresh.items():
-        if isinstance(served.model, FoldIn) or direct[row]:
-            items, scores = fresh_top_k(served, history_now, pos[row], k)
-            out[row] = _result(served, user_ids[row], items, scores, None, history_now.events)
-        direct[row] = False
+    for at, history_now in fresh.items():
+        if isinstance(served.model, FoldIn) or direct[at]:
+            items, scores = fresh_top_k(served, history_now, pos[at], k)
+            out[at] = _result(served, user_ids[at], items, scores, None, history_now.events)
+        direct[at] = False
     if direct.any():
         items, scores = served.top_k(pos[direct], k)
         for j, row in enumerate(np.flatnonzero(direct)):

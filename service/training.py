@@ -126,7 +126,7 @@ Retrainable = Literal[tuple(SERVED)]  # type: ignore[valid-type]  # an enum in t
 
 class TrainingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    models: list[Retrainable] = Field(..., min_length=1, max_length=len(SERVED), description="served models to retrain")
+    models: list[Retrainable] = Field(..., min_length=1, max_length=len(SERVED), description="served models to retrain")  # type: ignore[valid-type]
 
 
 class TrainingRun(BaseModel):

@@ -50,8 +50,9 @@ class OracleRecommender(Recommender, Embedding):
 
     name = "oracle"
 
-    def fit(self, interactions, truth: GroundTruth | None = None, user_ids=None, item_ids=None, **side) -> OracleRecommender:
-        """The truth's vectors of ``user_ids`` and ``item_ids`` (the data's, in index order)."""
+    def fit(self, interactions, truth=None, user_ids=None, item_ids=None, **side) -> OracleRecommender:
+        """The truth's vectors of ``user_ids`` and ``item_ids`` (the data's, in index order); ``truth`` is the
+        synthetic generator's ``GroundTruth`` (its user and item vectors)."""
         if truth is None:
             raise ValueError("the oracle is fit from a ground truth: fit(interactions, truth=..., user_ids=..., item_ids=...)")
         ground_truth = truth

@@ -60,7 +60,7 @@ class Experiment:
         return self.arms[-1]  # rounding of the shares' sum
 
 
-def parse(spec: dict, models: list[str], where: str) -> list[Experiment]:
+def parse(spec: dict | None, models: list[str], where: str) -> list[Experiment]:
     entries = (spec or {}).get("experiments") or []
     if not isinstance(entries, list):
         raise ExperimentError(f"{where}: 'experiments' must be a list of {{name, arms}}")
@@ -70,7 +70,7 @@ def parse(spec: dict, models: list[str], where: str) -> list[Experiment]:
         if not NAME.fullmatch(name) or name in names:
             raise ExperimentError(f"{where}: experiment name {name!r} must be unique, lower case, letters, digits and _")
         names.add(name)
-        arms = []
+        arms: list[Arm] = []
         for a in entry.get("arms") or []:
             arm_name, model, share = str(a.get("name", "")), str(a.get("model", "")), a.get("share")
             if not NAME.fullmatch(arm_name) or arm_name in {x.name for x in arms}:

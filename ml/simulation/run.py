@@ -51,10 +51,17 @@ DEFAULT_ARMS = "oracle,als,item_item,ease,popularity"
 
 def publish_oracle(models_dir: Path, truth: GroundTruth) -> None:
     """The oracle over the users and items of the fallback model's serving index (the served catalogue)."""
-    index = ServingIndex.load(latest(models_dir, FALLBACK))
+    index = ServingIndex.load(served_fallback(models_dir))
     data = InteractionData(train=index.seen, test=index.seen, users=pd.DataFrame({"user_id": index.user_ids}), items=index.items)
     model = OracleRecommender().fit(index.seen, truth=truth, user_ids=index.user_ids, item_ids=index.item_ids)
     publish(models_dir, "oracle", time.strftime("sim-%Y%m%dT%H%M%S"), model, data, origin={})
+
+
+def served_fallback(models_dir: Path) -> Path:
+    found = latest(models_dir, FALLBACK)
+    if found is None:
+        raise SystemExit(f"recsys-simulate: no {FALLBACK} model under {models_dir}: run recsys-pipeline first")
+    return found
 
 
 def start_service(env: dict, port: int) -> subprocess.Popen:
@@ -96,7 +103,7 @@ def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, 
     (sim / "experiments.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "RECSYS_LIVE_LOG": str(sim / "live.sqlite"),
            "RECSYS_EXPERIMENTS": str(sim / "experiments.yml")}  # fmt: skip
-    index = ServingIndex.load(latest(models_dir, FALLBACK))
+    index = ServingIndex.load(served_fallback(models_dir))
     visitors = index.user_ids[np.diff(index.seen.indptr) > 0]
     world = World(truth, index.items, visitors, seed)
     port = free_port()
