@@ -3,6 +3,7 @@ typed (an id beyond BIGINT quarantined with its raw value), exposures attributed
 followed them, and per-arm online metrics; before any load the marts build empty."""
 
 import shutil
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -47,3 +48,31 @@ def test_the_log_is_loaded_exactly_staged_and_measured_per_arm(sample_warehouse,
     # saw 10 and 11, 2 clicked 10, 3 bought 11 (a purchase is a click too): 2 of 4 exposures
     assert arms == [("control", 1, 2, 0, 0, 0.0, 0.0, None), ("treatment", 2, 4, 2, 1, 0.5, 0.5, 0.5)]
     assert online == [("control", "popularity", 0.0), ("treatment", "item_item", 0.5)]
+
+
+def test_the_served_traffic_joins_the_training_events(sample_warehouse, tmp_path):
+    """Live events and exposures (as impressions) are staged with the raw events, with ids of their own,
+    checked like them (an unknown user quarantined), and the quarantine still reconciles."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, warehouse)
+    log = LiveLog(tmp_path / "live.sqlite")
+    clicked_at = datetime(2026, 3, 4, 10, tzinfo=UTC)
+    log.append_events([LiveEvent(1, 1, "click", clicked_at), LiveEvent(999_999, 1, "click", clicked_at)])
+    log.log_exposures([Exposure("r1", 1, 2, 1, 0.5, "als", "v1")])
+    live_raw.load(log.path, warehouse)
+    models = ["stg_shop__events_validated", "stg_shop__events", "int_events_referenced", "quarantined_rows", "raw_row_counts"]
+    run_dbt(["build", "--select", *models], warehouse)  # with the reconciliation test over raw_row_counts
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        live = con.execute(
+            "select event_id, user_id, item_id, event_type, event_at, quarantine_reason from intermediate.int_events_referenced "
+            "where event_id >= 8000000000000000000 order by event_id"
+        ).fetchall()
+        counts = con.execute("select rows_in, raw_rows from marts.raw_row_counts where source_table = 'events'").fetchall()
+        seeded = con.execute("select count(*) from raw.raw_events").fetchall()[0][0]
+    assert [row[:4] for row in live] == [
+        (8000000000000000001, 1, 1, "click"),
+        (8000000000000000002, 999_999, 1, "click"),
+        (9000000000000000001, 1, 2, "impression"),
+    ]
+    assert live[0][4] == clicked_at.replace(tzinfo=None) and [row[5] for row in live] == [None, "unknown_user", None]
+    assert counts == [(seeded + 3, seeded + 3)]

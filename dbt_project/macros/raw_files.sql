@@ -52,8 +52,10 @@ from {{ source('shop', table ~ '_rejected') }}
     {%- endif %}
 {%- endmacro %}
 
-{# rows in a raw table: the rows of its relation plus, when raw files are read, its malformed lines #}
+{# rows in a raw table: the rows of its relation plus, when raw files are read, its malformed lines, and
+   for the events the live log's rows (macro live_events_as_raw) #}
 {% macro raw_rows_in(table) -%}
     (select count(*) from {{ raw_relation(table) }})
     {%- if reading_raw_files() %} + (select count(*) from {{ source('shop', table ~ '_rejected') }}){% endif %}
+    {%- if table == 'events' %} + {{ live_raw_rows() }}{% endif %}
 {%- endmacro %}

@@ -56,6 +56,12 @@ def exact_id(value: int) -> int | str:
 
 
 def now() -> datetime:
+    """The service's clock: UTC now, or in a simulated world the simulation's time (``RECSYS_SIMULATED_CLOCK``
+    names a file holding an ISO time, which ``recsys-simulate`` advances), so that exposures, events and
+    their attribution all run on the simulated days."""
+    clock = os.environ.get("RECSYS_SIMULATED_CLOCK")
+    if clock:
+        return datetime.fromisoformat(Path(clock).read_text().strip()).astimezone(UTC)
     return datetime.now(UTC)
 
 

@@ -8,11 +8,13 @@ evenly between the oracle and the served models (``--arms``), and starts the ser
 live log and experiments file under ``<data>/simulation/``, so real traffic is never mixed in). Each
 simulated day the visitors ask for their list (``GET /users/{id}/recommendations``: the experiment picks
 the arm), answer it as the truth says (``POST /events/batch``), and at the day's end the Dagster job
-loads the live log and rebuilds the experiment marts (``recsys-pipeline --select`` the live assets).
+loads the live log and rebuilds the experiment marts (``recsys-pipeline --select`` the live assets); with ``--retrain`` the main
+job instead, so the served days join the training events and every model retrains and is re-evaluated
+before the next day. The service runs on the simulation's clock (``RECSYS_SIMULATED_CLOCK``): the days
+follow the data's last event, each visitor at their moment of the day.
 Prints the per-arm online CTR with intervals beside the offline NDCG@10, and Kendall's tau of the two
 rankings with its interval.
 
-Not simulated yet: retraining between the days on the simulated traffic (the models stay as trained).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,6 +40,7 @@ from ml.ingest.synthetic import SAMPLE_GROUND_TRUTH
 from ml.ingest.synthetic.truth import GroundTruth
 from ml.interactions import InteractionData
 from ml.models import FALLBACK
+from ml.serving.freshness import data_until, read_provenance
 from ml.serving.index import ServingIndex
 from ml.serving.publish import publish
 from ml.simulation.report import table, tau_interval
@@ -85,7 +89,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, truth_path: Path) -> None:
+def first_day(models_dir: Path) -> datetime:
+    """Midnight after the last event the served fallback was trained on: the simulated days follow the data."""
+    until = data_until(read_provenance(served_fallback(models_dir)))
+    if until is None:
+        raise SystemExit("recsys-simulate: the served models have no data window in their provenance: run recsys-pipeline")
+    return datetime.combine(until.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+def wait_for_new_versions(client: httpx.Client, before: dict, timeout: float = 60) -> dict:
+    """The served versions once the service has loaded what the run published (its watcher polls)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = client.get("/health").json()["models"]
+        if now != before:
+            return now
+        time.sleep(0.5)
+    return before
+
+
+def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, truth_path: Path, retrain: bool) -> None:
     data_dir, models_dir = settings.data_dir(), settings.artifacts_dir()
     if latest(models_dir, FALLBACK) is None or not truth_path.exists():
         raise SystemExit(f"recsys-simulate: needs the main job's models under {models_dir} and the generator's truth "
@@ -101,8 +124,12 @@ def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, 
         {"name": a, "model": a, "share": share if i else round(1 - share * (len(arms) - 1), 6)} for i, a in enumerate(arms)
     ]}]}  # fmt: skip
     (sim / "experiments.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    clock = sim / "clock.txt"  # the service's clock, advanced here visitor by visitor (ml.live.log.now)
+    start = first_day(models_dir)
+    clock.write_text(start.isoformat())
     env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "RECSYS_LIVE_LOG": str(sim / "live.sqlite"),
-           "RECSYS_EXPERIMENTS": str(sim / "experiments.yml")}  # fmt: skip
+           "RECSYS_EXPERIMENTS": str(sim / "experiments.yml"), "RECSYS_SIMULATED_CLOCK": str(clock),
+           "RECSYS_RELOAD_INTERVAL_S": "1"}  # fmt: skip
     index = ServingIndex.load(served_fallback(models_dir))
     visitors = index.user_ids[np.diff(index.seen.indptr) > 0]
     world = World(truth, index.items, visitors, seed)
@@ -113,7 +140,8 @@ def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, 
         for day in range(days):
             started, shown, sent = time.perf_counter(), 0, 0
             with httpx.Client(base_url=url, timeout=30) as client:
-                for user in world.visitors(day, users_per_day):
+                for i, user in enumerate(visitors := world.visitors(day, users_per_day)):
+                    clock.write_text((start + timedelta(days=day, seconds=(i + 0.5) * 86400 / len(visitors))).isoformat())
                     answer = client.get(f"/users/{user}/recommendations", params={"k": k}).raise_for_status().json()
                     items = [i["item_id"] for i in answer["items"]]
                     events = world.respond(day, user, items)
@@ -121,10 +149,18 @@ def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, 
                         client.post("/events/batch", json={"events": events}).raise_for_status()
                     shown, sent = shown + len(items), sent + len(events)
             served_s = time.perf_counter() - started
-            subprocess.run([sys.executable, "-m", "dagster_defs.pipeline", "--select", LIVE_ASSETS], env=env,
-                           cwd=settings.ROOT, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+            before = httpx.get(f"{url}/health").json()["models"]
+            # the day's end: the main job (the log loaded and staged with the other events, every model
+            # retrained and evaluated) or the live assets alone (the log measured, the models kept)
+            select = [] if retrain else ["--select", LIVE_ASSETS]
+            subprocess.run([sys.executable, "-m", "dagster_defs.pipeline", *select], env=env, cwd=settings.ROOT,
+                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+            if retrain:
+                with httpx.Client(base_url=url, timeout=30) as client:
+                    wait_for_new_versions(client, before)
+            what = "retraining" if retrain else "ingestion"
             print(f"day {day + 1}: {shown:,} items shown, {sent:,} events back; served in {served_s:.1f} s, "
-                  f"day end to end {time.perf_counter() - started:.1f} s (with the Dagster ingestion)", flush=True)  # fmt: skip
+                  f"day end to end {time.perf_counter() - started:.1f} s (with the Dagster {what})", flush=True)  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -150,9 +186,12 @@ def main(argv: list[str] | None = None) -> None:
     raw = os.environ.get("RECSYS_RAW_DIR")
     truth = Path(raw) / "ground_truth.npz" if raw else SAMPLE_GROUND_TRUTH
     parser.add_argument("--truth", type=Path, default=truth, help=f"the generator's ground truth (default {truth})")
+    parser.add_argument(
+        "--retrain", action="store_true", help="run the main job at each day's end: the models learn from the served days"
+    )
     args = parser.parse_args(argv)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    simulate(args.days, args.users_per_day, arms, args.k, args.seed, args.truth)
+    simulate(args.days, args.users_per_day, arms, args.k, args.seed, args.truth, args.retrain)
 
 
 if __name__ == "__main__":

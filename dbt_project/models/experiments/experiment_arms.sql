@@ -14,10 +14,11 @@ with per_user as (
 totals as (
     select experiment, arm, model,
         count(*) as users, sum(exposures) as exposures, sum(clicks) as clicks, sum(purchases) as purchases,
-        sum(clicks) * 1.0 / sum(exposures) as ctr,
-        sum(purchases) * 1.0 / sum(exposures) as purchases_per_exposure,
-        avg(case when purchases > 0 then 1.0 else 0.0 end) as conversion,
-        avg(exposures * 1.0) as mean_exposures
+        -- floats on every engine (1.0 * ... alone is an exact numeric on PostgreSQL)
+        cast(sum(clicks) as {{ type_double() }}) / sum(exposures) as ctr,
+        cast(sum(purchases) as {{ type_double() }}) / sum(exposures) as purchases_per_exposure,
+        avg(case when purchases > 0 then cast(1 as {{ type_double() }}) else cast(0 as {{ type_double() }}) end) as conversion,
+        avg(cast(exposures as {{ type_double() }})) as mean_exposures
     from per_user
     group by experiment, arm, model
 ),

@@ -8,6 +8,7 @@
 -- every raw event row with its quarantine reason (null = valid), the column at fault and its raw value.
 -- Values are read as text and validated here. The first failing rule wins; only rules about the row
 -- itself: references to users and items are checked in int_events_referenced.
+-- The live log's events and exposures (impressions) join the raw events here (macro live_events_as_raw).
 -- Incremental (macros/incremental.sql): a run re-stages the events of its arrival days; an event_id
 -- staged from an earlier arrival is taken, as a row earlier in the file is in a full build.
 with raw as (
@@ -21,6 +22,7 @@ with raw as (
         {{ raw_text('event_type') }} as raw_event_type,
         {{ raw_text('event_at') }} as raw_event_at
     from {{ raw_relation('events') }}
+    {{ live_events_as_raw() }}
 ),
 
 arrived as (
