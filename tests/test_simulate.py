@@ -9,8 +9,12 @@ import subprocess
 import sys
 
 import duckdb
+import numpy as np
+import pandas as pd
 
-from tests.conftest import ROOT, isolated_env
+from ml.evaluation.oracle import evaluate_oracle
+from ml.ingest.synthetic.truth import GroundTruth
+from tests.conftest import ROOT, isolated_env, tiny_data
 
 
 def test_a_short_simulation_measures_the_arms_and_the_oracle_wins(pipeline_env, tmp_path):
@@ -31,3 +35,20 @@ def test_a_short_simulation_measures_the_arms_and_the_oracle_wins(pipeline_env, 
     assert arms["oracle"] > arms["als"] > arms["popularity"]
     tau = float(re.search(r"Kendall tau .*: ([+-][\d.]+) \[", proc.stdout).group(1))
     assert tau == 1.0  # three arms ordered the same online and offline
+
+
+def test_the_oracle_scores_clicks_only_on_impressions_it_knows():
+    """Impressions the service served (the live log) have no recorded true probability: the oracle's CTR
+    metrics are measured on the generator's own impressions, not on NaN."""
+    data = tiny_data()
+    data.items["is_new_item"] = 0
+    rng = np.random.default_rng(0)
+    truth = GroundTruth(
+        user_ids=data.users.user_id.to_numpy(), item_ids=data.items.item_id.to_numpy(),
+        user_vectors=rng.normal(size=(40, 3)).astype(np.float32), item_vectors=rng.normal(size=(30, 3)).astype(np.float32),
+        impression_event_ids=np.array([1, 2, 3, 4]), click_probability=np.array([0.9, 0.1, 0.8, 0.2], dtype=np.float32),
+    )  # fmt: skip
+    known = pd.DataFrame({"event_id": [1, 2, 3, 4], "clicked": [1, 0, 1, 0]})
+    served = pd.concat([known, pd.DataFrame({"event_id": [9_000_000_000_000_000_001], "clicked": [1]})])
+    auc = lambda frame: frame.set_index(["slice", "metric"])["value"].loc[("ctr_test", "auc")]  # noqa: E731
+    assert auc(evaluate_oracle(truth, data, served)) == auc(evaluate_oracle(truth, data, known)) == 1.0

@@ -85,5 +85,10 @@ def evaluate_oracle(ground_truth: GroundTruth, data: InteractionData, ctr_test: 
     if ctr_test.empty:  # no impressions: no click probabilities to score
         return frame
     truth = pd.Series(ground_truth.click_probability, index=ground_truth.impression_event_ids)
-    report = M.ctr_report(ctr_test["clicked"].to_numpy(), truth.reindex(ctr_test["event_id"]).to_numpy())
+    probability = truth.reindex(ctr_test["event_id"]).to_numpy()
+    # the generator's own impressions: one the service served later (the live log) has no recorded probability
+    known = ~np.isnan(probability)
+    if not known.any():
+        return frame
+    report = M.ctr_report(ctr_test["clicked"].to_numpy()[known], probability[known])
     return pd.concat([frame, ctr_rows(report)], ignore_index=True)
