@@ -49,7 +49,15 @@ from ml.warehouse import marts
 from ml.warehouse.connection import connect
 
 EXPERIMENT = "simulation"
-LIVE_ASSETS = "key:raw/raw_live_events+ or key:raw/raw_exposures+ or group:experiments"
+# the live log's load, its staging and the experiment marts (not what the log's rows also feed: the events'
+# staging and everything below it, which the main job rebuilds with --retrain)
+LIVE_ASSETS = (
+    " or ".join(
+        f"key:{k}"
+        for k in ("raw/raw_live_events", "raw/raw_exposures", "staging/stg_live__events", "staging/stg_live__exposures")
+    )
+    + " or group:experiments"
+)
 DEFAULT_ARMS = "oracle,als,item_item,ease,popularity"
 
 
