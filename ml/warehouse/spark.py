@@ -34,7 +34,12 @@ class SparkConnection:
             name: pa.array(frame[name], type=ARROW_TYPES[columns[name]] if columns else None, from_pandas=True)
             for name in (columns or frame.columns)
         }
-        return self.session.createDataFrame(pa.table(arrays))
+        table = pa.table(arrays)
+        if table.num_rows == 0:  # Spark infers no schema from no rows: it is the Arrow table's
+            from pyspark.sql.pandas.types import from_arrow_schema
+
+            return self.session.createDataFrame([], schema=from_arrow_schema(table.schema))
+        return self.session.createDataFrame(table)
 
     def append(self, schema: str, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
         """Insert ``frame`` by column name, creating the table, or adding columns it lacks, as needed."""
