@@ -1,7 +1,6 @@
 """What the benchmarks share: running the main job into a fresh data directory, and starting servers."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,12 +31,6 @@ def run_pipeline(data_dir: Path) -> dict[str, str]:
         [sys.executable, "-m", "dagster_defs.pipeline"], env=env, cwd=settings.ROOT, check=True, stdout=subprocess.DEVNULL
     )
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_ok(url: str, timeout: float = 180) -> None:

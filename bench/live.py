@@ -19,8 +19,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,11 +29,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from bench.common import free_port, wait_until_ok
 from ml.interactions import InteractionData
 from ml.live.log import LiveLog
 from ml.recommenders import ALSRecommender, PopularityRecommender
 from ml.serving.publish import publish
+from ml.simulation.run import free_port, start_service
 from service.app import build_app
 from service.registry import Registry
 
@@ -108,12 +106,8 @@ def kill_test(data_dir: Path, seconds: float) -> tuple[int, int]:
     """(events acknowledged, acknowledged events missing from the log) after a SIGKILL mid-stream."""
     port = free_port()
     env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "RECSYS_LIVE_LOG": str(data_dir / "kill.sqlite")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = start_service(env, port)
     url, acked, stop = f"http://127.0.0.1:{port}", [], threading.Event()
-    wait_until_ok(f"{url}/health", timeout=60)
 
     def post() -> None:
         with httpx.Client(timeout=5) as client:

@@ -12,7 +12,6 @@ for a known user and only excludes the new items.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,16 +29,12 @@ class FreshHistory:
     events: int  # fresh events on items the model knows
 
 
-def trained_until(served: ServedModel) -> datetime | None:
-    """The last event the version was trained on; events after it are fresh (all, when unknown)."""
-    return data_until(served.provenance)
-
-
 def fresh_histories(served: ServedModel, log: LiveLog, user_ids: list[int], rows: np.ndarray) -> dict[int, FreshHistory]:
     """Batch position -> fresh history, for the users with fresh events on items the model knows and a
-    positive weight (an impression is not an interaction)."""
+    positive weight (an impression is not an interaction). Fresh: later than the last event the version
+    was trained on (every logged event, when its provenance does not say)."""
     weights = C.event_weights()
-    logged = log.histories(user_ids, trained_until(served))
+    logged = log.histories(user_ids, data_until(served.provenance))
     out = {}
     for i, user_id in enumerate(user_ids):
         events = logged.get(user_id)
@@ -55,12 +50,6 @@ def fresh_histories(served: ServedModel, log: LiveLog, user_ids: list[int], rows
         trained = served.index.seen[rows[i]] if rows[i] >= 0 else sp.csr_matrix((1, n_items), dtype=np.float32)
         out[i] = FreshHistory(sp.csr_matrix(trained + live), int(keep.sum()))
     return out
-
-
-def can_serve(served: ServedModel, row: int) -> bool:
-    """Whether the model itself ranks a user with fresh events: any user when it folds histories in,
-    else only a user it was trained on."""
-    return isinstance(served.model, FoldIn) or row >= 0
 
 
 def fresh_top_k(served: ServedModel, fresh: FreshHistory, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:

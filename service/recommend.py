@@ -58,17 +58,21 @@ def recommend(
         items, scores = served.top_k(pos[direct], k)
         for j, row in enumerate(np.flatnonzero(direct)):
             out[row] = _result(served, user_ids[row], items[j], scores[j], None)
-    for row in np.flatnonzero(~direct):
-        if out[row] is not None:
-            continue
-        if fallback is None:
-            raise NoFallback(f"the {FALLBACK} model is not loaded, so user {user_ids[row]} cannot be served")
-        fb_pos = fallback.user_rows([user_ids[row]])[0]
+    rest = [row for row in np.flatnonzero(~direct) if out[row] is None]
+    if not rest:
+        return [r for r in out if r is not None]
+    if fallback is None:
+        raise NoFallback(f"the {FALLBACK} model is not loaded, so user {user_ids[rest[0]]} cannot be served")
+    rest_ids = [user_ids[row] for row in rest]
+    fb_rows = fallback.user_rows(rest_ids)
+    # one read of the log for every user the fallback serves: never show what they interacted with since training
+    fb_fresh = fresh_histories(fallback, log, rest_ids, fb_rows) if log is not None else {}
+    for j, row in enumerate(rest):
+        fb_pos = fb_rows[j]
         reason = f"{FALLBACK}:{'no_history' if known[row] else 'unknown_user'}"
-        fb_fresh = fresh_histories(fallback, log, [user_ids[row]], np.array([fb_pos])) if log is not None else {}
-        if fb_fresh:  # never show what they interacted with since training either
-            items, scores = fresh_top_k(fallback, fb_fresh[0], fb_pos, k)
-            out[row] = _result(fallback, user_ids[row], items, scores, reason, fb_fresh[0].events)
+        if j in fb_fresh:
+            items, scores = fresh_top_k(fallback, fb_fresh[j], fb_pos, k)
+            out[row] = _result(fallback, user_ids[row], items, scores, reason, fb_fresh[j].events)
             continue
         if fb_pos >= 0:  # known user without history: still never show what they interacted with
             items, scores = fallback.model.recommend([fb_pos], k, exclude=fallback.index.seen)

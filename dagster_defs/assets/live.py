@@ -70,7 +70,8 @@ def live_log_sensor(context: dg.SensorEvaluationContext):
     path = settings.live_log_path()
     if not path.exists():
         return dg.SkipReason(f"no live log at {path} yet (the service writes it on its first request)")
-    counts = LiveLog(path).counts()
+    with LiveLog(path) as log:  # the daemon runs this every minute: nothing is left open
+        counts = log.counts()
     cursor = f"{counts['events']}:{counts['exposures']}"
     if cursor == context.cursor:
         return dg.SkipReason(f"nothing new in the live log ({counts['events']} events, {counts['exposures']} exposures)")

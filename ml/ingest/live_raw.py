@@ -35,11 +35,10 @@ def as_text(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def frames(log_path: str | Path) -> dict[str, pd.DataFrame]:
     """The raw tables' contents: the log's tables as text (empty when there is no log)."""
     log_path = Path(log_path)
-    out = {}
-    for table, raw in TABLES.items():
-        found = LiveLog(log_path).table(table) if log_path.exists() else pd.DataFrame()
-        out[raw] = as_text(found, columns(table))
-    return out
+    if not log_path.exists():
+        return {raw: as_text(pd.DataFrame(), columns(table)) for table, raw in TABLES.items()}
+    with LiveLog(log_path) as log:
+        return {raw: as_text(log.table(table), columns(table)) for table, raw in TABLES.items()}
 
 
 def load(log_path: str | Path, path: str | Path | None = None) -> dict[str, int]:

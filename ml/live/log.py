@@ -120,6 +120,12 @@ class LiveLog:
                 self._opened.close()
                 self._opened = None
 
+    def __enter__(self) -> LiveLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _append(self, sql: str, rows: Sequence[tuple]) -> None:
         if not rows:
             return

@@ -61,9 +61,8 @@ LIVE_ASSETS = (
 DEFAULT_ARMS = "oracle,als,item_item,ease,popularity"
 
 
-def publish_oracle(models_dir: Path, truth: GroundTruth) -> None:
+def publish_oracle(models_dir: Path, truth: GroundTruth, index: ServingIndex) -> None:
     """The oracle over the users and items of the fallback model's serving index (the served catalogue)."""
-    index = ServingIndex.load(served_fallback(models_dir))
     data = InteractionData(train=index.seen, test=index.seen, users=pd.DataFrame({"user_id": index.user_ids}), items=index.items)
     model = OracleRecommender().fit(index.seen, truth=truth, user_ids=index.user_ids, item_ids=index.item_ids)
     publish(models_dir, "oracle", time.strftime("sim-%Y%m%dT%H%M%S"), model, data, origin={})
@@ -77,6 +76,7 @@ def served_fallback(models_dir: Path) -> Path:
 
 
 def start_service(env: dict, port: int) -> subprocess.Popen:
+    """uvicorn serving ``service.app`` on 127.0.0.1:``port`` in a child process, once /health answers 200."""
     cmd = [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     server = subprocess.Popen(cmd, env=env, cwd=settings.ROOT, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -97,9 +97,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def first_day(models_dir: Path) -> datetime:
+def first_day(fallback: Path) -> datetime:
     """Midnight after the last event the served fallback was trained on: the simulated days follow the data."""
-    until = data_until(read_provenance(served_fallback(models_dir)))
+    until = data_until(read_provenance(fallback))
     if until is None:
         raise SystemExit("recsys-simulate: the served models have no data window in their provenance: run recsys-pipeline")
     return datetime.combine(until.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
@@ -118,27 +118,27 @@ def wait_for_new_versions(client: httpx.Client, before: dict, timeout: float = 6
 
 def simulate(days: int, users_per_day: int, arms: list[str], k: int, seed: int, truth_path: Path, retrain: bool) -> None:
     data_dir, models_dir = settings.data_dir(), settings.artifacts_dir()
-    if latest(models_dir, FALLBACK) is None or not truth_path.exists():
-        raise SystemExit(f"recsys-simulate: needs the main job's models under {models_dir} and the generator's truth "
-                         f"{truth_path}: run recsys-pipeline on synthetic data first")  # fmt: skip
+    if not truth_path.exists():
+        raise SystemExit(f"recsys-simulate: no generator truth at {truth_path}: it runs on synthetic data (recsys-generate)")
+    fallback = served_fallback(models_dir)  # the main job ran: its catalogue, users and data window
+    index = ServingIndex.load(fallback)
     sim = data_dir / "simulation"
     sim.mkdir(parents=True, exist_ok=True)
     for old in sim.glob("live.sqlite*"):  # a new world: the previous simulation's log goes
         old.unlink()
     truth = GroundTruth.load(truth_path)
-    publish_oracle(models_dir, truth)
+    publish_oracle(models_dir, truth, index)
     share = round(1 / len(arms), 6)
     spec = {"experiments": [{"name": EXPERIMENT, "arms": [
         {"name": a, "model": a, "share": share if i else round(1 - share * (len(arms) - 1), 6)} for i, a in enumerate(arms)
     ]}]}  # fmt: skip
     (sim / "experiments.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     clock = sim / "clock.txt"  # the service's clock, advanced here visitor by visitor (ml.live.log.now)
-    start = first_day(models_dir)
+    start = first_day(fallback)
     clock.write_text(start.isoformat())
     env = {**os.environ, "RECSYS_DATA_DIR": str(data_dir), "RECSYS_LIVE_LOG": str(sim / "live.sqlite"),
            "RECSYS_EXPERIMENTS": str(sim / "experiments.yml"), "RECSYS_SIMULATED_CLOCK": str(clock),
            "RECSYS_RELOAD_INTERVAL_S": "1"}  # fmt: skip
-    index = ServingIndex.load(served_fallback(models_dir))
     visitors = index.user_ids[np.diff(index.seen.indptr) > 0]
     world = World(truth, index.items, visitors, seed)
     port = free_port()
