@@ -67,21 +67,9 @@ def movielens_from_recbole(out: Path) -> Path:
     return out
 
 
-def leaderboard(path: Path) -> pd.DataFrame:
-    return warehouse.query_df(
-        "select model, ndcg_at_10, ndcg_at_10_ci_low, ndcg_at_10_ci_high, ndcg_lift_vs_popularity, p_vs_popularity, "
-        "recall_at_10, n_users from marts.leaderboard order by ndcg_at_10 desc nulls last",
-        path,
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--src", type=Path, default=None, help="an unpacked ml-100k/ folder (default: the recbole copy)")
-    parser.add_argument("--skip-grid", action="store_true", help="skip the test-window ALS grid")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench_public_"))
-    src = args.src or movielens_from_recbole(work / "ml-100k")
+def build_movielens(work: Path, src: Path | None = None) -> Path:
+    """Import MovieLens 100k and run the whole graph on it under ``SPLIT_VARS``; the warehouse's path."""
+    src = src or movielens_from_recbole(work / "ml-100k")
     raw, data_dir = work / "raw", work / "data"
     subprocess.run([Path(sys.executable).parent / "recsys-import", "movielens-100k", str(src), "--out", str(raw)], check=True)
     env = {**isolated_env(data_dir), "RECSYS_RAW_DIR": str(raw)}
@@ -96,7 +84,23 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     print(f"MovieLens 100k from {src}; split {SPLIT_VARS}; whole graph: {seconds:.0f}s (exit {proc.returncode})")
     print("\n".join(line for line in proc.stdout.splitlines() if "skipped" in line or line.startswith("split")))
-    wh = data_dir / "warehouse.duckdb"
+    return data_dir / "warehouse.duckdb"
+
+
+def leaderboard(path: Path) -> pd.DataFrame:
+    return warehouse.query_df(
+        "select model, ndcg_at_10, ndcg_at_10_ci_low, ndcg_at_10_ci_high, ndcg_lift_vs_popularity, p_vs_popularity, "
+        "recall_at_10, n_users from marts.leaderboard order by ndcg_at_10 desc nulls last",
+        path,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--src", type=Path, default=None, help="an unpacked ml-100k/ folder (default: the recbole copy)")
+    parser.add_argument("--skip-grid", action="store_true", help="skip the test-window ALS grid")
+    args = parser.parse_args()
+    wh = build_movielens(Path(tempfile.mkdtemp(prefix="bench_public_")), args.src)
     print(leaderboard(wh).round(4).to_string(index=False))
 
     data = load_interactions(wh)

@@ -7,7 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from ml import tuning
+from ml.evaluation import selection
 from ml.interactions import InteractionData
+from ml.recommenders.ease import EASERecommender, RegularisationPath
 
 
 def clustered_data(n_users=120, n_items=60, seed=0) -> InteractionData:
@@ -80,4 +82,55 @@ def test_the_best_trial_replaces_the_defaults_only_when_significantly_better(gai
 
     result = tuning.run_study("ease", objective, n_trials=4, seed=0)
     assert (result.params != tuning.default_params("ease")) is adopted
-    assert ("adopted" in result.decision) is adopted and result.best_vs_default is not None
+    assert ("adopted" in result.decision) is adopted and result.selection.comparison is not None
+    assert len(result.stability) == selection.STABILITY_SPLITS and result.stability["adopted"].iloc[0] == adopted
+
+
+def lucky_on_the_search_half(seed: int) -> pd.DataFrame:
+    """Trial 0 (the defaults) and trial 1, which gains 0.1 on the search half's users only (their
+    luck) and nothing on the others."""
+    users = pd.Index(np.arange(400) + 1)
+    base = pd.Series(np.random.default_rng(1).random(400) * 0.3, index=users)
+    lucky = base.copy()
+    lucky[selection.search_users(users, seed)] += 0.1
+    return pd.DataFrame({0: base, 1: lucky})
+
+
+def test_the_halves_split_the_users_once_per_seed():
+    users = pd.Index(np.arange(1000) * 7)
+    search, confirm = selection.search_users(users, 3), selection.confirmation_users(users, 3)
+    assert search.intersection(confirm).empty and len(search) + len(confirm) == 1000 and 400 < len(confirm) < 600
+    assert confirm.equals(selection.confirmation_users(users[::-1], 3))  # the order of the users does not matter
+    assert not confirm.equals(selection.confirmation_users(users, 4))
+
+
+def test_a_gain_only_on_the_users_that_chose_it_is_not_adopted():
+    scores = lucky_on_the_search_half(seed=0)
+    chosen = selection.confirmed(scores, seed=0)
+    assert chosen.best == 1 and not chosen.confirmed and chosen.chosen == 0
+    assert abs(chosen.comparison.diff) < 1e-12 and "kept the defaults" in chosen.decision()
+    # the rule it replaces tests the winner on the same users and adopts it
+    assert selection.one_look(scores).confirmed
+    genuine = pd.DataFrame({0: scores[0], 2: scores[0] + 0.02})
+    assert selection.confirmed(genuine, seed=0).chosen == 2  # a gain everywhere is confirmed
+
+
+def test_stability_reports_every_split():
+    frame = selection.stability_frame(selection.stability(lucky_on_the_search_half(seed=0), seed=0), {1: {"l2": 500.0}})
+    assert list(frame["split_seed"]) == [0, 1, 2, 3, 4] and list(frame["best_trial"]) == [1] * 5
+    # split 0's confirmation half saw none of the luck; another split's half holds part of it: unstable
+    assert not frame["adopted"].iloc[0] and frame["adopted"].iloc[1:].all() and frame["chosen"].iloc[0] == "the defaults"
+    assert frame["chosen"].iloc[1] == "l2=500"
+    assert selection.described({"l2": 500.0, "weighting": "log"}) == "l2=500, weighting=log"
+
+
+def test_ease_walks_its_regularisation_path_from_one_factorisation():
+    data = clustered_data()
+    result = tuning.tune_recommender("ease", data, {}, n_trials=100, seed=0)
+    grid = tuning.GRIDS["ease"]
+    assert len(result.trials) == len(grid["l2"]) * len(grid["weighting"])  # every point once, then it stops
+    assert set(result.trials["l2"]) == set(grid["l2"])
+    path = RegularisationPath(data.fit, weighting="log")
+    for l2 in (5.0, 500.0):
+        exact = EASERecommender(l2=l2, weighting="log").fit(data.fit).weights
+        np.testing.assert_allclose(path.model(l2).weights, exact, atol=1e-5 * np.abs(exact).max())

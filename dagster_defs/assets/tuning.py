@@ -20,6 +20,9 @@ def tuning_metadata(result: tuning.TuningResult) -> dict:
         "tuning_seconds": dg.MetadataValue.float(round(result.seconds, 2)),
         "chosen": dg.MetadataValue.json(result.tuned or {"note": "the defaults"}),
         "decision": result.decision,
+        "adopted": result.adopted,
+        "stability": md(result.stability),
+        "adopted_in_splits": f"{int(result.stability['adopted'].sum())} of {len(result.stability)}",
         "tuned_on": result.sample,
         "trials": md(result.trials),
     }
@@ -34,10 +37,12 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
         group_name="tuning",
         deps=[*INTERACTION_MARTS, *([DAILY_MART, SPLIT_MART] if ranker else [])],
         kinds={"python", "optuna"},
-        code_version=code_version("tuning.py", "evaluation", *(["two_stage"] if ranker else []), model=name),
+        code_version=code_version("tuning", "evaluation", *(["two_stage"] if ranker else []), model=name),
         description=f"Hyperparameters of models/{name} chosen on the validation window "
         + ("(the ranker's last label window before the test window)" if ranker else "(fit on the train split)")
-        + " by Optuna TPE; trial 0 is the hand-picked default. The test window is not read.",
+        + " by Optuna TPE (EASE: its regularisation path); trial 0 is the hand-picked default, and the best trial on"
+        " half of the validation users replaces it only if significantly better on the other half. The test window"
+        " is not read.",
     )
     def tune(context: dg.AssetExecutionContext, config: Config) -> dg.Output:  # type: ignore[valid-type]
         n_trials, seed = config.n_trials, config.seed  # type: ignore[attr-defined]

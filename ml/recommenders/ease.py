@@ -46,13 +46,25 @@ class EASERecommender(Recommender, ItemSimilarity, FoldIn):
     Params = EASEParams
 
     def fit(self, interactions: sp.csr_matrix, **side) -> EASERecommender:
-        n_items = interactions.shape[1]
+        self._check_catalogue(interactions.shape[1])
+        X, active = self._active(interactions)
+        Xa = X[:, active]
+        gram = (Xa.T @ Xa).toarray()
+        gram[np.diag_indices_from(gram)] += self.params["l2"]
+        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        return self._set_weights(X, active, inverse)
+
+    def _check_catalogue(self, n_items: int) -> None:
         limit = max_items(self.params["memory_gb"])
         if n_items > limit:
             raise CatalogueTooLarge(
                 f"EASE needs a dense {n_items:,} x {n_items:,} solve (~{n_items**2 * BYTES_PER_ITEM_PAIR / 2**30:.1f} GiB); "
                 f"memory_gb={self.params['memory_gb']} allows {limit:,} items: raise memory_gb or use item_item / als"
             )
+
+    def _active(self, interactions: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The weighted interactions, and the items the solve covers (chosen by anyone, capped by max_items)."""
         X = sp.csr_matrix(interactions, dtype=np.float64, copy=True)
         X.data = WEIGHTINGS[self.params["weighting"]](X.data)
         # an item nobody chose has a zero Gram row: its weights are zero, so the solve skips it
@@ -60,13 +72,13 @@ class EASERecommender(Recommender, ItemSimilarity, FoldIn):
         active = np.flatnonzero(chosen)
         if self.params["max_items"] and len(active) > self.params["max_items"]:
             active = most_chosen(chosen, self.params["max_items"])
-        Xa = X[:, active]
-        gram = (Xa.T @ Xa).toarray()
-        gram[np.diag_indices_from(gram)] += self.params["l2"]
-        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
-        del gram
+        return X, active
+
+    def _set_weights(self, X: sp.csr_matrix, active: np.ndarray, inverse: np.ndarray) -> EASERecommender:
+        """B = -P / diag(P) with a zero diagonal, P the inverse of the regularised Gram matrix of ``active``."""
         block = inverse / (-np.diag(inverse))[None, :]
         np.fill_diagonal(block, 0.0)
+        n_items = X.shape[1]
         self.weights = np.zeros((n_items, n_items), dtype=np.float32)
         self.weights[np.ix_(active, active)] = block
         self.user_items = sp.csr_matrix(X, dtype=np.float32)
@@ -92,3 +104,24 @@ class EASERecommender(Recommender, ItemSimilarity, FoldIn):
     def _restore(self, arrays):
         self.weights = arrays["weights"]
         self.user_items = sparse_from_arrays("user_items", arrays)
+
+
+class RegularisationPath:
+    """EASE for many ``l2`` from one factorisation: the Gram matrix G = V diag(w) V^T is decomposed
+    once (``scipy.linalg.eigh``), and P(l2) = (G + l2 I)^-1 = V diag(1 / (w + l2)) V^T is one float32
+    matrix product per ``l2`` (U U^T with U = V diag((w + l2)^-1/2)) instead of a float64 solve: what
+    tuning walks over. The weights agree with :meth:`EASERecommender.fit` to float32 precision."""
+
+    def __init__(self, interactions: sp.csr_matrix, **params) -> None:
+        self.params = {k: v for k, v in params.items() if k != "l2"}
+        template = EASERecommender(**self.params)
+        template._check_catalogue(interactions.shape[1])
+        self.X, self.active = template._active(interactions)
+        Xa = self.X[:, self.active]
+        self.eigenvalues, vectors = scipy.linalg.eigh((Xa.T @ Xa).toarray(), overwrite_a=True, check_finite=False)
+        self.vectors = vectors.astype(np.float32)
+
+    def model(self, l2: float) -> EASERecommender:
+        scale = (1.0 / np.sqrt(np.maximum(self.eigenvalues, 0.0) + l2)).astype(np.float32)
+        u = self.vectors * scale[None, :]
+        return EASERecommender(**self.params, l2=l2)._set_weights(self.X, self.active, u @ u.T)

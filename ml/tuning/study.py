@@ -1,0 +1,121 @@
+"""One tuning study: trial 0 = the defaults, then the sampler (or a grid), every trial's per-user
+validation scores kept, and the choice confirmed on users the search never saw (``ml.evaluation.selection``)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from ml.evaluation import selection
+from ml.tuning.spaces import GRIDS, SPACES, changed, default_params
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@dataclass
+class TuningResult:
+    model: str
+    params: dict[str, Any]  # every hyperparameter: the defaults with the chosen values
+    value: float  # validation NDCG@10 of the chosen parameters (all validation users)
+    default_value: float  # ... and of the hand-picked defaults (trial 0)
+    trials: pd.DataFrame  # one row per trial: number, the searched parameters, values, seconds
+    seconds: float
+    selection: selection.Selection  # the search half's best trial, confirmed (or not) on the other half
+    stability: pd.DataFrame  # the same choice over other seeds of the split (selection.stability_frame)
+    scores: pd.DataFrame  # per-user validation NDCG@10 (rows: user ids) of every trial (columns: numbers)
+    sample: str = "all the data"  # what the trials were fit and scored on
+
+    @property
+    def adopted(self) -> bool:
+        return self.selection.confirmed
+
+    @property
+    def decision(self) -> str:
+        return self.selection.decision()
+
+    def params_of(self, trial: int) -> dict[str, Any]:
+        """Every hyperparameter of trial ``trial``: the defaults with its searched (and recorded) values."""
+        defaults = default_params(self.model)
+        (row,) = self.trials[self.trials["trial"] == trial].to_dict("records")  # native types, column by column
+        return {**defaults, **{k: v for k, v in row.items() if k in defaults}}
+
+    @property
+    def tuned(self) -> dict[str, Any]:
+        """Only the parameters that differ from the defaults."""
+        return changed(self.model, self.params)
+
+
+def study(seed: int) -> optuna.Study:
+    return optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+
+
+def run_study(
+    name: str, objective: Callable[[dict[str, Any], optuna.Trial], pd.Series], n_trials: int, seed: int, log=None
+) -> TuningResult:
+    """Trial 0 = the defaults (restricted to the searched names), then TPE (or the whole grid, for the
+    models in ``GRIDS``); ``objective(params, trial)`` returns the validation NDCG@10 per user (by user
+    id) and may record chosen values in ``trial.user_attrs['params']``. The sampler sees the mean over
+    the search half of the users only; the best trial is adopted only when significantly better than
+    trial 0 on the confirmation half (``ml.evaluation.selection``)."""
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be at least 1 (trial 0 scores the defaults), got {n_trials}")
+    defaults = default_params(name)
+    searched = list(SPACES[name])
+    s = study(seed)
+    first = {k: defaults[k] for k in searched}
+    s.enqueue_trial(first)
+    grid = GRIDS.get(name, {})
+    points = [dict(zip(grid, point, strict=True)) for point in itertools.product(*grid.values())] if grid else []
+    for point in points:
+        if point != first:
+            s.enqueue_trial(point)
+    if points:  # the grid's points, in order, at most once each
+        n_trials = min(n_trials, len(points))
+    t0 = time.perf_counter()
+    scores: dict[int, pd.Series] = {}  # every trial's per-user values, for the confirmation
+
+    def wrapped(trial: optuna.Trial) -> float:
+        started = time.perf_counter()
+        params = {**defaults, **{p: suggest(trial, p) for p, suggest in SPACES[name].items()}}
+        scores[trial.number] = objective(params, trial)
+        value = selection.search_mean(scores[trial.number], seed)
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        trial.set_user_attr("params", {**params, **trial.user_attrs.get("params", {})})
+        if log:
+            log(f"tuning {name} trial {trial.number + 1}/{n_trials}: search-half ndcg@10 {value:.4f}")
+        return value
+
+    s.optimize(wrapped, n_trials=n_trials)
+    done = s.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))  # not the grid's unrun points
+    frame = pd.DataFrame(scores)
+    splits = selection.stability(frame, seed)
+    params_of = {t.number: changed(name, t.user_attrs["params"]) for t in done}
+    rows = [
+        {
+            "trial": t.number,
+            **t.user_attrs["params"],
+            "search_ndcg@10": t.value,
+            "validation_ndcg@10": float(frame[t.number].mean()),
+            "seconds": t.user_attrs["seconds"],
+        }
+        for t in done
+    ]
+    keep = ["trial", *searched, *(["epochs"] if name == "two_tower" else []), "search_ndcg@10", "validation_ndcg@10", "seconds"]
+    chosen = splits[0].chosen
+    return TuningResult(
+        model=name,
+        params=done[chosen].user_attrs["params"],
+        value=float(frame[chosen].mean()),
+        default_value=float(frame[0].mean()),
+        trials=pd.DataFrame(rows)[keep],
+        seconds=time.perf_counter() - t0,
+        selection=splits[0],
+        stability=selection.stability_frame(splits, params_of),
+        scores=frame,
+    )
