@@ -1,17 +1,16 @@
-"""Does the chosen setting hold on the test window? The one-look rule against the confirmed one.
+"""Does the chosen setting hold on the test window? The one-look rule against the cross-fitted one.
 
     python -m bench.selection [--warehouse data/warehouse.duckdb] [--movielens] [--seeds 5]
 
 For ALS, item-item and EASE, ``--seeds`` tuning runs (the seed draws the sampler, the tuning sample
-and the search / confirmation split), each with the asset's trial budget. From the same trials:
+and the cross-fitting draws), each with the asset's trial budget. From the same trials:
 - **one look** (the rule before): the best trial on all validation users, adopted when significantly
   better than the defaults on those same users;
-- **confirmed** (``ml.evaluation.selection``, the rule now): the best trial on the search half,
-  adopted when significantly better on the confirmation half.
+- **cross-fitted** (``ml.evaluation.selection``, the rule now): the best trial, adopted when the gain
+  of choosing it, measured on users it was not chosen on (two folds, five draws), is significant.
 Each adopted setting (and the defaults) is refit on the whole train window and evaluated once on the
 test window; printed: the mean and spread over seeds of its test NDCG@10, how often it was adopted,
-and its gain over the defaults on test. The trials were proposed by a sampler that saw the search
-half only (as tuning runs now), so "one look" is the old rule applied to them, not the old sampler.
+and its gain over the defaults on test. Both rules choose among the same trials.
 Also the EASE regularisation path against one solve per ``l2`` (the same grid), seconds.
 ``--movielens`` builds MovieLens 100k (``bench.public_dataset``, split leave_last_k) first.
 """
@@ -47,7 +46,7 @@ def rules_over_seeds(data, name: str, seeds: int) -> pd.DataFrame:
     rows = []
     for seed in range(seeds):
         result = tuning.tune_recommender(name, data, feature_sets(), tuning.DEFAULT_TRIALS[name], seed=seed)
-        for rule, chosen in (("one look", selection.one_look(result.scores)), ("confirmed", result.selection)):
+        for rule, chosen in (("one look", selection.one_look(result.scores)), ("cross-fitted", result.selection)):
             test = on_test(result.params_of(chosen.chosen))
             rows.append({"model": name, "seed": seed, "rule": rule, "adopted": chosen.confirmed, "test": test})
     frame = pd.DataFrame(rows)

@@ -26,11 +26,11 @@ def test_whole_graph_materializes_and_leaderboard_ranks_models(pipeline_env):
         assert row.ndcg_at_10_ci_low < row.ndcg_at_10 < row.ndcg_at_10_ci_high
         assert row.lift_ci_low <= row.ndcg_lift_vs_popularity <= row.lift_ci_high and 0 <= row.p_vs_popularity <= 1
     assert board.loc["als", "p_vs_popularity"] < 0.05 and board.loc["als", "lift_ci_low"] > 0
-    # tuning chose on validation (item-item's gain there is significant on the sample), and training
-    # refit what it chose
-    tuned = load_model(base / "data" / "models" / "item_item" / "latest").params
+    # tuning chose on validation (RP3beta's cross-fitted gain there is significant on the sample), and
+    # training refit what it chose
+    tuned = load_model(base / "data" / "models" / "rp3beta" / "latest").params
     trials = [line for line in stdout.splitlines() if "] tuning/" in line]
-    assert len(trials) == len(tuning.TUNED) and tuned != tuning.default_params("item_item")
+    assert len(trials) == len(tuning.TUNED) and tuned != tuning.default_params("rp3beta")
     assert "split (last_days): validation from" in stdout
     assert board.loc["oracle", "ndcg_share_of_oracle"] == 1.0
     # CTR models: better than chance, below the oracle that knows the true click probabilities

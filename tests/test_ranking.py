@@ -215,3 +215,26 @@ def test_validation_ndcg_counts_relevant_items_outside_the_candidates():
     # user 0: hit at rank 1, 2 relevant (items 1, 3) -> 1 / (1 + 1/log2(3)); user 1: hit at rank 2 of 1 -> 1/log2(3)
     expected = np.mean([1 / (1 + 1 / np.log2(3)), 1 / np.log2(3)])
     assert np.isclose(ranker_module.validation_ndcg(Scores(), val, window), expected)
+
+
+def test_per_user_windows_learn_from_validation_halves_and_never_touch_the_test():
+    daily = daily_frame()
+    # leave_last_k-like: each user's own boundary; the 3 days before it are validation
+    boundary = {0: 30, 1: 33, 2: 36, 3: 38}
+    day = (pd.to_datetime(daily["event_day"]) - pd.Timestamp("2026-01-01")).dt.days
+    b = daily["user_idx"].map(boundary)
+    daily["split"] = np.where(day >= b, "test", np.where(day >= b - 3, "validation", "train"))
+    (train,), stop, test = R.per_user_windows(daily, 4, 6, seed=0)
+    engaged = daily["weight"] > 0
+    for w in (train, stop):
+        assert w.history.sum() == (engaged & (daily["split"] == "train")).sum()
+    # the validation labels are split between the two halves of the users, nobody in both
+    train_users, stop_users = (set(np.flatnonzero(np.diff(w.labels.indptr))) for w in (train, stop))
+    assert train_users.isdisjoint(stop_users) and train_users | stop_users == {0, 1, 2, 3}
+    assert train.labels.sum() + stop.labels.sum() == (engaged & (daily["split"] == "validation")).sum()
+    assert test.history.sum() == (engaged & (daily["split"] != "test")).sum()
+    assert test.labels.sum() == (engaged & (daily["split"] == "test")).sum()
+    # "recent" is the last week of each user's own history; no impression of the test counts
+    u1 = (daily["user_idx"] == 1) & engaged & (daily["split"] != "test") & (day >= boundary[1] - 7)
+    assert test.last_days[1].sum() == u1.sum()
+    assert test.impressions.sum() == daily["n_impressions"][daily["split"] != "test"].sum()

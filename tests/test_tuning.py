@@ -83,45 +83,54 @@ def test_the_best_trial_replaces_the_defaults_only_when_significantly_better(gai
     result = tuning.run_study("ease", objective, n_trials=4, seed=0)
     assert (result.params != tuning.default_params("ease")) is adopted
     assert ("adopted" in result.decision) is adopted and result.selection.comparison is not None
-    assert len(result.stability) == selection.STABILITY_SPLITS and result.stability["adopted"].iloc[0] == adopted
+    assert len(result.stability) == selection.REPEATS
 
 
-def lucky_on_the_search_half(seed: int) -> pd.DataFrame:
-    """Trial 0 (the defaults) and trial 1, which gains 0.1 on the search half's users only (their
-    luck) and nothing on the others."""
-    users = pd.Index(np.arange(400) + 1)
-    base = pd.Series(np.random.default_rng(1).random(400) * 0.3, index=users)
-    lucky = base.copy()
-    lucky[selection.search_users(users, seed)] += 0.1
-    return pd.DataFrame({0: base, 1: lucky})
+def noise_trials(n_trials: int = 40, n_users: int = 400) -> pd.DataFrame:
+    """Trial 0 (the defaults) and trials that only add zero-mean noise per user: none is better, but
+    the best of them looks better on the users it was chosen on."""
+    rng = np.random.default_rng(4)
+    base = rng.random(n_users) * 0.3
+    trials = {t: base + (rng.normal(0, 0.05, n_users) if t else 0) for t in range(n_trials)}
+    return pd.DataFrame(trials, index=pd.Index(np.arange(n_users) + 1))
 
 
-def test_the_halves_split_the_users_once_per_seed():
+def test_the_folds_split_the_users_once_per_seed():
     users = pd.Index(np.arange(1000) * 7)
-    search, confirm = selection.search_users(users, 3), selection.confirmation_users(users, 3)
-    assert search.intersection(confirm).empty and len(search) + len(confirm) == 1000 and 400 < len(confirm) < 600
-    assert confirm.equals(selection.confirmation_users(users[::-1], 3))  # the order of the users does not matter
-    assert not confirm.equals(selection.confirmation_users(users, 4))
+    folds = selection.fold_of(users, 3)
+    assert sorted(folds.index) == sorted(users) and 400 < folds.sum() < 600
+    assert folds.equals(selection.fold_of(users[::-1], 3))  # the order of the users does not matter
+    assert not folds.equals(selection.fold_of(users, 4))
 
 
-def test_a_gain_only_on_the_users_that_chose_it_is_not_adopted():
-    scores = lucky_on_the_search_half(seed=0)
-    chosen = selection.confirmed(scores, seed=0)
-    assert chosen.best == 1 and not chosen.confirmed and chosen.chosen == 0
-    assert abs(chosen.comparison.diff) < 1e-12 and "kept the defaults" in chosen.decision()
-    # the rule it replaces tests the winner on the same users and adopts it
-    assert selection.one_look(scores).confirmed
-    genuine = pd.DataFrame({0: scores[0], 2: scores[0] + 0.02})
-    assert selection.confirmed(genuine, seed=0).chosen == 2  # a gain everywhere is confirmed
+def test_cross_fitting_scores_each_user_on_the_other_folds_choice():
+    users = pd.Index([1, 2, 3, 4, 5, 6])
+    folds = selection.fold_of(users, 0)
+    # trial 1 is best on fold 0's users, trial 2 on fold 1's
+    scores = pd.DataFrame({0: 0.5, 1: np.where(folds == 0, 0.9, 0.1), 2: np.where(folds == 1, 0.8, 0.2)}, index=users)
+    values, chosen = selection.cross_fitted_scores(scores, 0)
+    assert chosen == (1, 2)
+    expected = np.where(folds == 0, scores[2], scores[1])  # fold 0's users get fold 1's choice, and back
+    np.testing.assert_array_equal(values.to_numpy(), expected)
 
 
-def test_stability_reports_every_split():
-    frame = selection.stability_frame(selection.stability(lucky_on_the_search_half(seed=0), seed=0), {1: {"l2": 500.0}})
-    assert list(frame["split_seed"]) == [0, 1, 2, 3, 4] and list(frame["best_trial"]) == [1] * 5
-    # split 0's confirmation half saw none of the luck; another split's half holds part of it: unstable
-    assert not frame["adopted"].iloc[0] and frame["adopted"].iloc[1:].all() and frame["chosen"].iloc[0] == "the defaults"
-    assert frame["chosen"].iloc[1] == "l2=500"
+def test_the_winner_of_many_noise_trials_is_not_adopted():
+    scores = noise_trials()
+    assert selection.one_look(scores).confirmed  # the rule it replaces: the luck looks significant
+    chosen = selection.select(scores, seed=0)
+    assert chosen.best == selection.one_look(scores).best and not chosen.confirmed and chosen.chosen == 0
+    assert chosen.comparison.diff < 0.01 and "kept the defaults" in chosen.decision()
+    real = len(scores.columns)
+    genuine = pd.concat([scores, (scores[0] + 0.02 + np.random.default_rng(5).normal(0, 0.01, len(scores))).rename(real)], axis=1)
+    assert selection.select(genuine, seed=0).chosen == real  # a gain on every user is adopted
+
+
+def test_stability_lists_every_draw():
+    chosen = selection.select(noise_trials(), seed=0)
+    frame = selection.stability_frame(chosen, {chosen.best: {"l2": 500.0}})
+    assert list(frame["draw_seed"]) == list(range(selection.REPEATS)) and frame["p_value"].notna().all()
     assert selection.described({"l2": 500.0, "weighting": "log"}) == "l2=500, weighting=log"
+    assert selection.described({}) == "the defaults"
 
 
 def test_ease_walks_its_regularisation_path_from_one_factorisation():

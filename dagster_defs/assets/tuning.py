@@ -22,7 +22,6 @@ def tuning_metadata(result: tuning.TuningResult) -> dict:
         "decision": result.decision,
         "adopted": result.adopted,
         "stability": md(result.stability),
-        "adopted_in_splits": f"{int(result.stability['adopted'].sum())} of {len(result.stability)}",
         "tuned_on": result.sample,
         "trials": md(result.trials),
     }
@@ -40,9 +39,9 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
         code_version=code_version("tuning", "evaluation", *(["two_stage"] if ranker else []), model=name),
         description=f"Hyperparameters of models/{name} chosen on the validation window "
         + ("(the ranker's last label window before the test window)" if ranker else "(fit on the train split)")
-        + " by Optuna TPE (EASE: its regularisation path); trial 0 is the hand-picked default, and the best trial on"
-        " half of the validation users replaces it only if significantly better on the other half. The test window"
-        " is not read.",
+        + " by Optuna TPE (EASE: its regularisation path); trial 0 is the hand-picked default, and the best trial"
+        " replaces it only if choosing it gains significantly on users it was not chosen on (cross-fitted over two"
+        " folds of the validation users). The test window is not read.",
     )
     def tune(context: dg.AssetExecutionContext, config: Config) -> dg.Output:  # type: ignore[valid-type]
         n_trials, seed = config.n_trials, config.seed  # type: ignore[attr-defined]

@@ -2,12 +2,12 @@
 
 Every candidate is fit on the train split and scored (NDCG@10, users without history served by a
 popularity model fit on the same split) on the validation split: :meth:`InteractionData.tuning`.
-The test window is never read here. The first trial is always the hand-picked default. The search
-sees only half of the validation users; the best trial replaces the defaults only when it is
-significantly better on the other half, users it was not chosen on (paired t-test,
-``ml.evaluation.selection``): a gain inside the noise, or the luck of the users that chose it, keeps
-the defaults. The same choice over four more splits is reported as its stability. The training assets
-then refit the chosen parameters on the whole train window (train + validation).
+The test window is never read here. The first trial is always the hand-picked default. The best
+trial replaces the defaults only when choosing it gains significantly on users it was not chosen on:
+cross-fitted over two folds of the validation users, five draws (paired t-test,
+``ml.evaluation.selection``), so a gain inside the noise, or the luck of the users that chose it,
+keeps the defaults; each draw's choices are reported as the selection's stability. The training
+assets then refit the chosen parameters on the whole train window (train + validation).
 
 - ALS, item-item and RP3beta: TPE over the search space below, ``n_trials`` fits.
 - EASE: its regularisation path, every ``l2`` of ``EASE_L2_PATH`` for both weightings, one
@@ -30,7 +30,6 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from ml.evaluation import selection
 from ml.evaluation.protocol import headline_users
 from ml.feature_sets import FeatureSet
 from ml.interactions import InteractionData
@@ -95,8 +94,7 @@ def tune_recommender(
             return headline_users(model, view, fallback)
         per_epoch: list[pd.Series] = []
         model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_users(m, view, fallback)), **side)  # type: ignore[call-arg]
-        # the epoch is chosen on the search half too: the confirmation half stays unseen by every choice
-        best = int(np.nanargmax([selection.search_mean(e, seed) for e in per_epoch]))
+        best = int(np.nanargmax([e.mean() for e in per_epoch]))
         trial.set_user_attr("params", {"epochs": best + 1})
         return per_epoch[best]
 

@@ -1,5 +1,6 @@
 """One tuning study: trial 0 = the defaults, then the sampler (or a grid), every trial's per-user
-validation scores kept, and the choice confirmed on users the search never saw (``ml.evaluation.selection``)."""
+validation scores kept, and the choice cross-fitted: its gain estimated on users it was not chosen on
+(``ml.evaluation.selection``)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ class TuningResult:
     default_value: float  # ... and of the hand-picked defaults (trial 0)
     trials: pd.DataFrame  # one row per trial: number, the searched parameters, values, seconds
     seconds: float
-    selection: selection.Selection  # the search half's best trial, confirmed (or not) on the other half
-    stability: pd.DataFrame  # the same choice over other seeds of the split (selection.stability_frame)
+    selection: selection.Selection  # the best trial, adopted if its cross-fitted gain is significant
+    stability: pd.DataFrame  # each cross-fitting draw: the folds' choices and gains (selection.stability_frame)
     scores: pd.DataFrame  # per-user validation NDCG@10 (rows: user ids) of every trial (columns: numbers)
     sample: str = "all the data"  # what the trials were fit and scored on
 
@@ -60,9 +61,8 @@ def run_study(
 ) -> TuningResult:
     """Trial 0 = the defaults (restricted to the searched names), then TPE (or the whole grid, for the
     models in ``GRIDS``); ``objective(params, trial)`` returns the validation NDCG@10 per user (by user
-    id) and may record chosen values in ``trial.user_attrs['params']``. The sampler sees the mean over
-    the search half of the users only; the best trial is adopted only when significantly better than
-    trial 0 on the confirmation half (``ml.evaluation.selection``)."""
+    id) and may record chosen values in ``trial.user_attrs['params']``. The best trial is adopted only
+    when choosing it gains significantly on users it was not chosen on (``ml.evaluation.selection``)."""
     if n_trials < 1:
         raise ValueError(f"n_trials must be at least 1 (trial 0 scores the defaults), got {n_trials}")
     defaults = default_params(name)
@@ -78,36 +78,30 @@ def run_study(
     if points:  # the grid's points, in order, at most once each
         n_trials = min(n_trials, len(points))
     t0 = time.perf_counter()
-    scores: dict[int, pd.Series] = {}  # every trial's per-user values, for the confirmation
+    scores: dict[int, pd.Series] = {}  # every trial's per-user values, for the cross-fitted choice
 
     def wrapped(trial: optuna.Trial) -> float:
         started = time.perf_counter()
         params = {**defaults, **{p: suggest(trial, p) for p, suggest in SPACES[name].items()}}
         scores[trial.number] = objective(params, trial)
-        value = selection.search_mean(scores[trial.number], seed)
+        value = float(scores[trial.number].mean()) if len(scores[trial.number]) else float("nan")
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("params", {**params, **trial.user_attrs.get("params", {})})
         if log:
-            log(f"tuning {name} trial {trial.number + 1}/{n_trials}: search-half ndcg@10 {value:.4f}")
+            log(f"tuning {name} trial {trial.number + 1}/{n_trials}: validation ndcg@10 {value:.4f}")
         return value
 
     s.optimize(wrapped, n_trials=n_trials)
     done = s.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))  # not the grid's unrun points
     frame = pd.DataFrame(scores)
-    splits = selection.stability(frame, seed)
+    chosen_by = selection.select(frame, seed)
     params_of = {t.number: changed(name, t.user_attrs["params"]) for t in done}
     rows = [
-        {
-            "trial": t.number,
-            **t.user_attrs["params"],
-            "search_ndcg@10": t.value,
-            "validation_ndcg@10": float(frame[t.number].mean()),
-            "seconds": t.user_attrs["seconds"],
-        }
+        {"trial": t.number, **t.user_attrs["params"], "validation_ndcg@10": t.value, "seconds": t.user_attrs["seconds"]}
         for t in done
     ]
-    keep = ["trial", *searched, *(["epochs"] if name == "two_tower" else []), "search_ndcg@10", "validation_ndcg@10", "seconds"]
-    chosen = splits[0].chosen
+    keep = ["trial", *searched, *(["epochs"] if name == "two_tower" else []), "validation_ndcg@10", "seconds"]
+    chosen = chosen_by.chosen
     return TuningResult(
         model=name,
         params=done[chosen].user_attrs["params"],
@@ -115,7 +109,7 @@ def run_study(
         default_value=float(frame[0].mean()),
         trials=pd.DataFrame(rows)[keep],
         seconds=time.perf_counter() - t0,
-        selection=splits[0],
-        stability=selection.stability_frame(splits, params_of),
+        selection=chosen_by,
+        stability=selection.stability_frame(chosen_by, params_of),
         scores=frame,
     )

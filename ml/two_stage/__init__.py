@@ -5,6 +5,7 @@ Windows inside the train period keep it leak-free (L = label_days, S = the split
 - ranker training: for k = 2 .. n_train_windows + 1, generators and features from interactions before
   S - kL, labels from [S - kL, S - (k-1)L) (several weekly windows stacked: more label data);
 - early stopping:  generators and features before S - L, labels from [S - L, S);
+  (a per-user split such as leave_last_k: the validation holdouts instead, see ``per_user_windows``)
 - test:            generators and features from the whole train window (before S), labels = test window.
 
 Candidates per user are the union of each generator's top-N (popularity, item-item, ALS) with each
@@ -22,7 +23,7 @@ few thousand positives, and the same base is added at prediction time.
 
 from ml.two_stage.features import GENERATORS, REQUIRED_GENERATORS, Attributes, candidate_recall
 from ml.two_stage.ranker import TwoStageParams, TwoStageScorer, ranker_frames, train_ranker, train_two_stage
-from ml.two_stage.windows import Window, make_windows, ranker_windows
+from ml.two_stage.windows import Window, make_windows, per_user_windows, ranker_windows
 
 __all__ = [
     "GENERATORS",
@@ -33,6 +34,7 @@ __all__ = [
     "Window",
     "candidate_recall",
     "make_windows",
+    "per_user_windows",
     "ranker_frames",
     "ranker_windows",
     "train_ranker",

@@ -14,6 +14,7 @@ from ml.errors import CannotTrain
 from ml.interactions import InteractionData, to_csr
 
 GLOBAL_SPLITS = ("last_days", "last_fraction")  # strategies with one time boundary for every user
+WEEK = np.timedelta64(7, "D")  # "recent": the popularity and exposure of the last week before a cutoff
 
 
 @dataclass
@@ -54,30 +55,12 @@ def make_windows(
     daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int, n_train_windows: int = 5
 ) -> tuple[list[Window], Window, Window]:
     """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
-    if "n_impressions" not in daily.columns:
-        raise ValueError(
-            "marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
-            "(dbt build --select interactions_daily, or materialize marts/interactions_daily)"
-        )
     day = pd.to_datetime(daily["event_day"]).to_numpy()
-    engaged = daily[C.WEIGHT].to_numpy() > 0
-    shown = daily["n_impressions"].to_numpy() > 0
-    impressions = daily[[C.USER_IDX, C.ITEM_IDX]].assign(**{C.WEIGHT: daily["n_impressions"]})
-    first_day = day.min()
-    gap, week = np.timedelta64(label_days, "D"), np.timedelta64(7, "D")
+    gap = np.timedelta64(label_days, "D")
 
     def window(cutoff, label_mask):
         cutoff = np.datetime64(cutoff, "ns")
-        before, recent = day < cutoff, (day < cutoff) & (day >= cutoff - week)
-        return Window(
-            to_csr(daily[before & engaged], n_users, n_items),
-            to_csr(daily[label_mask & engaged], n_users, n_items),
-            pd.Timestamp(cutoff),
-            to_csr(daily[recent & engaged], n_users, n_items),
-            to_csr(impressions[before & shown], n_users, n_items),
-            to_csr(impressions[recent & shown], n_users, n_items),
-            max(int((cutoff - first_day) / np.timedelta64(1, "D")), 1),
-        )
+        return build_window(daily, n_users, n_items, day < cutoff, (day < cutoff) & (day >= cutoff - WEEK), label_mask, cutoff)
 
     split_at = np.datetime64(split_at, "ns")
     train = [
@@ -94,15 +77,72 @@ def make_windows(
     )
 
 
+def build_window(
+    daily: pd.DataFrame, n_users: int, n_items: int, before: np.ndarray, recent: np.ndarray, label_mask: np.ndarray, cutoff
+) -> Window:
+    """A window of ``daily``'s rows: history ``before``, recent history ``recent``, labels ``label_mask``
+    (interactions only; impressions count as exposure, never as history or label)."""
+    if "n_impressions" not in daily.columns:
+        raise ValueError(
+            "marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
+            "(dbt build --select interactions_daily, or materialize marts/interactions_daily)"
+        )
+    day = pd.to_datetime(daily["event_day"]).to_numpy()
+    engaged = daily[C.WEIGHT].to_numpy() > 0
+    shown = daily["n_impressions"].to_numpy() > 0
+    impressions = daily[[C.USER_IDX, C.ITEM_IDX]].assign(**{C.WEIGHT: daily["n_impressions"]})
+    return Window(
+        to_csr(daily[before & engaged], n_users, n_items),
+        to_csr(daily[label_mask & engaged], n_users, n_items),
+        pd.Timestamp(cutoff),
+        to_csr(daily[recent & engaged], n_users, n_items),
+        to_csr(impressions[before & shown], n_users, n_items),
+        to_csr(impressions[recent & shown], n_users, n_items),
+        max(int((np.datetime64(cutoff, "ns") - day.min()) / np.timedelta64(1, "D")), 1),
+    )
+
+
+def per_user_windows(daily: pd.DataFrame, n_users: int, n_items: int, seed: int = 0) -> tuple[list[Window], Window, Window]:
+    """The ranker's windows under a per-user split (``leave_last_k``: each user's own boundary), from the
+    split column of marts.interactions_daily:
+
+    - ranker training: history = the train split, labels = the validation split of half the users
+      (a seeded draw);
+    - early stopping: the same history, labels = the validation split of the other half;
+    - test: history = train + validation splits, labels = the test split.
+
+    "Recent" (the 7-day popularity and exposure features) is the last 7 days of each user's own
+    history; the cutoff (item age) is the history's last day. No window reads a test row, and the
+    validation labels of one half never reach the other's."""
+    split = daily["split"].to_numpy()
+    day = pd.to_datetime(daily["event_day"]).to_numpy()
+    users = daily[C.USER_IDX].to_numpy()
+    half = np.random.default_rng([seed, 0x2A]).random(n_users) < 0.5
+
+    def window(history: np.ndarray, labels: np.ndarray) -> Window:
+        last = pd.Series(day[history]).groupby(users[history]).max()
+        own_last = pd.Series(users).map(last).to_numpy()
+        recent = history & (day > own_last - WEEK)  # 7 days up to and including the last
+        return build_window(daily, n_users, n_items, history, recent, labels, day[history].max())
+
+    fit, validation = split == "train", split == "validation"
+    if not validation.any():
+        raise CannotTrain(
+            "the validation split is empty, and the per-user ranker learns from it: raise holdout_k or bring more history"
+        )
+    return (
+        [window(fit, validation & half[users])],
+        window(fit, validation & ~half[users]),
+        window(fit | validation, split == "test"),
+    )
+
+
 def ranker_windows(
     data: InteractionData, daily: pd.DataFrame, split: dict, label_days: int, n_train_windows: int
 ) -> tuple[list[Window], Window, Window]:
     """The ranker's (train windows, early-stopping window, test window) of the marts: ``daily`` is
-    marts.interactions_daily, ``split`` the row of marts.split_windows. Only a split with one global
-    boundary has windows before it."""
+    marts.interactions_daily, ``split`` the row of marts.split_windows. A split with one global
+    boundary has time windows before it; a per-user split, the per-user holdouts (:func:`per_user_windows`)."""
     if split["split_strategy"] not in GLOBAL_SPLITS:
-        raise CannotTrain(
-            f"the two-stage ranker learns from time windows before one global split, and split_strategy is "
-            f"{split['split_strategy']} (per-user boundaries): use split_strategy {' or '.join(GLOBAL_SPLITS)} to train it"
-        )
+        return per_user_windows(daily, data.n_users, data.n_items)
     return make_windows(daily, data.n_users, data.n_items, pd.Timestamp(split["split_at"]), label_days, n_train_windows)
