@@ -67,22 +67,24 @@ def movielens_from_recbole(out: Path) -> Path:
     return out
 
 
-def build_movielens(work: Path, src: Path | None = None) -> Path:
-    """Import MovieLens 100k and run the whole graph on it under ``SPLIT_VARS``; the warehouse's path."""
+def build_movielens(work: Path, src: Path | None = None, split_vars: dict | None = None) -> Path:
+    """Import MovieLens 100k and run the whole graph on it under ``split_vars`` (default ``SPLIT_VARS``);
+    the warehouse's path."""
+    split_vars = split_vars or SPLIT_VARS
     src = src or movielens_from_recbole(work / "ml-100k")
     raw, data_dir = work / "raw", work / "data"
     subprocess.run([Path(sys.executable).parent / "recsys-import", "movielens-100k", str(src), "--out", str(raw)], check=True)
     env = {**isolated_env(data_dir), "RECSYS_RAW_DIR": str(raw)}
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--vars", json.dumps(SPLIT_VARS)],
+        [sys.executable, "-m", "dagster_defs.pipeline", "--vars", json.dumps(split_vars)],
         env=env,
         cwd=settings.ROOT,
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - t0
-    print(f"MovieLens 100k from {src}; split {SPLIT_VARS}; whole graph: {seconds:.0f}s (exit {proc.returncode})")
+    print(f"MovieLens 100k from {src}; split {split_vars}; whole graph: {seconds:.0f}s (exit {proc.returncode})")
     print("\n".join(line for line in proc.stdout.splitlines() if "skipped" in line or line.startswith("split")))
     return data_dir / "warehouse.duckdb"
 

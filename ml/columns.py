@@ -23,6 +23,8 @@ TRAIN, VALIDATION, TEST = "train", "validation", "test"
 # mart relations (schema "marts") and the schemas Python writes
 INTERACTIONS = "interactions"
 INTERACTIONS_DAILY = "interactions_daily"
+USER_SEQUENCES = "user_sequences"
+POSITION = "position"
 USER_FEATURES = "user_features"
 ITEM_FEATURES = "item_features"
 CTR_EXAMPLES = "ctr_examples"

@@ -28,6 +28,9 @@ class InteractionData:
     items: pd.DataFrame
     fit: sp.csr_matrix | None = None  # the train split alone
     validation: sp.csr_matrix | None = None
+    # the steps behind ``train`` in time order (user_idx, item_idx, split, position; marts.user_sequences):
+    # loaded for sequential models only, never a test step
+    sequences: pd.DataFrame | None = None
 
     def tuning(self, max_users: int | None = None, max_items: int | None = None, seed: int = 0) -> InteractionData:
         """Train split -> validation split, in the same shape: evaluate a candidate on it with
@@ -55,7 +58,16 @@ class InteractionData:
             fit, validation = (sp.csr_matrix(m @ cols) for m in (fit, validation))
         for m in (fit, validation):
             m.eliminate_zeros()
-        return InteractionData(train=fit, test=validation, users=self.users, items=self.items)
+        steps = None
+        if self.sequences is not None:  # the train split's steps of the users and items kept
+            s = self.sequences
+            kept = (
+                (s[C.SPLIT] == C.TRAIN).to_numpy()
+                & (np.diff(fit.indptr)[s[C.USER_IDX].to_numpy()] > 0)
+                & np.isin(s[C.ITEM_IDX].to_numpy(), np.unique(fit.indices))
+            )
+            steps = s[kept]
+        return InteractionData(train=fit, test=validation, users=self.users, items=self.items, sequences=steps)
 
     def sample_size(self) -> tuple[int, int]:
         """Users and items with any train or test rows (what :meth:`tuning`'s sample kept)."""

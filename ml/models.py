@@ -57,6 +57,12 @@ _SPECS = [
         "logQ-corrected negatives; users without history embedded from their features.",
     ),
     ModelSpec(
+        "sasrec",
+        "recommender",
+        "SASRec: causal self-attention over a user's latest steps (marts.user_sequences), next item by "
+        "inner product with the item vectors; events logged since training continue the sequence.",
+    ),
+    ModelSpec(
         "content",
         "recommender",
         "Content-based: item vectors of category, brand and price band; a user's "

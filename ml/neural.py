@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -101,6 +103,26 @@ class TabularEncoder:
     @classmethod
     def from_dict(cls, d: dict) -> TabularEncoder:
         return cls(**d)
+
+
+def record_epoch(
+    history: list[dict], model: str, epochs: int, loss: float, started: float, log: Callable[[str], None] | None
+) -> dict:
+    """Append the record of the epoch just finished (its number, mean loss, seconds) and log it."""
+    record = {"epoch": len(history) + 1, "loss": loss, "seconds": time.perf_counter() - started}
+    history.append(record)
+    if log:
+        log(f"{model} epoch {record['epoch']}/{epochs}: loss {record['loss']:.4f}")
+    return record
+
+
+def history_to_array(history: list[dict]) -> np.ndarray:
+    """Per-epoch records as bytes of JSON, to travel in a model's arrays.npz."""
+    return np.frombuffer(json.dumps(history).encode(), dtype=np.uint8)
+
+
+def history_from_array(array: np.ndarray) -> list[dict]:
+    return json.loads(array.tobytes().decode())
 
 
 def state_to_arrays(module: torch.nn.Module, prefix: str = "state.") -> dict[str, np.ndarray]:

@@ -45,7 +45,8 @@ def train_recommender(
     features, dropped = usable(features, {"user_features": data.users, "item_features": data.items})
     model = RECOMMENDERS[name](**params)
     t0 = time.perf_counter()
-    model.fit(data.train, user_features=data.users, item_features=data.items, features=features, log=log)
+    side = {"sequences": data.sequences} if model.reads_sequences else {}
+    model.fit(data.train, user_features=data.users, item_features=data.items, features=features, log=log, **side)
     return model, time.perf_counter() - t0, dropped
 
 

@@ -4,7 +4,9 @@
 A user's fresh history is the trained history (the serving index) plus the logged events' weights (the
 dbt var ``event_weights``, as the interactions mart sums them) on the items the model knows. Items in
 it are never recommended. A :class:`~ml.recommenders.base.FoldIn` model scores the history itself (ALS
-solves the user's factors, item-item, RP3beta and EASE multiply it by their item weights), so a user
+solves the user's factors, item-item, RP3beta and EASE multiply it by their item weights; a
+:class:`~ml.recommenders.base.SequenceFoldIn` model, SASRec, continues the user's sequence with the
+new items in time order), so a user
 the model never saw is served by it from their first events; any other model keeps its trained scores
 for a known user and only excludes the new items.
 """
@@ -18,7 +20,7 @@ import scipy.sparse as sp
 
 from ml import columns as C
 from ml.live.log import LiveLog
-from ml.recommenders.base import FoldIn, mask_excluded, top_k
+from ml.recommenders.base import FoldIn, SequenceFoldIn, mask_excluded, top_k
 from ml.serving.freshness import data_until
 from service.served import ServedModel
 
@@ -27,6 +29,7 @@ from service.served import ServedModel
 class FreshHistory:
     row: sp.csr_matrix  # 1 x n_items: the trained history plus the fresh events, in mart weights
     events: int  # fresh events on items the model knows
+    steps: np.ndarray  # their item rows, oldest first (what continues a sequential model's sequence)
 
 
 def fresh_histories(served: ServedModel, log: LiveLog, user_ids: list[int], rows: np.ndarray) -> dict[int, FreshHistory]:
@@ -48,14 +51,16 @@ def fresh_histories(served: ServedModel, log: LiveLog, user_ids: list[int], rows
         n_items = served.model.n_items
         live = sp.csr_matrix((weight[keep], (np.zeros(int(keep.sum()), dtype=np.int64), items[keep])), shape=(1, n_items))
         trained = served.index.seen[rows[i]] if rows[i] >= 0 else sp.csr_matrix((1, n_items), dtype=np.float32)
-        out[i] = FreshHistory(sp.csr_matrix(trained + live), int(keep.sum()))
+        out[i] = FreshHistory(sp.csr_matrix(trained + live), int(keep.sum()), items[keep])
     return out
 
 
 def fresh_top_k(served: ServedModel, fresh: FreshHistory, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (item rows, scores) of one user from the fresh history, its items excluded."""
     model = served.model
-    if isinstance(model, FoldIn):
+    if isinstance(model, SequenceFoldIn):
+        scores = np.asarray(model.score_continued(np.array([row]), [fresh.steps]), dtype=np.float32)
+    elif isinstance(model, FoldIn):
         scores = np.asarray(model.score_histories(fresh.row), dtype=np.float32)
     else:
         scores = np.asarray(model.score_users(np.array([row])), dtype=np.float32)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ml.live.log import LiveLog
 from ml.models import FALLBACK
-from ml.recommenders.base import FoldIn, served_by_fallback
+from ml.recommenders.base import FoldIn, SequenceFoldIn, served_by_fallback
 from service.fresh import fresh_histories, fresh_top_k
 from service.served import Catalogue, ServedModel
 
@@ -50,7 +50,7 @@ def recommend(
     out: list[UserResult | None] = [None] * len(user_ids)
     fresh = fresh_histories(served, log, user_ids, pos) if log is not None else {}
     for at, history_now in fresh.items():
-        if isinstance(served.model, FoldIn) or direct[at]:
+        if isinstance(served.model, FoldIn | SequenceFoldIn) or direct[at]:
             items, scores = fresh_top_k(served, history_now, pos[at], k)
             out[at] = _result(served, user_ids[at], items, scores, None, history_now.events)
         direct[at] = False

@@ -41,6 +41,7 @@ def joining(into: str) -> list[dg.AssetKey]:
 INTERACTION_MARTS = [mart_key(n) for n in (C.INTERACTIONS, C.USER_FEATURES, C.ITEM_FEATURES)]
 INTERACTION_MARTS += joining(C.USER_FEATURES) + joining(C.ITEM_FEATURES)
 DAILY_MART = mart_key(C.INTERACTIONS_DAILY)
+SEQUENCE_MART = mart_key(C.USER_SEQUENCES)  # read by the sequential models (Recommender.reads_sequences)
 CTR_MART = mart_key(C.CTR_EXAMPLES)
 CTR_INPUTS = [CTR_MART, *joining(C.CTR_EXAMPLES)]  # the CTR examples and the feature marts joining them
 CANDIDATE_MART = mart_key("ctr_candidate_features")  # the CTR features of pairs to score

@@ -11,6 +11,7 @@ from dagster_defs.assets.common import (
     CTR_INPUTS,
     INTERACTION_MARTS,
     ML_DIR,
+    SEQUENCE_MART,
     SPLIT_MART,
     ModelArtifact,
     code_version,
@@ -31,7 +32,7 @@ from ml.recommenders import RECOMMENDERS, CannotTrain
 from ml.serving.publish import publish
 from ml.warehouse import evaluation_store, marts
 
-KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}}
+KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}, "sasrec": {"python", "pytorch"}}
 
 
 def artifact_metadata(
@@ -61,19 +62,20 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
     source = str(Path(inspect.getfile(RECOMMENDERS[name])).relative_to(ML_DIR))
     Config = CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
     tuned_note = " with the parameters of tuning/" + name + " (config values override them)" if name in tuning.TUNED else ""
+    sequential = RECOMMENDERS[name].reads_sequences
 
     @dg.asset(
         key=["models", name],
         group_name="models",
-        deps=[*INTERACTION_MARTS, SPLIT_MART],
+        deps=[*INTERACTION_MARTS, SPLIT_MART, *([SEQUENCE_MART] if sequential else [])],
         ins=tuned_input(name),
         code_version=code_version(source, model=name),
         kinds=KINDS.get(name, {"python"}),
         description=f"{models.MODELS[name].description} Trained on the train window of marts.interactions"
-        f" (train + validation splits){tuned_note}.",
+        f" (train + validation splits{', in step order: marts.user_sequences' if sequential else ''}){tuned_note}.",
     )
     def train(context: dg.AssetExecutionContext, config: Config, recsys: RecsysResource, **tuned: dict) -> dg.Output:  # type: ignore[valid-type]
-        data = marts.load_interactions()
+        data = marts.load_interactions(sequences=sequential)
         params = resolve_params(config, tuned.get("tuned"))  # type: ignore[arg-type]
         try:
             model, seconds, left_out = training.train_recommender(name, params, data, declared_features(), log=context.log.info)

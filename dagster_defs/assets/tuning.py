@@ -4,10 +4,20 @@ takes the chosen parameters as its input and refits them on the whole train wind
 
 import dagster as dg
 
-from dagster_defs.assets.common import DAILY_MART, INTERACTION_MARTS, SPLIT_MART, code_version, declared_features, md, skip
+from dagster_defs.assets.common import (
+    DAILY_MART,
+    INTERACTION_MARTS,
+    SEQUENCE_MART,
+    SPLIT_MART,
+    code_version,
+    declared_features,
+    md,
+    skip,
+)
 from dagster_defs.assets.configs import TUNING_CONFIGS
 from ml import tuning
 from ml.errors import CannotTrain
+from ml.recommenders import RECOMMENDERS
 from ml.two_stage import Attributes, TwoStageParams
 from ml.warehouse import marts
 
@@ -30,11 +40,12 @@ def tuning_metadata(result: tuning.TuningResult) -> dict:
 def build_tuning_asset(name: str) -> dg.AssetsDefinition:
     Config = TUNING_CONFIGS[name]  # noqa: N806 - a class chosen per model, used as the config annotation
     ranker = name == "two_stage"
+    sequential = not ranker and RECOMMENDERS[name].reads_sequences
 
     @dg.asset(
         key=["tuning", name],
         group_name="tuning",
-        deps=[*INTERACTION_MARTS, *([DAILY_MART, SPLIT_MART] if ranker else [])],
+        deps=[*INTERACTION_MARTS, *([DAILY_MART, SPLIT_MART] if ranker else []), *([SEQUENCE_MART] if sequential else [])],
         kinds={"python", "optuna"},
         code_version=code_version("tuning", "evaluation", *(["two_stage"] if ranker else []), model=name),
         description=f"Hyperparameters of models/{name} chosen on the validation window "
@@ -52,7 +63,7 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
                 attrs = Attributes.of(declared_features())
                 result = tuning.tune_ranker(data, windows, attrs, n_trials, seed, log=context.log.info)
             else:
-                data = marts.load_interactions()
+                data = marts.load_interactions(sequences=sequential)
                 sample = config.max_users, config.max_items  # type: ignore[attr-defined]
                 result = tuning.tune_recommender(name, data, declared_features(), n_trials, seed, context.log.info, *sample)
         except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)

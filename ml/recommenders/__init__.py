@@ -8,6 +8,7 @@ from ml.recommenders.ease import EASERecommender
 from ml.recommenders.item_item import ItemItemRecommender
 from ml.recommenders.popularity import PopularityRecommender
 from ml.recommenders.rp3beta import RP3betaRecommender
+from ml.recommenders.sasrec import SASRecRecommender
 from ml.recommenders.two_tower import TwoTowerRecommender
 
 RECOMMENDERS: dict[str, type[Recommender]] = {
@@ -19,6 +20,7 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
         EASERecommender,
         RP3betaRecommender,
         TwoTowerRecommender,
+        SASRecRecommender,
         ContentRecommender,
         HybridRecommender,
     )
@@ -38,6 +40,7 @@ __all__ = [
     "PopularityRecommender",
     "RP3betaRecommender",
     "Recommender",
+    "SASRecRecommender",
     "Scorer",
     "TwoTowerRecommender",
 ]

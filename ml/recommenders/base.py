@@ -13,7 +13,8 @@ Two roles, so that no class implements a method by raising:
 
 Models that can rank items by similarity also implement :class:`ItemSimilarity`; models that score by
 an inner product of user and item vectors implement :class:`Embedding` (approximate retrieval); models
-that score any history without retraining implement :class:`FoldIn` (request-time events). Every artifact the
+that score any history without retraining implement :class:`FoldIn` (request-time events), and
+sequential models :class:`SequenceFoldIn` (the same, in order). Every artifact the
 graph publishes loads back through :func:`ml.artifacts.load_model`.
 """
 
@@ -175,6 +176,16 @@ class FoldIn(ABC):
         interactions mart, before the model's own weighting)."""
 
 
+class SequenceFoldIn(ABC):
+    """Models that score a user from the order of their steps (sequential models): the service continues
+    the user's trained sequence with the items of the events logged since training, in time order."""
+
+    @abstractmethod
+    def score_continued(self, user_rows: np.ndarray, continuations: list[np.ndarray]) -> np.ndarray:
+        """Dense scores (rows x n_items) of users whose trained sequence (``user_rows``; -1: a user the
+        model never saw) goes on with the item indices of ``continuations``, oldest first."""
+
+
 class ItemSimilarity(ABC):
     """Models that rank items by their similarity to an item (``/items/{id}/similar``)."""
 
@@ -188,6 +199,7 @@ class Recommender(Scorer):
     the array (de)serialisation."""
 
     Params: ClassVar[type] = NoParams  # the model's hyperparameter dataclass (ml.hyperparams)
+    reads_sequences: ClassVar[bool] = False  # fit takes the ordered steps (sequences=, marts.user_sequences)
 
     def __init__(self, **params: Any) -> None:
         self.hp = self.Params(**params)  # unknown names fail here, with the model's own message

@@ -15,7 +15,6 @@ matrix product in batches (``Recommender.recommend``).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,16 @@ import torch.nn.functional as F
 from ml.artifacts import loader
 from ml.feature_sets import FeatureSet, declared
 from ml.hyperparams import one_of, param
-from ml.neural import TabularEncoder, epoch_orders, epoch_size, mlp, seed_everything
+from ml.neural import (
+    TabularEncoder,
+    epoch_orders,
+    epoch_size,
+    history_from_array,
+    history_to_array,
+    mlp,
+    record_epoch,
+    seed_everything,
+)
 from ml.progress import Progress
 from ml.recommenders.base import Embedding, ItemSimilarity, Recommender, top_k
 from ml.recommenders.sampled_softmax import NEGATIVE_STRATEGIES, sample_negatives, sampled_softmax_loss, seen_mask
@@ -141,7 +149,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         per_epoch = epoch_size(len(pair_users), p["examples_per_epoch"])
         progress = Progress("two_tower training", p["epochs"] * per_epoch, log, unit="examples")
         orders = epoch_orders(len(pair_users), p["examples_per_epoch"], p["epochs"], rng.permutation)
-        for epoch, order in enumerate(orders):
+        for order in orders:
             t0 = time.perf_counter()
             total, batches = 0.0, 0
             for lo in range(0, len(order), p["batch_size"]):
@@ -170,10 +178,7 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
                 total += float(loss.detach())
                 batches += 1
                 progress.update(len(b))
-            record = {"epoch": epoch + 1, "loss": total / max(batches, 1), "seconds": time.perf_counter() - t0}
-            self.history.append(record)
-            if log:
-                log(f"two_tower epoch {record['epoch']}/{p['epochs']}: loss {record['loss']:.4f}")
+            record_epoch(self.history, self.name, p["epochs"], total / max(batches, 1), t0, log)
             if on_epoch is not None:
                 self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
                 on_epoch(self)
@@ -210,9 +215,9 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         return {
             "user_embeddings": self.user_embeddings,
             "item_embeddings": self.item_embeddings,
-            "history": np.frombuffer(json.dumps(self.history).encode(), dtype=np.uint8),
+            "history": history_to_array(self.history),
         }
 
     def _restore(self, arrays):
         self.user_embeddings, self.item_embeddings = arrays["user_embeddings"], arrays["item_embeddings"]
-        self.history = json.loads(arrays["history"].tobytes().decode())
+        self.history = history_from_array(arrays["history"])

@@ -35,7 +35,7 @@ from ml.feature_sets import FeatureSet
 from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
 from ml.recommenders.ease import RegularisationPath
-from ml.tuning.spaces import DEFAULT_TRIALS, GRIDS, MAX_ITEMS, MAX_USERS, SPACES, TUNED, changed, default_params
+from ml.tuning.spaces import DEFAULT_TRIALS, EPOCH_TUNED, GRIDS, MAX_ITEMS, MAX_USERS, SPACES, TUNED, changed, default_params
 from ml.tuning.study import TuningResult, run_study
 from ml.two_stage.features import Attributes
 from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker, validation_ndcg_users
@@ -79,6 +79,8 @@ def tune_recommender(
             log(f"tuning {name} on {sample}")
     fallback = PopularityRecommender().fit(view.train)
     side = {"user_features": view.users, "item_features": view.items, "features": features}
+    if RECOMMENDERS[name].reads_sequences:
+        side["sequences"] = view.sequences
 
     paths: dict[str, RegularisationPath] = {}  # EASE: one factorisation per weighting serves every l2
 
@@ -89,11 +91,11 @@ def tune_recommender(
                 paths[key] = RegularisationPath(view.train, **params)
             return headline_users(paths[key].model(params["l2"]), view, fallback)
         model = RECOMMENDERS[name](**params)
-        if name != "two_tower":
+        if name not in EPOCH_TUNED:
             model.fit(view.train, **side)
             return headline_users(model, view, fallback)
         per_epoch: list[pd.Series] = []
-        model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_users(m, view, fallback)), **side)  # type: ignore[call-arg]
+        model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_users(m, view, fallback)), **side)
         best = int(np.nanargmax([e.mean() for e in per_epoch]))
         trial.set_user_attr("params", {"epochs": best + 1})
         return per_epoch[best]

@@ -57,6 +57,7 @@ SPACES: dict[str, dict[str, Suggest]] = {
         "temperature": log_uniform(0.03, 0.5),
         "embedding_dim": choice(16, 32, 64),
     },
+    "sasrec": {"learning_rate": log_uniform(3e-4, 3e-3), "dropout": uniform(0.1, 0.5), "embedding_dim": choice(32, 64)},
     "two_stage": {
         "ease_candidates": choice(False, True),
         "num_leaves": log_int(7, 63),
@@ -65,9 +66,10 @@ SPACES: dict[str, dict[str, Suggest]] = {
     },
 }
 TUNED = tuple(SPACES)
+EPOCH_TUNED = ("two_tower", "sasrec")  # trained once per trial and scored after every epoch: the epochs are chosen too
 # the sample selection runs on when the data is larger (InteractionData.tuning): bounds a trial's cost
 MAX_USERS, MAX_ITEMS = 5_000, 3_000
-DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 22, "rp3beta": 20, "two_tower": 3, "hybrid": 8, "two_stage": 8}
+DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 22, "rp3beta": 20, "two_tower": 3, "sasrec": 2, "hybrid": 8, "two_stage": 8}
 
 
 def default_params(name: str) -> dict[str, Any]:

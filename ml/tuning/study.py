@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 
 from ml.evaluation import selection
-from ml.tuning.spaces import GRIDS, SPACES, changed, default_params
+from ml.tuning.spaces import EPOCH_TUNED, GRIDS, SPACES, changed, default_params
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -100,7 +100,7 @@ def run_study(
         {"trial": t.number, **t.user_attrs["params"], "validation_ndcg@10": t.value, "seconds": t.user_attrs["seconds"]}
         for t in done
     ]
-    keep = ["trial", *searched, *(["epochs"] if name == "two_tower" else []), "validation_ndcg@10", "seconds"]
+    keep = ["trial", *searched, *(["epochs"] if name in EPOCH_TUNED else []), "validation_ndcg@10", "seconds"]
     chosen = chosen_by.chosen
     return TuningResult(
         model=name,

@@ -28,10 +28,17 @@ HISTORY = "user_item_history"
 CANDIDATES = "ctr_candidates"  # a source the Python side writes: the pairs whose features it asks for
 
 
-def load_interactions(path: str | Path | None = None) -> InteractionData:
+def load_interactions(path: str | Path | None = None, sequences: bool = False) -> InteractionData:
     """marts.interactions, user_features and item_features (train = train + validation splits; the
-    splits apart in ``fit`` and ``validation``)."""
+    splits apart in ``fit`` and ``validation``); with ``sequences``, also the steps of
+    marts.user_sequences before the test window (what sequential models learn from)."""
+    steps = None
     with connect(path) as con:
+        if sequences:
+            steps = con.execute(
+                f"select {C.USER_IDX}, {C.ITEM_IDX}, {C.SPLIT}, {C.POSITION} from {SCHEMA}.{C.USER_SEQUENCES} "
+                f"where {C.SPLIT} <> '{C.TEST}' order by {C.USER_IDX}, {C.POSITION}"
+            ).df()
         users = con.execute(f"select * from {SCHEMA}.{C.USER_FEATURES} order by {C.USER_IDX}").df()
         items = con.execute(f"select * from {SCHEMA}.{C.ITEM_FEATURES} order by {C.ITEM_IDX}").df()
         inter = con.execute(f"select {C.USER_IDX}, {C.ITEM_IDX}, {C.SPLIT}, {C.WEIGHT} from {SCHEMA}.{C.INTERACTIONS}").df()
@@ -42,7 +49,9 @@ def load_interactions(path: str | Path | None = None) -> InteractionData:
         raise ValueError("marts.item_features.item_idx must be dense 0..n-1; rebuild the dbt marts")
     split = inter[C.SPLIT]
     fit, validation, test = (to_csr(inter[split == s], len(users), len(items)) for s in (C.TRAIN, C.VALIDATION, C.TEST))
-    return InteractionData(train=fit + validation, test=test, users=users, items=items, fit=fit, validation=validation)
+    return InteractionData(
+        train=fit + validation, test=test, users=users, items=items, fit=fit, validation=validation, sequences=steps
+    )
 
 
 def joined(con: Connection, frame: pd.DataFrame, into: str, joins: list[FeatureJoin] | None = None) -> pd.DataFrame:
