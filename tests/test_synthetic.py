@@ -1,8 +1,10 @@
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import roc_auc_score
 
 from ml import columns as C
+from ml.evaluation.oracle import OracleScorer
 from ml.ingest.synthetic import GroundTruth, SyntheticConfig, generate
 
 SMALL = SyntheticConfig(n_users=400, n_items=300, n_days=30, seed=7)
@@ -51,3 +53,33 @@ def test_ground_truth_explains_clicks(tmp_path):
     np.testing.assert_array_equal(loaded.user_vectors, gt.user_vectors)
     aff = loaded.affinity(imp[C.USER_ID].to_numpy() - 1)[np.arange(len(imp)), imp[C.ITEM_ID].to_numpy() - 1]
     assert aff[label].mean() > aff[~label].mean() + 0.3
+
+
+def followed_by_successor(data, successor) -> float:
+    """Share of a user's consecutive views where the second is the first's successor."""
+    views = data.events[data.events.event_type == "view"].sort_values(["user_id", "event_at", "event_id"])
+    rows = pd.Index(data.items.item_id).get_indexer(views.item_id)
+    same_user = views.user_id.to_numpy()[1:] == views.user_id.to_numpy()[:-1]
+    return float(np.mean((successor[rows[:-1]] == rows[1:])[same_user]))
+
+
+def test_a_world_with_order_follows_its_transitions_and_the_oracle_knows_them(tmp_path):
+    small = {"n_users": 400, "n_items": 200, "n_days": 30}
+    plain = generate(SyntheticConfig(**small))
+    ordered = generate(SyntheticConfig(**small, transition_share=0.3))
+    successor = ordered.ground_truth.successor
+    assert len(plain.ground_truth.successor) == 0 and len(successor) == 200
+    category = ordered.items.category.to_numpy()
+    assert (successor != np.arange(200)).all() and (category[successor] == category).all()  # another item, same category
+    assert followed_by_successor(ordered, successor) > 10 * followed_by_successor(plain, successor)
+    # the truth travels with its order; a truth saved before order existed loads without it
+    ordered.ground_truth.save(tmp_path / "gt.npz")
+    loaded = GroundTruth.load(tmp_path / "gt.npz")
+    assert np.array_equal(loaded.successor, successor) and loaded.transition_boost == 1.5
+    old = {k: v for k, v in np.load(tmp_path / "gt.npz").items() if k not in ("successor", "transition_boost")}
+    np.savez(tmp_path / "old.npz", **old)
+    assert len(GroundTruth.load(tmp_path / "old.npz").successor) == 0
+    # the oracle adds the boost to the successor of each user's last step, and nothing without one
+    oracle = OracleScorer(loaded, loaded.user_ids[:2], loaded.item_ids, last_items=np.array([5, -1]))
+    gap = oracle.score_users(np.array([0, 1])) - loaded.affinity(np.array([0, 1]))
+    assert gap[0, successor[5]] == pytest.approx(1.5) and np.count_nonzero(gap) == 1

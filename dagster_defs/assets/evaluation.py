@@ -12,6 +12,7 @@ from dagster_defs.assets.common import (
     CTR_INPUTS,
     DAILY_MART,
     INTERACTION_MARTS,
+    SEQUENCE_MART,
     ModelArtifact,
     code_version,
     md,
@@ -120,7 +121,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
 @dg.asset(
     key=["evaluation", "oracle"],
     group_name="evaluation",
-    deps=[*INTERACTION_MARTS, *CTR_INPUTS],
+    deps=[*INTERACTION_MARTS, *CTR_INPUTS, SEQUENCE_MART],
     kinds=KINDS,
     code_version=code_version("evaluation"),
     description=models.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.",
@@ -130,7 +131,7 @@ def oracle_evaluation(context: dg.AssetExecutionContext, recsys: RecsysResource)
     if not gt_path.exists():
         return dg.MaterializeResult(metadata=skip(context, f"no ground truth at {gt_path}: only synthetic data has an oracle"))
     examples = marts.load_examples()
-    data = marts.load_interactions()
+    data = marts.load_interactions(sequences=True)  # a truth with order also scores what follows each last step
     frame = oracle.evaluate_oracle(GroundTruth.load(gt_path), data, examples[examples["split"] == "test"])
     return dg.MaterializeResult(metadata=store_results(context, frame, "oracle", gt_path.name, protocol.window_id(data)))
 

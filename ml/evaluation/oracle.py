@@ -24,22 +24,32 @@ class GroundTruth(Protocol):
 
     def affinity(self, user_rows: np.ndarray, item_rows: np.ndarray | None = None) -> np.ndarray: ...
 
+    def next_boost(self, last_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray: ...
+
 
 class OracleScorer(Scorer):
     """Ranks items by the synthetic generator's true affinity: the upper bound of the benchmark."""
 
     name = "oracle"
 
-    def __init__(self, ground_truth: GroundTruth, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+    def __init__(
+        self, ground_truth: GroundTruth, user_ids: np.ndarray, item_ids: np.ndarray, last_items: np.ndarray | None = None
+    ) -> None:
+        """``last_items``: per user (index), the item index of their last step before the window scored
+        (-1: none), for a truth with order (its successor is liked more)."""
         self.ground_truth = ground_truth
         self.user_rows = pd.Index(ground_truth.user_ids).get_indexer(user_ids)
         self.item_rows = pd.Index(ground_truth.item_ids).get_indexer(item_ids)
         if (self.user_rows < 0).any() or (self.item_rows < 0).any():
             raise ValueError("the ground truth does not describe these users/items: it belongs to another dataset")
         self.n_users, self.n_items = len(user_ids), len(item_ids)
+        self.last_rows = np.full(len(user_ids), -1)
+        if last_items is not None:
+            self.last_rows = np.where(last_items >= 0, self.item_rows[np.maximum(last_items, 0)], -1)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        return self.ground_truth.affinity(self.user_rows[user_indices], self.item_rows)
+        scores = self.ground_truth.affinity(self.user_rows[user_indices], self.item_rows)
+        return scores + self.ground_truth.next_boost(self.last_rows[user_indices], self.item_rows)
 
 
 @loader("oracle")
@@ -78,9 +88,19 @@ class OracleRecommender(Recommender, Embedding):
         self.user_vectors_, self.item_vectors_ = arrays["user_vectors"], arrays["item_vectors"]
 
 
+def last_steps(data: InteractionData) -> np.ndarray | None:
+    """Each user's last step before the test window (item index, -1: none), from ``data.sequences``."""
+    if data.sequences is None:
+        return None
+    last = data.sequences.sort_values("position").groupby("user_idx")["item_idx"].last()
+    out = np.full(data.n_users, -1)
+    out[last.index.to_numpy()] = last.to_numpy()
+    return out
+
+
 def evaluate_oracle(ground_truth: GroundTruth, data: InteractionData, ctr_test: pd.DataFrame) -> pd.DataFrame:
     """Ranking metrics of the true affinity, and the CTR metrics of the true click probabilities."""
-    oracle = OracleScorer(ground_truth, data.users["user_id"].to_numpy(), data.items["item_id"].to_numpy())
+    oracle = OracleScorer(ground_truth, data.users["user_id"].to_numpy(), data.items["item_id"].to_numpy(), last_steps(data))
     frame = evaluate(oracle, data, fallback=None)
     if ctr_test.empty:  # no impressions: no click probabilities to score
         return frame

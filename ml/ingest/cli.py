@@ -34,15 +34,19 @@ def main(argv: list[str] | None = None) -> None:
     pq.add_argument("--by-day", action="store_true", help="events in one folder per arrival day (incremental processing)")
     for p in (sample, pq):
         p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--transition-share", type=float, default=0.0, help="order: share of 'what's next' impressions (0: none)")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     if args.command == "sample":
-        data = synthetic.generate(synthetic.SyntheticConfig(seed=args.seed, dirty_share=0.002))
+        config = synthetic.SyntheticConfig(seed=args.seed, dirty_share=0.002, transition_share=args.transition_share)
+        data = synthetic.generate(config)
         paths = synthetic.write_csv(data, args.seeds_dir)
         data.ground_truth.save(args.ground_truth)
     else:
-        config = synthetic.SyntheticConfig.for_events(args.events, seed=args.seed, n_days=args.days)
+        config = synthetic.SyntheticConfig.for_events(
+            args.events, seed=args.seed, n_days=args.days, transition_share=args.transition_share
+        )
         data = synthetic.generate(config)
         paths = synthetic.write_parquet(data, args.out)
         data.ground_truth.save(args.out / "ground_truth.npz")

@@ -109,6 +109,11 @@ class SyntheticConfig:
     new_user_share: float = 0.15
     zipf_exponent: float = 1.0
     dirty_share: float = 0.0
+    # order (ml.ingest.synthetic.order): each item has a successor in its category; a session shows
+    # the successor of its previous impression with this probability, and an item is liked this much
+    # more (affinity) right after the user viewed its predecessor. 0: no order (the committed sample)
+    transition_share: float = 0.0
+    transition_boost: float = 1.5
 
     @classmethod
     def for_events(cls, n_events: int, **overrides) -> SyntheticConfig:

@@ -6,6 +6,8 @@ users differ widely in activity (log-normal), items are exposed with a power-law
 mixed with a personalised feed, and every impression runs down a funnel
 ``impression -> view -> click -> add_to_cart -> purchase`` whose probabilities rise with ``a(u, i)``.
 Items are released over time (cold-start items) and users sign up over time (cold-start users).
+With ``transition_share`` > 0 the world also has order (``ml.ingest.synthetic.order``): item-to-item
+transitions in exposure and in response.
 
 Outputs follow the raw data contract in the README (``users``, ``items``, ``events``) plus a ground
 truth (:class:`GroundTruth`) holding the affinity vectors and each impression's true click
@@ -35,6 +37,7 @@ from ml.ingest.synthetic.config import (  # noqa: F401 (re-exported)
     SyntheticConfig,
 )
 from ml.ingest.synthetic.files import _add_dirty_rows
+from ml.ingest.synthetic.order import chain_exposure, session_boost, successors
 from ml.ingest.synthetic.truth import GroundTruth, SyntheticData, funnel
 from ml.ingest.synthetic.truth import price_z as truth_price_z
 
@@ -136,6 +139,9 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
         pool_cum[lo : lo + 2048] = np.cumsum(w / w.sum(1, keepdims=True), axis=1)
     rows = imp_user[personal]
     imp_item[personal] = pool_items[rows, _weighted_choice_rows(rng, pool_cum, rows)]
+    successor = successors(item_cat, config.seed) if config.transition_share > 0 else None
+    if successor is not None:  # "what's next" slots show the previous impression's successor
+        imp_item = chain_exposure(imp_item.reshape(-1, m), successor, config.transition_share, config.seed).ravel()
     for _ in range(8):  # items not yet released are re-drawn from the popularity distribution
         bad = release_day[imp_item] > imp_day
         if not bad.any():
@@ -151,8 +157,13 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
     for lo in range(0, len(aff), 1_000_000):
         sl = slice(lo, lo + 1_000_000)
         aff[sl] = np.einsum("ij,ij->i", user_vectors[imp_user[sl]], item_vectors[imp_item[sl]])
+    u_view = rng.random(len(aff))
+    if successor is not None:  # right after viewing an item, its successor is liked more
+        aff = session_boost(
+            imp_sess, imp_item, aff, u_view, lambda a: funnel(a, np.zeros_like(a))[0], successor, config.transition_boost
+        )
     p_view, p_click_view, p_cart, p_buy = funnel(aff, price_z[imp_item])
-    viewed = rng.random(len(aff)) < p_view
+    viewed = u_view < p_view
     clicked = viewed & (rng.random(len(aff)) < p_click_view)
     carted = clicked & (rng.random(len(aff)) < p_cart)
     bought = carted & (rng.random(len(aff)) < p_buy)
@@ -219,6 +230,8 @@ def generate(config: SyntheticConfig | None = None) -> SyntheticData:
         impression_event_ids=event_id[imp_mask],
         click_probability=(p_view * p_click_view)[e_src[imp_mask]].astype(np.float32),
     )
+    if successor is not None:
+        gt.successor, gt.transition_boost = successor, config.transition_boost
     if config.dirty_share > 0:
         events = _add_dirty_rows(events, config.dirty_share, rng)
     return SyntheticData(users=users, items=items, events=events, ground_truth=gt)

@@ -34,7 +34,9 @@ def price_z(price: np.ndarray) -> np.ndarray:
 
 @dataclass
 class GroundTruth:
-    """True affinity ``a(u, i) = user_vectors[u] . item_vectors[i]`` and true impression click probabilities."""
+    """True affinity ``a(u, i) = user_vectors[u] . item_vectors[i]`` and true impression click probabilities;
+    with order, each item's successor (row) and how much more a user likes an item right after viewing
+    its predecessor (``transition_boost``; ``successor`` empty without order)."""
 
     user_ids: np.ndarray
     item_ids: np.ndarray
@@ -42,6 +44,19 @@ class GroundTruth:
     item_vectors: np.ndarray
     impression_event_ids: np.ndarray
     click_probability: np.ndarray
+    successor: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    transition_boost: float = 0.0
+
+    def next_boost(self, last_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
+        """The affinity bonus of ``item_rows`` for users whose last viewed item is ``last_rows`` (-1: none):
+        ``transition_boost`` where the item is the successor of the last one (users x items)."""
+        out = np.zeros((len(last_rows), len(item_rows)), dtype=np.float32)
+        if len(self.successor) == 0:
+            return out
+        last_rows = np.asarray(last_rows)
+        nxt = np.where(last_rows >= 0, self.successor[np.maximum(last_rows, 0)], -1)
+        out[nxt[:, None] == np.asarray(item_rows)[None, :]] = self.transition_boost
+        return out
 
     def affinity(self, user_rows: np.ndarray, item_rows: np.ndarray | None = None) -> np.ndarray:
         """Affinity of the given users (row positions in ``user_ids``) to all or the given items."""
@@ -55,8 +70,11 @@ class GroundTruth:
 
     @classmethod
     def load(cls, path: str | Path) -> GroundTruth:
-        with np.load(path) as f:
-            return cls(**{field.name: f[field.name] for field in dataclasses.fields(cls)})
+        with np.load(path) as f:  # a truth saved before order existed has no successor: no order
+            values = {field.name: f[field.name] for field in dataclasses.fields(cls) if field.name in f.files}
+        if "transition_boost" in values:
+            values["transition_boost"] = float(values["transition_boost"])
+        return cls(**values)
 
 
 @dataclass
