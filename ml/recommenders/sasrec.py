@@ -100,7 +100,7 @@ class SASRecRecommender(Recommender, Embedding, ItemSimilarity, SequenceFoldIn):
         item_features: pd.DataFrame | None = None,
         features: dict[str, FeatureSet] | None = None,
         log: Callable[[str], None] | None = None,
-        on_epoch: Callable[[SASRecRecommender], None] | None = None,
+        on_epoch: Callable[[SASRecRecommender], bool | None] | None = None,
         **side,
     ) -> SASRecRecommender:
         if sequences is None or sequences.empty:
@@ -145,8 +145,8 @@ class SASRecRecommender(Recommender, Embedding, ItemSimilarity, SequenceFoldIn):
             record_epoch(self.history, self.name, p["epochs"], total / max(batches, 1), t0, log)
             if on_epoch is not None or epoch == p["epochs"] - 1:
                 self._embed(steps, side_inputs)
-            if on_epoch is not None:
-                on_epoch(self)
+            if on_epoch is not None and on_epoch(self):  # the caller (tuning) has seen enough epochs
+                break
         progress.finish()
         return self
 

@@ -96,12 +96,13 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
         user_features: pd.DataFrame | None = None,
         item_features: pd.DataFrame | None = None,
         log: Callable[[str], None] | None = None,
-        on_epoch: Callable[[TwoTowerRecommender], None] | None = None,
+        on_epoch: Callable[[TwoTowerRecommender], bool | None] | None = None,
         features: dict[str, FeatureSet] | None = None,
         **side,
     ) -> TwoTowerRecommender:
         """Train for ``epochs``; ``on_epoch(self)`` after each epoch sees the model as it is then
-        (embeddings computed), which is how tuning picks the number of epochs on validation. The towers
+        (embeddings computed) and stops the training by returning True, which is how tuning picks the
+        number of epochs on validation. The towers
         take the features the user and item marts declare for the two-tower (``features``, by mart)."""
         if user_features is None or item_features is None:
             raise ValueError("two_tower needs user_features and item_features (the dbt feature marts)")
@@ -181,7 +182,8 @@ class TwoTowerRecommender(Recommender, ItemSimilarity, Embedding):
             record_epoch(self.history, self.name, p["epochs"], total / max(batches, 1), t0, log)
             if on_epoch is not None:
                 self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
-                on_epoch(self)
+                if on_epoch(self):  # the caller has seen enough epochs
+                    break
         progress.finish()
         self._embed(train, user_tower, item_tower, (u_cat, u_num), (i_cat, i_num))
         return self

@@ -13,8 +13,9 @@ assets then refit the chosen parameters on the whole train window (train + valid
 - EASE: its regularisation path, every ``l2`` of ``EASE_L2_PATH`` for both weightings, one
   factorisation per weighting (``RegularisationPath``).
 - hybrid: the blend weight of ALS and content scores (the ALS part keeps its defaults).
-- two-tower: TPE over learning rate, temperature and size; each trial trains up to ``epochs`` and
-  is scored after every epoch, so the number of epochs is chosen on validation too.
+- two-tower and SASRec: TPE over learning rate, temperature (dropout) and size; each trial trains up
+  to ``epochs``, is scored after every epoch and stops after ``EPOCH_PATIENCE`` epochs without a
+  better one, so the number of epochs is chosen on validation too.
 - two-stage: whether EASE adds candidates, and the LightGBM ranker's parameters, TPE over the ranker
   frames (computed once per candidate set) of the windows inside the train period; scored by the
   NDCG@10 of the ranked lists on its validation window (the last ``label_days`` before the test
@@ -35,7 +36,18 @@ from ml.feature_sets import FeatureSet
 from ml.interactions import InteractionData
 from ml.recommenders import RECOMMENDERS, PopularityRecommender
 from ml.recommenders.ease import RegularisationPath
-from ml.tuning.spaces import DEFAULT_TRIALS, EPOCH_TUNED, GRIDS, MAX_ITEMS, MAX_USERS, SPACES, TUNED, changed, default_params
+from ml.tuning.spaces import (
+    DEFAULT_TRIALS,
+    EPOCH_PATIENCE,
+    EPOCH_TUNED,
+    GRIDS,
+    MAX_ITEMS,
+    MAX_USERS,
+    SPACES,
+    TUNED,
+    changed,
+    default_params,
+)
 from ml.tuning.study import TuningResult, run_study
 from ml.two_stage.features import Attributes
 from ml.two_stage.ranker import TwoStageParams, ranker_frames, train_ranker, validation_ndcg_users
@@ -95,7 +107,12 @@ def tune_recommender(
             model.fit(view.train, **side)
             return headline_users(model, view, fallback)
         per_epoch: list[pd.Series] = []
-        model.fit(view.train, on_epoch=lambda m: per_epoch.append(headline_users(m, view, fallback)), **side)
+
+        def scored(fitted) -> bool:  # True: stop, no better epoch for EPOCH_PATIENCE epochs
+            per_epoch.append(headline_users(fitted, view, fallback))
+            return len(per_epoch) - 1 - int(np.nanargmax([e.mean() for e in per_epoch])) >= EPOCH_PATIENCE
+
+        model.fit(view.train, on_epoch=scored, **side)
         best = int(np.nanargmax([e.mean() for e in per_epoch]))
         trial.set_user_attr("params", {"epochs": best + 1})
         return per_epoch[best]
