@@ -14,8 +14,9 @@ assets then refit the chosen parameters on the whole train window (train + valid
   factorisation per weighting (``RegularisationPath``).
 - hybrid: the blend weight of ALS and content scores (the ALS part keeps its defaults).
 - two-tower and SASRec: TPE over learning rate, temperature (dropout) and size; each trial trains up
-  to ``epochs``, is scored after every epoch and stops after ``EPOCH_PATIENCE`` epochs without a
-  better one, so the number of epochs is chosen on validation too.
+  to ``epochs``, is scored after every epoch and, past half of them, stops after ``EPOCH_PATIENCE``
+  epochs without a better one (a network can plateau early, then take off), so the number of epochs
+  is chosen on validation too.
 - two-stage: whether EASE adds candidates, and the LightGBM ranker's parameters, TPE over the ranker
   frames (computed once per candidate set) of the windows inside the train period; scored by the
   NDCG@10 of the ranked lists on its validation window (the last ``label_days`` before the test
@@ -108,9 +109,10 @@ def tune_recommender(
             return headline_users(model, view, fallback)
         per_epoch: list[pd.Series] = []
 
-        def scored(fitted) -> bool:  # True: stop, no better epoch for EPOCH_PATIENCE epochs
+        def scored(fitted) -> bool:  # True: stop, past half the epochs and no better one for EPOCH_PATIENCE
             per_epoch.append(headline_users(fitted, view, fallback))
-            return len(per_epoch) - 1 - int(np.nanargmax([e.mean() for e in per_epoch])) >= EPOCH_PATIENCE
+            stale = len(per_epoch) - 1 - int(np.nanargmax([e.mean() for e in per_epoch]))
+            return 2 * len(per_epoch) >= params["epochs"] and stale >= EPOCH_PATIENCE
 
         model.fit(view.train, on_epoch=scored, **side)
         best = int(np.nanargmax([e.mean() for e in per_epoch]))

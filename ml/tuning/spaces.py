@@ -67,7 +67,7 @@ SPACES: dict[str, dict[str, Suggest]] = {
 }
 TUNED = tuple(SPACES)
 EPOCH_TUNED = ("two_tower", "sasrec")  # trained once per trial and scored after every epoch: the epochs are chosen too
-EPOCH_PATIENCE = 3  # a trial of those stops after this many epochs without a better validation score
+EPOCH_PATIENCE = 3  # past half its epochs, a trial of those stops after this many without a better score
 # the sample selection runs on when the data is larger (InteractionData.tuning): bounds a trial's cost
 MAX_USERS, MAX_ITEMS = 5_000, 3_000
 DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 22, "rp3beta": 20, "two_tower": 3, "sasrec": 2, "hybrid": 8, "two_stage": 8}
