@@ -18,23 +18,24 @@ def epoch_size(n: int, per_epoch: int) -> int:
     return min(per_epoch or n, n)
 
 
-def epoch_orders(n: int, per_epoch: int, epochs: int, permutation: Callable[[int], np.ndarray]) -> Iterator[np.ndarray]:
-    """The examples of each epoch, in order. When ``per_epoch`` is 0 or at least ``n``: a fresh
-    permutation of all ``n``. Otherwise the next ``per_epoch`` examples of a shuffled pass, reshuffled
-    when it runs out, so every example is seen once before any is seen twice and an epoch's cost stops
-    growing with the data. ``permutation(n)`` shuffles (the caller's seeded generator)."""
-    if not per_epoch or per_epoch >= n:
+def epoch_orders(
+    n: int, per_epoch: int, epochs: int, permutation: Callable[[int], np.ndarray], repeat: bool = False
+) -> Iterator[np.ndarray]:
+    """The examples of each epoch, in order: the next ``per_epoch`` examples of a stream of shuffled
+    passes, so every example is seen once before any is seen twice and an epoch's cost stops growing
+    with the data. When ``per_epoch`` is 0 or at least ``n``, an epoch is one whole pass, unless
+    ``repeat``: then it is always ``per_epoch`` examples, from as many passes as it takes (small data
+    seen several times an epoch). ``permutation(n)`` shuffles (the caller's seeded generator)."""
+    if not repeat and (not per_epoch or per_epoch >= n):
         for _ in range(epochs):
             yield permutation(n)
         return
-    stream, at = permutation(n), 0
+    stream = np.zeros(0, dtype=np.int64)
     for _ in range(epochs):
-        take = stream[at : at + per_epoch]
-        at += per_epoch
-        if len(take) < per_epoch:
-            stream, at = permutation(n), per_epoch - len(take)
-            take = np.concatenate([take, stream[:at]])
-        yield take
+        while len(stream) < per_epoch:
+            stream = np.concatenate([stream, permutation(n)])
+        yield stream[:per_epoch]
+        stream = stream[per_epoch:]
 
 
 def seed_everything(seed: int) -> torch.Generator:

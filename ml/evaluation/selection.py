@@ -44,7 +44,6 @@ class Draw:
 @dataclass(frozen=True)
 class Selection:
     best: int  # the best trial on all validation users (0: the defaults)
-    value: float  # its mean
     comparison: uncertainty.Comparison | None  # cross-fitted gain vs trial 0, averaged over the draws
     confirmed: bool  # significantly above zero: adopted
     draws: list[Draw] = field(default_factory=list)
@@ -80,14 +79,14 @@ def select(scores: pd.DataFrame, seed: int, repeats: int = REPEATS) -> Selection
     means = scores.mean()
     best = int(means.idxmax()) if means.notna().any() else 0
     if best == 0:
-        return Selection(0, float(means.get(0, np.nan)), None, False)
+        return Selection(0, None, False)
     draws, fitted = [], []
     for r in range(repeats):
         values, chosen = cross_fitted_scores(scores, seed + r)
         fitted.append(values)
         draws.append(Draw(seed + r, chosen, uncertainty.paired_comparison(values, scores[0])))
     c = uncertainty.paired_comparison(pd.concat(fitted, axis=1).mean(axis=1), scores[0])
-    return Selection(best, float(means[best]), c, bool(c.significant and c.diff > 0), draws)
+    return Selection(best, c, bool(c.significant and c.diff > 0), draws)
 
 
 def one_look(scores: pd.DataFrame) -> Selection:
@@ -96,9 +95,9 @@ def one_look(scores: pd.DataFrame) -> Selection:
     means = scores.mean()
     best = int(means.idxmax())
     if best == 0:
-        return Selection(0, float(means[0]), None, False)
+        return Selection(0, None, False)
     c = uncertainty.paired_comparison(scores[best], scores[0])
-    return Selection(best, float(means[best]), c, bool(c.significant and c.diff > 0))
+    return Selection(best, c, bool(c.significant and c.diff > 0))
 
 
 def stability_frame(chosen: Selection, params_of: dict[int, dict]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from ml.hyperparams import one_of, param
 from ml.neural import (
     TabularEncoder,
     arrays_to_state,
+    epoch_orders,
     history_from_array,
     history_to_array,
     record_epoch,
@@ -47,7 +48,6 @@ from ml.recommenders.sequence_net import (
     length_batches,
     next_step_loss,
     training_windows,
-    user_draws,
 )
 
 LOSSES = ("auto", "full", "sampled")
@@ -125,7 +125,7 @@ class SASRecRecommender(Recommender, Embedding, ItemSimilarity, SequenceFoldIn):
         q = counts**0.75 / (counts**0.75).sum()  # the negatives' sampling distribution (log q corrects for it)
         log_q = torch.from_numpy(np.log(q).astype(np.float32))
         trainable = [s for s in steps if len(s) >= 2]
-        draws = user_draws(len(trainable), p["windows_per_epoch"], p["epochs"], rng)
+        draws = epoch_orders(len(trainable), p["windows_per_epoch"], p["epochs"], rng.permutation, repeat=True)
         progress = Progress("sasrec training", p["epochs"] * p["windows_per_epoch"], log, unit="windows")
         self.history = []
         for epoch, chosen in enumerate(draws):

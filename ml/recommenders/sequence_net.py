@@ -84,17 +84,6 @@ def training_windows(sequences: list[np.ndarray], max_len: int, rng: np.random.G
     return left_padded([w[:-1] for w in windows], max_len), left_padded([w[1:] for w in windows], max_len)
 
 
-def user_draws(n: int, per_epoch: int, epochs: int, rng: np.random.Generator):
-    """``per_epoch`` user positions per epoch from a stream of shuffled passes over the ``n`` users:
-    every user once before any twice, however ``per_epoch`` compares with ``n``."""
-    stream = np.zeros(0, dtype=np.int64)
-    for _ in range(epochs):
-        while len(stream) < per_epoch:
-            stream = np.concatenate([stream, rng.permutation(n)])
-        yield stream[:per_epoch]
-        stream = stream[per_epoch:]
-
-
 def length_batches(inputs: np.ndarray, batch_size: int, rng: np.random.Generator):
     """Row indices of batches of similar length (sorted by length, the batches in random order), and of
     each batch only the columns where some row has a step: short histories cost short attention."""

@@ -51,16 +51,46 @@ def pair_values(matrix: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> 
     return np.asarray(matrix[users, items]).ravel()
 
 
+class DailyRows:
+    """marts.interactions_daily prepared once (days, engaged rows, impressions) for cutting its windows."""
+
+    def __init__(self, daily: pd.DataFrame, n_users: int, n_items: int) -> None:
+        if "n_impressions" not in daily.columns:
+            raise ValueError(
+                "marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
+                "(dbt build --select interactions_daily, or materialize marts/interactions_daily)"
+            )
+        self.daily, self.n_users, self.n_items = daily, n_users, n_items
+        self.day = pd.to_datetime(daily["event_day"]).to_numpy()
+        self.engaged = daily[C.WEIGHT].to_numpy() > 0
+        self.shown = daily["n_impressions"].to_numpy() > 0
+        self.impressions = daily[[C.USER_IDX, C.ITEM_IDX]].assign(**{C.WEIGHT: daily["n_impressions"]})
+
+    def window(self, before: np.ndarray, recent: np.ndarray, labels: np.ndarray, cutoff) -> Window:
+        """History ``before``, recent history ``recent``, labels ``labels`` (row masks; interactions
+        only: impressions count as exposure, never as history or label)."""
+        d, imp, shape = self.daily, self.impressions, (self.n_users, self.n_items)
+        return Window(
+            to_csr(d[before & self.engaged], *shape),
+            to_csr(d[labels & self.engaged], *shape),
+            pd.Timestamp(cutoff),
+            to_csr(d[recent & self.engaged], *shape),
+            to_csr(imp[before & self.shown], *shape),
+            to_csr(imp[recent & self.shown], *shape),
+            max(int((np.datetime64(cutoff, "ns") - self.day.min()) / np.timedelta64(1, "D")), 1),
+        )
+
+
 def make_windows(
     daily: pd.DataFrame, n_users: int, n_items: int, split_at: pd.Timestamp, label_days: int, n_train_windows: int = 5
 ) -> tuple[list[Window], Window, Window]:
     """(ranker train windows, early-stopping window, test window) from marts.interactions_daily."""
-    day = pd.to_datetime(daily["event_day"]).to_numpy()
-    gap = np.timedelta64(label_days, "D")
+    rows = DailyRows(daily, n_users, n_items)
+    day, gap = rows.day, np.timedelta64(label_days, "D")
 
     def window(cutoff, label_mask):
         cutoff = np.datetime64(cutoff, "ns")
-        return build_window(daily, n_users, n_items, day < cutoff, (day < cutoff) & (day >= cutoff - WEEK), label_mask, cutoff)
+        return rows.window(day < cutoff, (day < cutoff) & (day >= cutoff - WEEK), label_mask, cutoff)
 
     split_at = np.datetime64(split_at, "ns")
     train = [
@@ -77,31 +107,6 @@ def make_windows(
     )
 
 
-def build_window(
-    daily: pd.DataFrame, n_users: int, n_items: int, before: np.ndarray, recent: np.ndarray, label_mask: np.ndarray, cutoff
-) -> Window:
-    """A window of ``daily``'s rows: history ``before``, recent history ``recent``, labels ``label_mask``
-    (interactions only; impressions count as exposure, never as history or label)."""
-    if "n_impressions" not in daily.columns:
-        raise ValueError(
-            "marts.interactions_daily has no n_impressions column: rebuild the dbt marts "
-            "(dbt build --select interactions_daily, or materialize marts/interactions_daily)"
-        )
-    day = pd.to_datetime(daily["event_day"]).to_numpy()
-    engaged = daily[C.WEIGHT].to_numpy() > 0
-    shown = daily["n_impressions"].to_numpy() > 0
-    impressions = daily[[C.USER_IDX, C.ITEM_IDX]].assign(**{C.WEIGHT: daily["n_impressions"]})
-    return Window(
-        to_csr(daily[before & engaged], n_users, n_items),
-        to_csr(daily[label_mask & engaged], n_users, n_items),
-        pd.Timestamp(cutoff),
-        to_csr(daily[recent & engaged], n_users, n_items),
-        to_csr(impressions[before & shown], n_users, n_items),
-        to_csr(impressions[recent & shown], n_users, n_items),
-        max(int((np.datetime64(cutoff, "ns") - day.min()) / np.timedelta64(1, "D")), 1),
-    )
-
-
 def per_user_windows(daily: pd.DataFrame, n_users: int, n_items: int, seed: int = 0) -> tuple[list[Window], Window, Window]:
     """The ranker's windows under a per-user split (``leave_last_k``: each user's own boundary), from the
     split column of marts.interactions_daily:
@@ -114,8 +119,8 @@ def per_user_windows(daily: pd.DataFrame, n_users: int, n_items: int, seed: int 
     "Recent" (the 7-day popularity and exposure features) is the last 7 days of each user's own
     history; the cutoff (item age) is the history's last day. No window reads a test row, and the
     validation labels of one half never reach the other's."""
-    split = daily["split"].to_numpy()
-    day = pd.to_datetime(daily["event_day"]).to_numpy()
+    rows = DailyRows(daily, n_users, n_items)
+    split, day = daily["split"].to_numpy(), rows.day
     users = daily[C.USER_IDX].to_numpy()
     half = np.random.default_rng([seed, 0x2A]).random(n_users) < 0.5
 
@@ -123,7 +128,7 @@ def per_user_windows(daily: pd.DataFrame, n_users: int, n_items: int, seed: int 
         last = pd.Series(day[history]).groupby(users[history]).max()
         own_last = pd.Series(users).map(last).to_numpy()
         recent = history & (day > own_last - WEEK)  # 7 days up to and including the last
-        return build_window(daily, n_users, n_items, history, recent, labels, day[history].max())
+        return rows.window(history, recent, labels, day[history].max())
 
     fit, validation = split == "train", split == "validation"
     if not validation.any():
