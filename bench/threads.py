@@ -7,6 +7,12 @@ BLAS at 1), item-item neighbours (numba), a two-tower-sized torch training loop,
 with 1 and with 2 threads (``ml.threads.apply``), alternating, median of the rounds; once on an idle
 machine and once beside a busy neighbour (a process spinning on one core: dbt, another run or the
 service). Prints seconds per step and condition, and the totals that choose the default.
+
+    python -m bench.threads --lanes [--rounds 3]
+
+Lanes instead (``ml.threads.lanes``): four one-thread LightGBM fits one after another against
+``lanes()`` at a time in threads, idle and beside the busy core: the evidence for running the two-stage
+ranker's independent tuning trials side by side.
 """
 
 import argparse
@@ -14,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import lightgbm as lgb
 import numpy as np
@@ -80,18 +87,51 @@ def run(X: sp.csr_matrix, rounds: int) -> dict[tuple[str, int], float]:
     return {key: statistics.median(values) for key, values in out.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    X = interactions()
-    idle = run(X, args.rounds)
+def in_lanes(n_lanes: int, tasks: int = 4) -> float:
+    threads.apply(1)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n_lanes) as pool:
+        list(pool.map(lambda _: lightgbm_fit(), range(tasks)))
+    return time.perf_counter() - t0
+
+
+def run_lanes(rounds: int) -> dict[int, float]:
+    n = threads.lanes()
+    out: dict[int, list[float]] = {1: [], n: []}
+    for _ in range(rounds):
+        for lanes in out:
+            out[lanes].append(in_lanes(lanes))
+    return {lanes: statistics.median(values) for lanes, values in out.items()}
+
+
+def beside_busy_core(fn):
+    """``fn()`` while a second process spins on one core (dbt, another run or the service)."""
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        busy = run(X, args.rounds)
+        return fn()
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def main_lanes(rounds: int) -> None:
+    idle = run_lanes(rounds)
+    busy = beside_busy_core(lambda: run_lanes(rounds))
+    print(f"four one-thread LightGBM fits, seconds, median of {rounds}; lanes on this machine: {threads.lanes()}")
+    for lanes in idle:
+        print(f"{lanes} at a time: idle {idle[lanes]:.2f}, beside a busy core {busy[lanes]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--lanes", action="store_true", help="measure tasks side by side instead of threads")
+    args = parser.parse_args()
+    if args.lanes:
+        return main_lanes(args.rounds)
+    X = interactions()
+    idle = run(X, args.rounds)
+    busy = beside_busy_core(lambda: run(X, args.rounds))
     names = list(steps(X))
     print(f"seconds, median of {args.rounds} (1 and 2 threads alternating); busy = beside a process spinning on one core")
     print(f"{'step':<20} {'idle 1':>8} {'idle 2':>8} {'busy 1':>8} {'busy 2':>8}")

@@ -33,6 +33,14 @@ def budget() -> int:
     return n
 
 
+def lanes() -> int:
+    """How many tasks of the thread budget fit the machine's cores at once (at least 1). Independent,
+    separately seeded tasks (the two-stage ranker's random-start tuning trials) run that many at a
+    time: unlike one library's threads they never wait for each other, so a busy neighbour only shares
+    the cores with them (``python -m bench.threads --lanes`` measures both)."""
+    return max(1, (os.cpu_count() or 1) // budget())
+
+
 def apply(n: int | None = None) -> int:
     """Set every library's thread count to ``n`` (default: :func:`budget`) for this process; returns it."""
     import faiss

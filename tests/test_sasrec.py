@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from fastapi.testclient import TestClient
 
 from ml.errors import CannotTrain
@@ -85,6 +86,21 @@ def test_a_saved_model_scores_the_same_after_loading(trained, tmp_path):
         loaded.score_continued(np.array([3, -1]), more), model.score_continued(np.array([3, -1]), more), rtol=1e-5, atol=1e-5
     )
     assert loaded.similar_items([7], 1)[0][0, 0] == 8  # the likeliest next item after 7 alone
+
+
+def test_users_are_read_in_batches_of_similar_length_with_the_same_states(trained):
+    """Inference cuts each batch to its longest history: the padding it drops changes no state (within
+    float rounding), an empty history stays zeros, and the batch size does not matter."""
+    _, model = trained
+    recent = model.recent.copy()
+    recent[:5] = -1  # users without steps
+    with torch.no_grad():  # every row at full width, as one batch
+        full = model.encoder(torch.from_numpy(recent.astype(np.int64)), torch.from_numpy(model.item_table))[:, -1].numpy()
+    full[:5] = 0
+    assert len({int(n) for n in (recent != -1).sum(axis=1)}) > 5  # histories of many lengths
+    np.testing.assert_allclose(model._hidden(recent), full, atol=1e-5)
+    np.testing.assert_allclose(model._hidden(recent, batch=7), model._hidden(recent), atol=1e-5)
+    assert not model._hidden(recent)[:5].any()
 
 
 def test_without_the_ordered_steps_it_says_what_it_needs():

@@ -1,6 +1,8 @@
 """Tuning chooses on the validation window only: trial 0 is the default, the choice is at least as
 good on validation, it is reproducible, and the test window is never read."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -143,3 +145,28 @@ def test_ease_walks_its_regularisation_path_from_one_factorisation():
     for l2 in (5.0, 500.0):
         exact = EASERecommender(l2=l2, weighting="log").fit(data.fit).weights
         np.testing.assert_allclose(path.model(l2).weights, exact, atol=1e-5 * np.abs(exact).max())
+
+
+def test_trials_in_lanes_make_the_same_study_as_one_at_a_time():
+    """The random-start trials run side by side in threads (finishing in any order); the rest one at a
+    time: every trial gets the same parameters and the choice is the same as sequential."""
+    users = pd.Index(np.arange(200) + 1)
+
+    def objective(params, trial):  # slower for some trials, so lanes finish out of order
+        time.sleep(0.02 * (trial.number % 3))
+        rng = np.random.default_rng(int(params["k_neighbors"]))
+        return pd.Series(rng.random(len(users)) * params["shrinkage"] / 200, index=users)
+
+    sequential = tuning.run_study("item_item", objective, n_trials=13, seed=3)
+    laned = tuning.run_study("item_item", objective, n_trials=13, seed=3, lanes=3)
+    assert laned.trials.drop(columns="seconds").equals(sequential.trials.drop(columns="seconds"))
+    assert laned.scores.equals(sequential.scores) and list(laned.scores.columns) == list(range(13))
+    assert laned.params == sequential.params and laned.decision == sequential.decision
+
+    def failing(params, trial):
+        if trial.number == 2:
+            raise RuntimeError("trial 2 broke")
+        return objective(params, trial)
+
+    with pytest.raises(RuntimeError, match="trial 2 broke"):
+        tuning.run_study("item_item", failing, n_trials=5, seed=3, lanes=2)

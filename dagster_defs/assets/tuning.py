@@ -15,7 +15,7 @@ from dagster_defs.assets.common import (
     skip,
 )
 from dagster_defs.assets.configs import TUNING_CONFIGS
-from ml import tuning
+from ml import threads, tuning
 from ml.errors import CannotTrain
 from ml.recommenders import RECOMMENDERS
 from ml.two_stage import Attributes, TwoStageParams
@@ -61,7 +61,7 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
                 defaults = TwoStageParams()
                 data, windows = marts.load_ranker_inputs(defaults.label_days, defaults.n_train_windows)
                 attrs = Attributes.of(declared_features())
-                result = tuning.tune_ranker(data, windows, attrs, n_trials, seed, log=context.log.info)
+                result = tuning.tune_ranker(data, windows, attrs, n_trials, seed, context.log.info, threads.lanes())
             else:
                 data = marts.load_interactions(sequences=sequential)
                 sample = config.max_users, config.max_items  # type: ignore[attr-defined]

@@ -158,15 +158,21 @@ class SASRecRecommender(Recommender, Embedding, ItemSimilarity, SequenceFoldIn):
         self.recent = left_padded(steps, self.params["max_len"]).astype(np.int32)
         self.user_embeddings = self._hidden(self.recent)
 
-    def _hidden(self, recent: np.ndarray, batch: int = 1024) -> np.ndarray:
-        """The hidden state after the last step of each left-padded row (zeros for an empty row)."""
+    def _hidden(self, recent: np.ndarray, batch: int = 256) -> np.ndarray:
+        """The hidden state after the last step of each left-padded row (zeros for an empty row). Rows
+        go in batches of similar length, each cut to its longest row: the cut columns are padding that
+        no step attends to, so short histories cost short attention (as in training)."""
         self.encoder.eval()
         out = np.zeros((len(recent), self.params["embedding_dim"]), dtype=np.float32)
         table = torch.from_numpy(self.item_table)
+        lengths = (recent != PAD).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        order = order[lengths[order] > 0]
         with torch.no_grad():
-            for lo in range(0, len(recent), batch):
-                rows = torch.from_numpy(recent[lo : lo + batch].astype(np.int64))
-                out[lo : lo + batch] = self.encoder(rows, table)[:, -1].numpy()
+            for lo in range(0, len(order), batch):
+                rows = order[lo : lo + batch]
+                steps = torch.from_numpy(recent[rows, recent.shape[1] - int(lengths[rows].max()) :].astype(np.int64))
+                out[rows] = self.encoder(steps, table)[:, -1].numpy()
         return out
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:

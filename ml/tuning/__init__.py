@@ -26,6 +26,7 @@ assets then refit the chosen parameters on the whole train window (train + valid
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import numpy as np
@@ -122,15 +123,20 @@ def tune_recommender(
     return dataclasses.replace(run_study(name, objective, n_trials, seed, log), sample=sample)
 
 
-def tune_ranker(data: InteractionData, windows, attrs: Attributes, n_trials: int, seed: int = 0, log=None) -> TuningResult:
-    """Choose the two-stage ranker's LightGBM parameters on its validation window."""
+def tune_ranker(
+    data: InteractionData, windows, attrs: Attributes, n_trials: int, seed: int = 0, log=None, lanes: int = 1
+) -> TuningResult:
+    """Choose the two-stage ranker's LightGBM parameters on its validation window; ``lanes`` trials at a
+    time while they are independent (LightGBM is seeded per model and thread-safe: the same choice)."""
     frames: dict[bool, tuple] = {}  # the candidate frames of each candidate set, computed once
+    computing = threading.Lock()
 
     def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:
         p = TwoStageParams(**params)
-        if p.ease_candidates not in frames:
-            frames[p.ease_candidates] = ranker_frames(data, windows, p, attrs)
+        with computing:
+            if p.ease_candidates not in frames:
+                frames[p.ease_candidates] = ranker_frames(data, windows, p, attrs)
         train, val = frames[p.ease_candidates]
         return validation_ndcg_users(train_ranker(train, val, p, attrs.features), val, windows[1])
 
-    return run_study("two_stage", objective, n_trials, seed, log)
+    return run_study("two_stage", objective, n_trials, seed, log, lanes)

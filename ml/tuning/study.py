@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,17 +53,47 @@ class TuningResult:
         return changed(self.model, self.params)
 
 
+STARTUP_TRIALS = 10  # TPE draws this many trials at random (Optuna's default) before it models the others
+
+
 def study(seed: int) -> optuna.Study:
-    return optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS)
+    return optuna.create_study(direction="maximize", sampler=sampler)
+
+
+def optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int, lanes: int) -> None:
+    """``s.optimize(objective, n_trials)``, with the trials that do not depend on earlier results (the
+    enqueued ones and TPE's random start) run ``lanes`` at a time in threads. They are asked in order
+    before any runs, so each gets the parameters it gets one at a time, and told in order: the study,
+    and so the choice, is the same as sequential. Only for objectives that are thread-safe and seeded
+    on their own (not torch's global generator)."""
+    ahead = min(n_trials, STARTUP_TRIALS) if lanes > 1 else 0
+    if ahead > 1:
+        trials = [s.ask() for _ in range(ahead)]
+        with ThreadPoolExecutor(lanes) as pool:
+            futures = [pool.submit(objective, trial) for trial in trials]
+            for trial, future in zip(trials, futures, strict=True):
+                try:
+                    value = future.result()
+                except BaseException:
+                    for pending in futures:
+                        pending.cancel()
+                    s.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    raise
+                s.tell(trial, value)
+        n_trials -= ahead
+    if n_trials > 0:
+        s.optimize(objective, n_trials=n_trials)
 
 
 def run_study(
-    name: str, objective: Callable[[dict[str, Any], optuna.Trial], pd.Series], n_trials: int, seed: int, log=None
+    name: str, objective: Callable[[dict[str, Any], optuna.Trial], pd.Series], n_trials: int, seed: int, log=None, lanes: int = 1
 ) -> TuningResult:
     """Trial 0 = the defaults (restricted to the searched names), then TPE (or the whole grid, for the
     models in ``GRIDS``); ``objective(params, trial)`` returns the validation NDCG@10 per user (by user
     id) and may record chosen values in ``trial.user_attrs['params']``. The best trial is adopted only
-    when choosing it gains significantly on users it was not chosen on (``ml.evaluation.selection``)."""
+    when choosing it gains significantly on users it was not chosen on (``ml.evaluation.selection``).
+    ``lanes`` > 1 runs the independent trials that many at a time (:func:`optimize`)."""
     if n_trials < 1:
         raise ValueError(f"n_trials must be at least 1 (trial 0 scores the defaults), got {n_trials}")
     defaults = default_params(name)
@@ -91,9 +122,9 @@ def run_study(
             log(f"tuning {name} trial {trial.number + 1}/{n_trials}: validation ndcg@10 {value:.4f}")
         return value
 
-    s.optimize(wrapped, n_trials=n_trials)
+    optimize(s, wrapped, n_trials, lanes)
     done = s.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))  # not the grid's unrun points
-    frame = pd.DataFrame(scores)
+    frame = pd.DataFrame({n: scores[n] for n in sorted(scores)})  # by trial number, however they finished
     chosen_by = selection.select(frame, seed)
     params_of = {t.number: changed(name, t.user_attrs["params"]) for t in done}
     rows = [
