@@ -38,6 +38,7 @@ GROUPS = {
     "experiments": "online metrics per experiment arm from the live log (what was served, what users did next)",
 }
 LEADERBOARD = "leaderboard"
+EXPERIMENTS = "fqn:recsys.experiments stg_live__events stg_live__exposures"  # the live log's staging and marts
 
 
 def with_group_meaning(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -1,7 +1,8 @@
 """The way back from serving: the service's live log (events received, lists served) as a source asset
 ``live/live_log`` that the sensor ``live_log`` observes, its load into the raw schema (``raw/raw_live_events``,
 ``raw/raw_exposures``: ``ml.ingest.live_raw``), and the experiment marts over it (dbt folder
-``experiments``: attributed exposures, per-arm online metrics, online next to offline), in their own group.
+``experiments``: attributed exposures, per-arm online metrics, online next to offline), in their own group
+(built by the dbt step of the leaderboard: ``dagster_defs.assets.leaderboard``).
 
 The sensor looks at the log every minute; when it holds rows it did not hold at the last look, it
 records an observation of ``live/live_log`` (its row counts) and requests a run of the load and the
@@ -9,17 +10,14 @@ experiment marts. Off by default, like the other sensors (Automation tab of the 
 """
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
 
-from dagster_defs.project import Translator, dbt_project
-from dagster_defs.resources import RecsysResource, dbt_build
+from dagster_defs.resources import RecsysResource
 from ml import settings
 from ml.ingest import live_raw
 from ml.live.log import LiveLog
 
 LIVE_LOG = dg.AssetKey(["live", "live_log"])
 RAW_LIVE = [dg.AssetKey(["raw", name]) for name in live_raw.TABLES.values()]
-EXPERIMENTS = "fqn:recsys.experiments stg_live__events stg_live__exposures"
 
 live_log = dg.AssetSpec(
     LIVE_LOG,
@@ -53,12 +51,6 @@ def raw_live_log(context: dg.AssetExecutionContext, recsys: RecsysResource):
         yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": counts[key.path[-1]]})
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=Translator(), select=EXPERIMENTS, name="dbt_experiments")
-def experiment_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, recsys: RecsysResource):
-    """`dbt build` of the live staging and the experiment marts, with their tests as asset checks."""
-    yield from dbt_build(context, dbt, recsys)
-
-
 @dg.sensor(
     name="live_log",
     minimum_interval_seconds=60,
@@ -79,4 +71,4 @@ def live_log_sensor(context: dg.SensorEvaluationContext):
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=cursor)], asset_events=[observation], cursor=cursor)
 
 
-live_assets = [raw_live_log, experiment_dbt_assets]
+live_assets = [raw_live_log]
