@@ -61,7 +61,7 @@ class SASRecParams:
     n_blocks: int = param(2, "self-attention blocks")
     n_heads: int = param(2, "attention heads (embedding_dim must be divisible by it)")
     dropout: float = param(0.2, "dropout of the embeddings and the blocks")
-    epochs: int = param(40, "epochs of windows_per_epoch windows (tuning chooses fewer on validation)")
+    epochs: int = param(30, "epochs of windows_per_epoch windows (tuning chooses fewer on validation)")
     windows_per_epoch: int = param(1_000, "training windows per epoch, a user's each; every user once before any twice")
     batch_size: int = param(128, "users per batch")
     learning_rate: float = param(3e-3, "AdamW learning rate")

@@ -45,6 +45,8 @@ from ml.tuning.spaces import (
     GRIDS,
     MAX_ITEMS,
     MAX_USERS,
+    RETUNE_AFTER_DAYS,
+    REUSE_BELOW_PSI,
     SPACES,
     TUNED,
     changed,
@@ -59,6 +61,8 @@ __all__ = [
     "GRIDS",
     "MAX_ITEMS",
     "MAX_USERS",
+    "RETUNE_AFTER_DAYS",
+    "REUSE_BELOW_PSI",
     "SPACES",
     "TUNED",
     "TuningResult",
@@ -129,11 +133,11 @@ def tune_ranker(
     """Choose the two-stage ranker's LightGBM parameters on its validation window; ``lanes`` trials at a
     time while they are independent (LightGBM is seeded per model and thread-safe: the same choice)."""
     frames: dict[bool, tuple] = {}  # the candidate frames of each candidate set, computed once
-    computing = threading.Lock()
+    computing = {ease: threading.Lock() for ease in (False, True)}  # the two sets are computed side by side
 
     def objective(params: dict[str, Any], trial: optuna.Trial) -> pd.Series:
         p = TwoStageParams(**params)
-        with computing:
+        with computing[p.ease_candidates]:
             if p.ease_candidates not in frames:
                 frames[p.ease_candidates] = ranker_frames(data, windows, p, attrs)
         train, val = frames[p.ease_candidates]
