@@ -188,3 +188,26 @@ def test_every_dbt_test_the_run_executed_is_an_asset_check_and_no_asset_is_phant
     summary = pipeline_env[2].split("served models' data, by its last event", 1)[1].splitlines()
     assert [line.split(":")[0].strip() for line in summary[1 : len(models.SERVED) + 1]] == models.SERVED
     assert all("0.0 days behind the marts" in line for line in summary[1 : len(models.SERVED) + 1])
+
+
+def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, monkeypatch):
+    """The same data again: the tuning's choice is reused (no search) with the drift it measured; a new
+    trial budget searches again."""
+    import dagster as dg
+
+    env, _, _, _ = pipeline_env
+    names = ("item_item", "two_stage")  # the models this test re-tunes
+    proc = pipeline(env, "--select", " or ".join(f'key:"tuning/{n}"' for n in names))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    proc = pipeline(env, "--select", 'key:"tuning/item_item"', "--config", "{ops: {tuning__item_item: {config: {n_trials: 2}}}}")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    with dg.DagsterInstance.get() as instance:
+        records = {n: instance.fetch_materializations(dg.AssetKey(["tuning", n]), limit=3).records for n in names}
+    history = {n: [r.asset_materialization.metadata for r in rs] for n, rs in records.items()}
+    main, again = history["two_stage"][1], history["two_stage"][0]  # newest first
+    assert "reused_from_run" not in main and again["reused_from_run"].value  # type: ignore[attr-defined]
+    assert again["params"].value == main["params"].value and again["tuned_at"].value == main["tuned_at"].value
+    assert "no drift since the last tuning" in again["decision"].value and max(again["drift_psi"].value.values()) == 0
+    rebudgeted, reused, _ = history["item_item"]
+    assert "reused_from_run" in reused and "reused_from_run" not in rebudgeted and rebudgeted["n_trials"].value == 2

@@ -41,6 +41,18 @@ def tuning_config_class(name: str) -> type[dg.Config]:
         __base__=dg.Config,
         n_trials=(int, pydantic.Field(default=tuning.DEFAULT_TRIALS[name], description="trial budget (trial 0 = the defaults)")),
         seed=(int, pydantic.Field(default=0, description="seed of the TPE sampler and of the sample")),
+        reuse_below_psi=(
+            float,
+            pydantic.Field(
+                default=tuning.REUSE_BELOW_PSI,
+                description="reuse the last tuning's choice while every distribution it read has a population "
+                "stability index below this (ml/tuning/drift.py); 0: tune every run",
+            ),
+        ),
+        retune_after_days=(
+            float,
+            pydantic.Field(default=tuning.RETUNE_AFTER_DAYS, description="tune again once the last tuning is this old"),
+        ),
         **(
             {}
             if name == "two_stage"  # its frames are bounded by max_users_per_window

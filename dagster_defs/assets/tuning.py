@@ -1,6 +1,14 @@
 """Tuning assets: ``tuning/<model>`` chooses a model's hyperparameters on the validation window
 (train split -> validation split; Optuna TPE, seeded, trial budget in the config). The training asset
-takes the chosen parameters as its input and refits them on the whole train window."""
+takes the chosen parameters as its input and refits them on the whole train window.
+
+A choice is reused, without a search, while it still holds: same code version and budget as the
+last tuning, younger than ``retune_after_days``, and no distribution it read drifted past
+``reuse_below_psi`` (``ml.tuning.drift``: the profile recorded with the choice against today's data).
+A reused choice keeps the profile and the time of the tuning that made it, so drift and age add up
+over the days that reuse it."""
+
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -18,6 +26,7 @@ from dagster_defs.assets.configs import TUNING_CONFIGS
 from ml import threads, tuning
 from ml.errors import CannotTrain
 from ml.recommenders import RECOMMENDERS
+from ml.tuning import drift
 from ml.two_stage import Attributes, TwoStageParams
 from ml.warehouse import marts
 
@@ -34,6 +43,59 @@ def tuning_metadata(result: tuning.TuningResult) -> dict:
         "stability": md(result.stability),
         "tuned_on": result.sample,
         "trials": md(result.trials),
+    }
+
+
+REUSE_FIELDS = ("reuse_below_psi", "retune_after_days")  # what may change without a new search
+
+
+def budget(config: dg.Config) -> dict:
+    return {k: v for k, v in config.model_dump().items() if k not in REUSE_FIELDS}
+
+
+def last_tuning(context: dg.AssetExecutionContext, config: dg.Config) -> tuple[dict | None, str]:
+    """The record of the last tuning when its code version and budget are today's, else why not."""
+    key = context.asset_key
+    event = context.instance.get_latest_materialization_event(key)
+    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    if "profile" not in meta:
+        return None, "no earlier tuning to reuse"
+    if context.instance.get_latest_materialization_code_versions([key]).get(key) != context.assets_def.code_versions_by_key[key]:
+        return None, "its code changed since the last tuning"
+    if meta["budget"].value != budget(config):  # type: ignore[attr-defined]
+        return None, "its budget changed since the last tuning"
+    record = {k: meta[k].value for k in ("params", "profile", "tuned_at", "budget")}  # type: ignore[attr-defined]
+    return {**record, "run_id": event.run_id}, ""  # type: ignore[union-attr]
+
+
+def reused(context: dg.AssetExecutionContext, config: dg.Config, data) -> dg.Output | None:
+    """The last tuning's choice as today's output when it still holds (module docstring), else None."""
+    last, why = last_tuning(context, config)
+    if last is not None and data.fit is not None and data.validation is not None:
+        tuned_at = datetime.fromisoformat(last["tuned_at"])
+        keep, why, psis = drift.reuse(last["profile"], tuned_at, data, config.reuse_below_psi, config.retune_after_days)  # type: ignore[attr-defined]
+        if keep:
+            context.log.info(f"tuning reused: {why}")
+            return dg.Output(
+                last["params"],
+                metadata={
+                    "decision": f"reused the choice of run {last['run_id'][:8]}: {why}",
+                    "reused_from_run": last["run_id"],
+                    "drift_psi": dg.MetadataValue.json({k: round(v, 5) for k, v in psis.items()}),
+                    **record_metadata(last["params"], last["profile"], last["tuned_at"], last["budget"]),
+                },
+            )
+    context.log.info(f"tuning: {why}")
+    return None
+
+
+def record_metadata(params: dict, profile: dict, tuned_at: str, budget: dict) -> dict:
+    """What a later run needs to reuse this choice."""
+    return {
+        "params": dg.MetadataValue.json(params),
+        "profile": dg.MetadataValue.json(profile),
+        "tuned_at": tuned_at,
+        "budget": dg.MetadataValue.json(budget),
     }
 
 
@@ -60,15 +122,20 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
             if ranker:
                 defaults = TwoStageParams()
                 data, windows = marts.load_ranker_inputs(defaults.label_days, defaults.n_train_windows)
+            else:
+                data = marts.load_interactions(sequences=sequential)
+            if (output := reused(context, config, data)) is not None:
+                return output
+            if ranker:
                 attrs = Attributes.of(declared_features())
                 result = tuning.tune_ranker(data, windows, attrs, n_trials, seed, context.log.info, threads.lanes())
             else:
-                data = marts.load_interactions(sequences=sequential)
                 sample = config.max_users, config.max_items  # type: ignore[attr-defined]
                 result = tuning.tune_recommender(name, data, declared_features(), n_trials, seed, context.log.info, *sample)
         except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)
             return dg.Output({}, metadata=skip(context, f"{exc}; models/{name} uses its defaults"))
-        return dg.Output(result.params, metadata=tuning_metadata(result))
+        record = record_metadata(result.params, drift.profile(data), datetime.now(UTC).isoformat(), budget(config))
+        return dg.Output(result.params, metadata={**tuning_metadata(result), **record})
 
     return tune
 

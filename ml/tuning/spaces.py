@@ -70,6 +70,8 @@ EPOCH_TUNED = ("two_tower", "sasrec")  # trained once per trial and scored after
 EPOCH_PATIENCE = 3  # past half its epochs, a trial of those stops after this many without a better score
 # the sample selection runs on when the data is larger (InteractionData.tuning): bounds a trial's cost
 MAX_USERS, MAX_ITEMS = 5_000, 3_000
+# a choice is reused while the data it was tuned on has not drifted (ml.tuning.drift), for at most a week
+REUSE_BELOW_PSI, RETUNE_AFTER_DAYS = 0.1, 7.0
 DEFAULT_TRIALS = {"als": 30, "item_item": 20, "ease": 22, "rp3beta": 20, "two_tower": 3, "sasrec": 2, "hybrid": 8, "two_stage": 8}
 
 
