@@ -87,3 +87,22 @@ def test_compare_versions_pairs_rows_and_names_the_features_added_and_removed():
         "two_stage", validation_rows("v2", "a", [0.3, 0.5], [None, None]), validation_rows("v1", "a", [0.2, 0.5], [None, None])
     )
     assert per_user["metric"] == "ndcg@10" and per_user["value"] == pytest.approx(0.05) and per_user["features_added"] == ""
+
+
+def test_contributions_are_estimated_on_a_seeded_sample_of_the_rows(monkeypatch):
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"strong": rng.normal(size=4000), "weak": rng.normal(size=4000), "none": rng.normal(size=4000)})
+    y = (2 * frame.strong + 0.5 * frame.weak + rng.normal(size=4000) > 0).astype(int)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "seed": 0}, lgb.Dataset(frame, y), num_boost_round=30)
+    features = FeatureSet("x", tuple(Feature(n, "numeric", "g") for n in frame.columns))
+    full = fc.contribution_importance(booster, frame, features).set_index("feature")["mean_abs_contribution"]
+    exact = np.abs(booster.predict(frame, pred_contrib=True))[:, :-1].mean(axis=0)
+    np.testing.assert_allclose(full[list(frame.columns)], exact)  # all the rows while they are few
+    monkeypatch.setattr(fc, "CONTRIBUTION_ROWS", 800)
+    part = fc.contribution_importance(booster, frame, features).set_index("feature")["mean_abs_contribution"]
+    assert list(part.index) == ["strong", "weak", "none"] and list(full.index) == list(part.index)
+    assert not np.allclose(part, full[part.index])  # estimated on 800 rows ...
+    assert np.max(np.abs(part - full[part.index])) < 0.05 * full.max()  # ... close to the mean of all 4,000
+    assert part.equals(fc.contribution_importance(booster, frame, features).set_index("feature")["mean_abs_contribution"])
