@@ -211,3 +211,5 @@ def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, mo
     assert "no drift since the last tuning" in again["decision"].value and max(again["drift_psi"].value.values()) == 0
     rebudgeted, reused, _ = history["item_item"]
     assert "reused_from_run" in reused and "reused_from_run" not in rebudgeted and rebudgeted["n_trials"].value == 2
+    assert rebudgeted["tuned_because"].value == "its budget changed since the last tuning"
+    assert main["tuned_because"].value == "no earlier tuning to reuse"

@@ -68,25 +68,29 @@ def last_tuning(context: dg.AssetExecutionContext, config: dg.Config) -> tuple[d
     return {**record, "run_id": event.run_id}, ""  # type: ignore[union-attr]
 
 
-def reused(context: dg.AssetExecutionContext, config: dg.Config, data) -> dg.Output | None:
-    """The last tuning's choice as today's output when it still holds (module docstring), else None."""
+def psi_table(psis: dict[str, float]) -> dg.MetadataValue:
+    return dg.MetadataValue.json({k: "new" if v == drift.NEW else round(v, 5) for k, v in psis.items()})
+
+
+def reused(context: dg.AssetExecutionContext, config: dg.Config, data) -> tuple[dg.Output | None, dict]:
+    """The last tuning's choice as today's output when it still holds (module docstring), else None
+    and why not (for the new tuning's metadata)."""
     last, why = last_tuning(context, config)
+    psis: dict[str, float] = {}
     if last is not None and data.fit is not None and data.validation is not None:
         tuned_at = datetime.fromisoformat(last["tuned_at"])
         keep, why, psis = drift.reuse(last["profile"], tuned_at, data, config.reuse_below_psi, config.retune_after_days)  # type: ignore[attr-defined]
         if keep:
             context.log.info(f"tuning reused: {why}")
-            return dg.Output(
-                last["params"],
-                metadata={
-                    "decision": f"reused the choice of run {last['run_id'][:8]}: {why}",
-                    "reused_from_run": last["run_id"],
-                    "drift_psi": dg.MetadataValue.json({k: round(v, 5) for k, v in psis.items()}),
-                    **record_metadata(last["params"], last["profile"], last["tuned_at"], last["budget"]),
-                },
-            )
+            metadata = {
+                "decision": f"reused the choice of run {last['run_id'][:8]}: {why}",
+                "reused_from_run": last["run_id"],
+                "drift_psi": psi_table(psis),
+                **record_metadata(last["params"], last["profile"], last["tuned_at"], last["budget"]),
+            }
+            return dg.Output(last["params"], metadata=metadata), {}
     context.log.info(f"tuning: {why}")
-    return None
+    return None, {"tuned_because": why, **({"drift_psi": psi_table(psis)} if psis else {})}
 
 
 def record_metadata(params: dict, profile: dict, tuned_at: str, budget: dict) -> dict:
@@ -124,7 +128,8 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
                 data, windows = marts.load_ranker_inputs(defaults.label_days, defaults.n_train_windows)
             else:
                 data = marts.load_interactions(sequences=sequential)
-            if (output := reused(context, config, data)) is not None:
+            output, why = reused(context, config, data)
+            if output is not None:
                 return output
             if ranker:
                 attrs = Attributes.of(declared_features())
@@ -135,7 +140,7 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
         except CannotTrain as exc:  # the training asset then uses the hand-picked defaults (or skips too)
             return dg.Output({}, metadata=skip(context, f"{exc}; models/{name} uses its defaults"))
         record = record_metadata(result.params, drift.profile(data), datetime.now(UTC).isoformat(), budget(config))
-        return dg.Output(result.params, metadata={**tuning_metadata(result), **record})
+        return dg.Output(result.params, metadata={**tuning_metadata(result), **why, **record})
 
     return tune
 
