@@ -90,6 +90,9 @@ def example_log_likelihood(labels: np.ndarray, probabilities: np.ndarray) -> np.
     return y * np.log(p) + (1 - y) * np.log1p(-p)
 
 
+PERMUTATION_ROWS = 50_000  # rows the AUC drops are measured on
+
+
 def permutation_importance(
     predict: Callable[[pd.DataFrame], np.ndarray],
     frame: pd.DataFrame,
@@ -97,7 +100,11 @@ def permutation_importance(
     seed: int = 0,
     label: str = "clicked",
 ) -> pd.DataFrame:
-    """The validation AUC drop when each feature's values are shuffled across rows (seeded), by group."""
+    """The validation AUC drop when each feature's values are shuffled across rows (seeded), by group,
+    on a seeded sample of at most ``PERMUTATION_ROWS`` rows: one prediction of every row per feature
+    grows with the data, and the drops it ranks need no more rows (AUC's error there: about 0.003)."""
+    if len(frame) > PERMUTATION_ROWS:
+        frame = frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), PERMUTATION_ROWS, replace=False))]
     y = frame[label].to_numpy()
     base = M.roc_auc(y, predict(frame))
     rng = np.random.default_rng(seed)

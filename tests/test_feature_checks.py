@@ -106,3 +106,21 @@ def test_contributions_are_estimated_on_a_seeded_sample_of_the_rows(monkeypatch)
     assert not np.allclose(part, full[part.index])  # estimated on 800 rows ...
     assert np.max(np.abs(part - full[part.index])) < 0.05 * full.max()  # ... close to the mean of all 4,000
     assert part.equals(fc.contribution_importance(booster, frame, features).set_index("feature")["mean_abs_contribution"])
+
+
+def test_permutation_importance_is_measured_on_a_seeded_sample_of_the_rows(monkeypatch):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"strong": rng.normal(size=3000), "none": rng.normal(size=3000)})
+    frame["clicked"] = (frame.strong + rng.normal(scale=0.5, size=3000) > 0).astype(int)
+    features = FeatureSet("x", (Feature("strong", "numeric", "g"), Feature("none", "numeric", "g")))
+    calls: list[int] = []
+
+    def predict(f: pd.DataFrame) -> np.ndarray:
+        calls.append(len(f))
+        return f.strong.to_numpy()
+
+    full = fc.permutation_importance(predict, frame, features).set_index("feature")["auc_drop"]
+    monkeypatch.setattr(fc, "PERMUTATION_ROWS", 500)
+    part = fc.permutation_importance(predict, frame, features).set_index("feature")["auc_drop"]
+    assert calls == [3000] * 3 + [500] * 3  # the base and one shuffle per feature, on 500 rows once sampled
+    assert part["none"] == full["none"] == 0 and abs(part["strong"] - full["strong"]) < 0.05 and part["strong"] > 0.3
