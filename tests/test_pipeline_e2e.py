@@ -1,6 +1,7 @@
 """One end-to-end materialization of the whole graph on the committed sample, in a temp directory,
 then two overlapping runs that both write the warehouse."""
 
+import json
 import os
 import subprocess
 import sys
@@ -191,15 +192,17 @@ def test_every_dbt_test_the_run_executed_is_an_asset_check_and_no_asset_is_phant
 
 
 def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, monkeypatch):
-    """The same data again: the tuning's choice is reused (no search) with the drift it measured; a new
-    trial budget searches again."""
+    """The same data again, reuse on: the tuning's choice is reused (no search) with the drift it
+    measured; a new trial budget searches again."""
     import dagster as dg
 
     env, _, _, _ = pipeline_env
     names = ("item_item", "two_stage")  # the models this test re-tunes
-    proc = pipeline(env, "--select", " or ".join(f'key:"tuning/{n}"' for n in names))
+    reuse = {f"tuning__{n}": {"config": {"reuse_below_psi": 0.1}} for n in names}  # off by default
+    proc = pipeline(env, "--select", " or ".join(f'key:"tuning/{n}"' for n in names), "--config", json.dumps({"ops": reuse}))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    proc = pipeline(env, "--select", 'key:"tuning/item_item"', "--config", "{ops: {tuning__item_item: {config: {n_trials: 2}}}}")
+    rebudget = {"tuning__item_item": {"config": {"reuse_below_psi": 0.1, "n_trials": 2}}}
+    proc = pipeline(env, "--select", 'key:"tuning/item_item"', "--config", json.dumps({"ops": rebudget}))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with dg.DagsterInstance.get() as instance:

@@ -46,7 +46,7 @@ def tuning_config_class(name: str) -> type[dg.Config]:
             pydantic.Field(
                 default=tuning.REUSE_BELOW_PSI,
                 description="reuse the last tuning's choice while every distribution it read has a population "
-                "stability index below this (ml/tuning/drift.py); 0: tune every run",
+                "stability index below this, e.g. 0.1 (ml/tuning/drift.py); 0 (the default): tune every run",
             ),
         ),
         retune_after_days=(

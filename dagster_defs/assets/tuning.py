@@ -2,9 +2,10 @@
 (train split -> validation split; Optuna TPE, seeded, trial budget in the config). The training asset
 takes the chosen parameters as its input and refits them on the whole train window.
 
-A choice is reused, without a search, while it still holds: same code version and budget as the
-last tuning, younger than ``retune_after_days``, and no distribution it read drifted past
-``reuse_below_psi`` (``ml.tuning.drift``: the profile recorded with the choice against today's data).
+With ``reuse_below_psi`` set (off by default: ``ml.tuning.spaces`` says why), a choice is reused,
+without a search, while it still holds: same code version and budget as the last tuning, younger than
+``retune_after_days``, and no distribution it read drifted past ``reuse_below_psi``
+(``ml.tuning.drift``: the profile recorded with the choice against today's data).
 A reused choice keeps the profile and the time of the tuning that made it, so drift and age add up
 over the days that reuse it."""
 
