@@ -21,6 +21,7 @@ import pandas as pd
 from ml.evaluation import metrics as M
 from ml.evaluation import uncertainty
 from ml.feature_sets import FeatureSet
+from ml.interactions import sampled
 
 # No honest single feature predicts a click this well (the full models reach about 0.8 validation AUC
 # on the sample); the user's clicks on the item in the week after the snapshot, the label by another
@@ -103,8 +104,7 @@ def permutation_importance(
     """The validation AUC drop when each feature's values are shuffled across rows (seeded), by group,
     on a seeded sample of at most ``PERMUTATION_ROWS`` rows: one prediction of every row per feature
     grows with the data, and the drops it ranks need no more rows (AUC's error there: about 0.003)."""
-    if len(frame) > PERMUTATION_ROWS:
-        frame = frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), PERMUTATION_ROWS, replace=False))]
+    frame = sampled(frame, PERMUTATION_ROWS, seed)
     y = frame[label].to_numpy()
     base = M.roc_auc(y, predict(frame))
     rng = np.random.default_rng(seed)
@@ -141,8 +141,7 @@ def contribution_importance(booster, frame: pd.DataFrame, features: FeatureSet, 
     ``frame`` (validation rows, already in the model's input shape), estimated on a seeded sample of at
     most ``CONTRIBUTION_ROWS`` of them: TreeSHAP costs every tree's every leaf per row, 13.5 s for the
     57,000 validation rows of a 1M-event run, and a mean needs no more rows than this."""
-    if len(frame) > CONTRIBUTION_ROWS:
-        frame = frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), CONTRIBUTION_ROWS, replace=False))]
+    frame = sampled(frame, CONTRIBUTION_ROWS, seed)
     contrib = np.abs(np.asarray(booster.predict(frame, pred_contrib=True)))[:, :-1].mean(axis=0)  # the last column: bias
     groups = {f.name: f.group for f in features.features}
     names = booster.feature_name()

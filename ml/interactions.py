@@ -87,6 +87,13 @@ class InteractionData:
         return np.asarray((self.train > 0).sum(axis=0)).ravel()
 
 
+def sampled(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most ``max_rows`` rows of ``frame`` (0: all), drawn at random (seeded), in their order."""
+    if not max_rows or len(frame) <= max_rows:
+        return frame
+    return frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))]
+
+
 def most_chosen(counts: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest counts, ties to the lower index, in index order."""
     return np.sort(np.argsort(-counts, kind="stable")[:k])

@@ -124,15 +124,13 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
     def tune(context: dg.AssetExecutionContext, config: Config) -> dg.Output:  # type: ignore[valid-type]
         n_trials, seed = config.n_trials, config.seed  # type: ignore[attr-defined]
         try:
-            if ranker:
-                defaults = TwoStageParams()
-                data, windows = marts.load_ranker_inputs(defaults.label_days, defaults.n_train_windows)
-            else:
-                data = marts.load_interactions(sequences=sequential)
+            data = marts.load_interactions(sequences=sequential)
             output, why = reused(context, config, data)
             if output is not None:
                 return output
-            if ranker:
+            if ranker:  # its windows only when it searches (the daily mart is the largest one)
+                defaults = TwoStageParams()
+                windows = marts.load_ranker_windows(data, defaults.label_days, defaults.n_train_windows)
                 attrs = Attributes.of(declared_features())
                 result = tuning.tune_ranker(data, windows, attrs, n_trials, seed, context.log.info, threads.lanes())
             else:

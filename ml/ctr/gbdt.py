@@ -15,14 +15,7 @@ from ml import threads
 from ml.artifacts import loader, read_params, write_params
 from ml.feature_sets import FeatureSet
 from ml.hyperparams import param
-from ml.interactions import as_text
-
-
-def sampled(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most ``max_rows`` rows of ``frame`` (0: all), drawn at random (seeded), in their order."""
-    if not max_rows or len(frame) <= max_rows:
-        return frame
-    return frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))]
+from ml.interactions import as_text, sampled
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.interactions import InteractionData
+from ml.interactions import InteractionData, most_chosen
 
 BINS = 10  # quantile bins of a number
 TOP = 50  # categories and items kept by name; the rest share one bin
@@ -43,8 +43,7 @@ def bins(kind: str, values: Any) -> dict[str, Any]:
         return {"kind": kind, "edges": edges.tolist()}
     if kind == "categorical":
         return {"kind": kind, "names": values.astype(str).value_counts().index[:TOP].tolist()}
-    per_item = np.asarray((values > 0).sum(axis=0)).ravel()
-    return {"kind": kind, "items": np.argsort(-per_item, kind="stable")[:TOP].tolist()}
+    return {"kind": kind, "items": most_chosen(np.asarray((values > 0).sum(axis=0)).ravel(), TOP).tolist()}
 
 
 def counts(values: Any, binned: dict[str, Any]) -> np.ndarray:
@@ -63,14 +62,17 @@ def counts(values: Any, binned: dict[str, Any]) -> np.ndarray:
 
 def shares(values: Any, binned: dict[str, Any]) -> list[float]:
     """The share of ``values`` in each of ``binned``'s bins."""
-    n = counts(values, binned)
+    return as_shares(counts(values, binned))
+
+
+def as_shares(n: np.ndarray) -> list[float]:
     return (n / max(n.sum(), 1.0)).tolist()
 
 
 def per_user(matrix: sp.csr_matrix) -> np.ndarray:
     """Interactions per user who has any (log scale: activity is heavy-tailed)."""
-    counts = np.diff((matrix > 0).tocsr().indptr)
-    return np.log1p(counts[counts > 0].astype(float))
+    per_row = np.diff((matrix > 0).tocsr().indptr)
+    return np.log1p(per_row[per_row > 0].astype(float))
 
 
 def distributions(data: InteractionData) -> dict[str, tuple[str, Any]]:
@@ -99,7 +101,7 @@ def profile(data: InteractionData) -> dict[str, dict[str, Any]]:
     for name, (kind, values) in distributions(data).items():
         binned = bins(kind, values)
         n = counts(values, binned)
-        out[name] = {**binned, "shares": (n / max(n.sum(), 1.0)).tolist(), "n": int(n.sum())}
+        out[name] = {**binned, "shares": as_shares(n), "n": int(n.sum())}
     return out
 
 
@@ -124,8 +126,7 @@ def drift(reference: dict[str, dict[str, Any]], data: InteractionData) -> dict[s
             out[name] = NEW
             continue
         n = counts(values, then)
-        now = n / max(n.sum(), 1.0)
-        out[name] = max(0.0, psi(then["shares"], now.tolist()) - sampling_psi(len(n), then["n"], int(n.sum())))
+        out[name] = max(0.0, psi(then["shares"], as_shares(n)) - sampling_psi(len(n), then["n"], int(n.sum())))
     return out
 
 

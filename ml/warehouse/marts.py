@@ -83,7 +83,12 @@ def load_ranker_inputs(label_days: int, n_train_windows: int, path: str | Path |
     """The interaction data and the two-stage ranker's (train windows, early-stopping window, test
     window) from marts.interactions_daily and the split (``ml.two_stage.ranker_windows``)."""
     data = load_interactions(path)
-    return data, ranker_windows(data, load_daily(path), split_window(path=path), label_days, n_train_windows)
+    return data, load_ranker_windows(data, label_days, n_train_windows, path)
+
+
+def load_ranker_windows(data, label_days: int, n_train_windows: int, path: str | Path | None = None) -> tuple:
+    """The two-stage ranker's windows over ``data`` (loaded already) from marts.interactions_daily."""
+    return ranker_windows(data, load_daily(path), split_window(path=path), label_days, n_train_windows)
 
 
 def split_window(con: Connection | None = None, path: str | Path | None = None) -> dict:
