@@ -1,4 +1,4 @@
-"""The whole graph on generated data at scale, in one `recsys-pipeline` run: wall time and peak RSS per
+"""The whole graph on generated data at scale, in one `recsys-pipeline` run: wall time and peak memory (PSS) per
 asset and in total; then one more day of events appended and the graph run again (the incremental
 event models re-stage that day only): its time against the full run's, for the dbt layer and in all;
 and NDCG@10 per model next to the sample's.
@@ -9,7 +9,7 @@ and NDCG@10 per model next to the sample's.
 
 The events land in arrival-day folders (events/day=YYYY-MM-DD/); the first run sees every day but the
 last, the second run the last day too. The run's process tree (the pipeline, dbt, the Spark or other
-children) is sampled for resident memory every 0.5 s; each asset is charged the peak seen between the
+children) is sampled for memory (PSS) every 0.5 s; each asset is charged the peak seen between the
 previous asset's end and its own (the pipeline prints one line per asset as it finishes). The dbt
 layer's time is the sum of its dbt steps' durations in the run's log (raw to marts; not the
 leaderboard). The sample's NDCG@10 comes from a run of the main job on the committed sample into
@@ -17,7 +17,6 @@ another fresh directory (--no-sample skips it).
 """
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -39,11 +38,12 @@ DBT_STEP = re.compile(
     rf'Finished execution of step "({"|".join(("dbt_entities", *AFTER_NEW_EVENTS))})" in (?:(\d+)m)?([\d.]+)(m?s)'
 )
 DBT_RUN = re.compile(r"Finished running .* \(([\d.]+)s\)\.")  # dbt's own summary: its nodes and hooks
-TARGET_S, TARGET_GIB = 20 * 60, 8.0
+TARGET_S, TARGET_GIB, TARGET_APPEND = 12 * 60, 8.0, 0.3  # issue 29
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (Linux /proc)."""
+def tree_memory(root: int) -> int:
+    """Memory of ``root`` and all its descendants: the sum of their proportional set sizes (Linux
+    /proc), so that pages they share (steps forked from one server share its imports) count once."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -56,9 +56,10 @@ def tree_rss(root: int) -> int:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
-            pass
+            continue
+        total += next((int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0)
     return total
 
 
@@ -73,7 +74,7 @@ class TreeMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.last = total = tree_rss(self.root)
+            self.last = total = tree_memory(self.root)
             self.peak, self.window_peak = max(self.peak, total), max(self.window_peak, total)
             time.sleep(self.every_s)
 
@@ -83,11 +84,13 @@ class TreeMemory(threading.Thread):
         return peak
 
 
-def run_pipeline(env: dict[str, str], log: Path) -> tuple[float, int, list[tuple[str, float, int, str]], int]:
-    """The main job; wall seconds, peak RSS, per asset (name, seconds, peak RSS, figure), exit code."""
+def run_pipeline(
+    env: dict[str, str], log: Path, processes: str = "auto"
+) -> tuple[float, int, list[tuple[str, float, int, str]], int]:
+    """The main job; wall seconds, peak memory, per asset (name, seconds, peak memory, figure), exit code."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_defs.pipeline"],
+        [sys.executable, "-m", "dagster_defs.pipeline", "--processes", processes],
         env=env,
         cwd=settings.ROOT,
         stdout=subprocess.PIPE,
@@ -149,7 +152,7 @@ def append_floor(steps: list[tuple[str, float, float]]) -> tuple[float, float]:
 
 def report(title: str, seconds: float, peak: int, assets: list, code: int, log: Path) -> None:
     print(
-        f"\n{title}: {seconds / 60:.1f} min, peak RSS {peak / 2**30:.2f} GiB, exit {code} "
+        f"\n{title}: {seconds / 60:.1f} min, peak memory (PSS) {peak / 2**30:.2f} GiB, exit {code} "
         f"[targets <= {TARGET_S // 60} min, <= {TARGET_GIB:.0f} GiB]"
     )
     print("slowest assets:")
@@ -163,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--raw", type=Path, help="a directory of raw Parquet files to use instead of generating")
+    parser.add_argument("--processes", default="auto", help="recsys-pipeline --processes (default auto)")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample run (its NDCG@10 column)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
@@ -184,19 +188,19 @@ def main() -> None:
     data = tmp / "large" / "data"
     env = {**isolated_env(data), "RECSYS_RAW_DIR": str(raw)}
     print(f"whole graph on {len(days) - 1} days (log {tmp / 'large.log'}):", flush=True)
-    seconds, peak, assets, code = run_pipeline(env, tmp / "large.log")
+    seconds, peak, assets, code = run_pipeline(env, tmp / "large.log", args.processes)
     report("whole graph", seconds, peak, assets, code, tmp / "large.log")
     full_dbt, _ = dbt_seconds(data, "full")
     large = leaderboard_ndcg(data)
 
     held.rename(days[-1])
     print(f"\n{days[-1].name} appended: the graph again (log {tmp / 'append.log'}):", flush=True)
-    append_s, append_peak, append_assets, code = run_pipeline(env, tmp / "append.log")
+    append_s, append_peak, append_assets, code = run_pipeline(env, tmp / "append.log", args.processes)
     report("after one appended day", append_s, append_peak, append_assets, code, tmp / "append.log")
     append_dbt, append_steps = dbt_seconds(data, "append")
     print(
-        f"\none-day append vs full run: dbt layer {append_dbt:.1f}s / {full_dbt:.1f}s = {append_dbt / full_dbt:.2f} "
-        f"[target <= 0.25]; whole graph {append_s:.0f}s / {seconds:.0f}s = {append_s / seconds:.2f}"
+        f"\none-day append vs full run: whole graph {append_s:.0f}s / {seconds:.0f}s = {append_s / seconds:.2f} "
+        f"[target <= {TARGET_APPEND}]; dbt layer {append_dbt:.1f}s / {full_dbt:.1f}s = {append_dbt / full_dbt:.2f}"
     )
     fixed, staging = append_floor(append_steps)
     print(

@@ -1,10 +1,11 @@
 """The Definitions object Dagster loads (``[tool.dagster] module_name``).
 
-DuckDB allows one writing process per file. Within a run, steps execute one at a time (in-process
-executor); runs launched from the UI are queued one at a time (``data/dagster_home/dagster.yaml``);
-and every warehouse connection, Python's (``ml.warehouse.connect``) and dbt's (``retries`` in
-profiles.yml), waits for a held lock, which is what lets two CLI runs (which bypass the queue)
-overlap without failing.
+DuckDB allows one writing process per file. Within a run, steps execute one at a time in the run's
+process, or side by side in processes of their own (``dagster_defs/execution.py``: the run config's
+``execution: config: processes``; recsys-pipeline chooses by the data's size); runs launched from the UI
+are queued one at a time (``data/dagster_home/dagster.yaml``); and every warehouse connection,
+Python's (``ml.warehouse.connect``) and dbt's (``retries`` in profiles.yml), waits for a held lock,
+which is what lets steps side by side and two CLI runs (which bypass the queue) overlap without failing.
 """
 
 import dagster as dg
@@ -21,6 +22,7 @@ from dagster_defs.assets.verdict import feature_verdict
 from dagster_defs.automation import automated, automation_sensor
 from dagster_defs.changes import feature_change_sensor
 from dagster_defs.checks import evaluation_checks, leak_checks, schema_checks
+from dagster_defs.execution import steps_executor
 from dagster_defs.freshness import model_freshness_checks, with_mart_freshness
 from dagster_defs.jobs import feature_ablation_job, materialize_all, retrain_schedule
 from dagster_defs.project import with_group_meaning
@@ -64,5 +66,5 @@ defs = dg.Definitions(
     schedules=[retrain_schedule],
     sensors=[automation_sensor, feature_change_sensor, live_log_sensor],
     resources={"dbt": dbt_resource(), "recsys": RecsysResource()},
-    executor=dg.in_process_executor,
+    executor=steps_executor,
 )

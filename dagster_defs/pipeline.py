@@ -1,7 +1,8 @@
-"""``recsys-pipeline``: materialize the main job (or a selection) in this process and report progress.
+"""``recsys-pipeline``: materialize the main job (or a selection) and report its progress.
 
 Parses the dbt project (writes the manifest the code location loads), points DAGSTER_HOME at
-``data/dagster_home`` unless it is set, and runs the selected assets with the in-process executor.
+``data/dagster_home`` unless it is set, and runs the selected assets, their steps one at a time in this
+process or side by side in processes of their own (``--processes``; ``dagster_defs/execution.py``).
 The terminal gets one line per materialized asset (n/total, name, seconds, a key figure) and a
 summary at the end, also when the run fails; every event of the run goes to a log file under
 ``data/logs``. The run is recorded in the Dagster instance, so the UI shows it too.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from dagster_defs.dbt_cli import dbt_command
+from dagster_defs.dbt_cli import dbt_command, parsed_into, target_dir
 from dagster_defs.terminal import TerminalReport, closing_summary, output_to
 from ml import settings
 from ml.warehouse.connection import require_supported_target
@@ -59,17 +60,18 @@ WARM_MODULES = ("dagster_defs.resources", "ml.models", "ml.training", "ml.tuning
 
 def prepare_dbt_manifest(dbt_vars: str) -> None:
     """``dbt parse`` (writes the manifest the code location loads), with the rest of the start beside it."""
-    cmd = dbt_command("parse", "--quiet", dbt_vars=dbt_vars)
-    with subprocess.Popen(cmd) as parse:
-        warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
-        for module in WARM_MODULES:
-            importlib.import_module(module)
-        from dagster_defs.resources import prepare_adapter
+    with parsed_into(target_dir()) as scratch:  # the manifest replaces the last one only once it is whole
+        cmd = dbt_command("parse", "--quiet", target_path=scratch, dbt_vars=dbt_vars)
+        with subprocess.Popen(cmd) as parse:
+            warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
+            for module in WARM_MODULES:
+                importlib.import_module(module)
+            from dagster_defs.resources import prepare_adapter
 
-        with contextlib.suppress(Exception):  # the first dbt step then builds it and reports what is wrong
-            prepare_adapter(dbt_vars)
-    if parse.returncode:
-        raise subprocess.CalledProcessError(parse.returncode, cmd)
+            with contextlib.suppress(Exception):  # the first dbt step then builds it and reports what is wrong
+                prepare_adapter(dbt_vars)
+        if parse.returncode:
+            raise subprocess.CalledProcessError(parse.returncode, cmd)
 
 
 def parse_mapping(option: str, text: str, example: str) -> dict:
@@ -107,12 +109,13 @@ def dagster_home() -> str:
     return home
 
 
-def run(select: str | None, dbt_vars: str, run_config: dict | None = None, changed_only: bool = False) -> int:
+def run(select: str | None, dbt_vars: str, run_config: dict | None = None, changed_only: bool = False, processes: int = 1) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
     import dagster as dg
 
     from dagster_defs.changes import changed_selection
     from dagster_defs.definitions import defs
+    from dagster_defs.execution import execute
     from dagster_defs.jobs import MAIN_SELECTION
     from dagster_defs.runs import fail_dead_runs, own_tags
     from dagster_defs.selection import SelectionError, resolve
@@ -145,21 +148,13 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None, chang
         progress.start()
         t0 = time.perf_counter()
         try:
-            result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-                instance=instance,
-                asset_selection=keys,
-                run_id=run_id,
-                tags=own_tags(),
-                raise_on_error=False,
-                run_config=merged(
-                    {
-                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-                        "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
-                    },
-                    run_config or {},
-                ),
-            )
-            ok, stopped = result.success, False
+            config = {
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
+                "execution": {"config": {"processes": processes}},
+            }
+            ok = execute(instance, run_id, keys, merged(config, run_config or {}), own_tags())
+            stopped = False
         except dg.DagsterInvalidConfigError as exc:
             progress.stop.set()
             progress.join(timeout=10)
@@ -210,6 +205,12 @@ def main(argv: list[str] | None = None) -> None:
         help="Dagster run config for this run, YAML or JSON, as the launchpad takes it, e.g. "
         "'{ops: {tuning__als: {config: {n_trials: 5}}}}' (an asset's op is its key with '__' for '/')",
     )
+    parser.add_argument(
+        "--processes",
+        default="auto",
+        help="steps that run at once, each in a process of its own; 1: one after another in this process; "
+        "default auto: the machine's cores / RECSYS_THREADS from 500,000 raw events on, else 1 (dagster_defs/execution.py)",
+    )
     args = parser.parse_args(argv)
     run_config = parse_mapping("--config", args.config, "{ops: {tuning__als: {config: {n_trials: 5}}}}")
     try:
@@ -222,9 +223,12 @@ def main(argv: list[str] | None = None) -> None:
     absolute_environment()
     os.environ["DAGSTER_HOME"] = dagster_home()
     prepare_dbt_manifest(dbt_vars)
+    from dagster_defs.execution import processes_for  # imports Dagster, which the parse above made ready
+
+    processes = processes_for(args.processes, dbt_vars)
     with engine_server():
         try:
-            code = run(args.select, dbt_vars, run_config, changed_only=args.changed)
+            code = run(args.select, dbt_vars, run_config, changed_only=args.changed, processes=processes)
         except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
             print("\ninterrupted before the run started; nothing was changed")
             code = INTERRUPTED

@@ -21,7 +21,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
-from dagster_defs.dbt_cli import dbt_command
+from dagster_defs.dbt_cli import dbt_command, parsed_into
 from ml import settings
 
 # the lineage reads left to right in this order; each group's meaning (the UI shows it)
@@ -60,7 +60,8 @@ class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         target = Path(project.project_dir) / project.target_path  # as dagster-dbt resolves it
-        subprocess.run(dbt_command("parse", "--quiet", target_path=target), check=True)
+        with parsed_into(target) as scratch:
+            subprocess.run(dbt_command("parse", "--quiet", target_path=scratch), check=True)
 
 
 # DBT_TARGET_PATH (dbt's own setting, which dagster-dbt also reads) moves the manifest: runs on other

@@ -216,3 +216,26 @@ def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, mo
     assert "reused_from_run" in reused and "reused_from_run" not in rebudgeted and rebudgeted["n_trials"].value == 2
     assert rebudgeted["tuned_because"].value == "its budget changed since the last tuning"
     assert main["tuned_because"].value == "no earlier tuning to reuse"
+
+
+def test_steps_side_by_side_reproduce_the_steps_one_at_a_time(pipeline_env):
+    """--processes 2: every step in a process of its own, two at a time (the main job on the sample ran
+    in one process): the same tunings, models and test metrics."""
+    env, base, _, _ = pipeline_env
+    names = ("rp3beta", "ease")  # models no other test here re-tunes or re-evaluates
+    select = " or ".join(f'key:"{stage}/{n}"' for n in names for stage in ("tuning", "models", "evaluation"))
+    proc = pipeline(env, "--processes", "2", "--select", select)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    run = proc.stdout.split("(run ")[1][:8]
+    log = next((base / "data" / "logs").glob(f"pipeline-*-{run}.log")).read_text()
+    assert "using multiprocess executor" in log and 'Executing step "tuning__ease" in subprocess' in log
+    wh = base / "data" / "warehouse.duckdb"
+    results = warehouse.query_df(
+        "select model, run_id, metric, k, value from evaluation.results where slice = 'all' and model in ('rp3beta', 'ease') "
+        "order by model, run_id, metric, k",
+        wh,
+    )
+    runs = results.groupby("run_id")
+    assert runs.ngroups == 2  # the main job's and this one
+    first, second = (frame.drop(columns="run_id").reset_index(drop=True) for _, frame in runs)
+    assert first.equals(second)

@@ -10,6 +10,7 @@ from dagster_defs.assets.common import (
     DAILY_MART,
     INTERACTION_MARTS,
     SPLIT_MART,
+    THREAD_BUDGET,
     ModelArtifact,
     code_version,
     declared_features,
@@ -30,6 +31,7 @@ ABLATION_DCN_EPOCHS = 4  # the full DCN is retrained with the same cap, so delta
 @dg.asset(
     key=["analysis", "cold_start"],
     group_name="analysis",
+    required_resource_keys=THREAD_BUDGET,
     deps=INTERACTION_MARTS,
     kinds={"python", "duckdb"},
     ins={name: dg.AssetIn(["models", name]) for name in models.RECOMMENDER_NAMES},
@@ -51,6 +53,7 @@ def cold_start_analysis(context: dg.AssetExecutionContext, **trained: ModelArtif
 @dg.asset(
     key=["analysis", "feature_ablation"],
     group_name="analysis",
+    required_resource_keys=THREAD_BUDGET,
     deps=[DAILY_MART, *CTR_INPUTS, SPLIT_MART, *INTERACTION_MARTS],
     ins={name: dg.AssetIn(["models", name]) for name in GENERATORS},
     kinds={"python", "lightgbm", "pytorch"},

@@ -9,10 +9,12 @@ import pandas as pd
 
 from dagster_defs.assets.common import (
     CANDIDATE_MART,
+    CRITICAL_PATH,
     CTR_INPUTS,
     DAILY_MART,
     INTERACTION_MARTS,
     SEQUENCE_MART,
+    THREAD_BUDGET,
     ModelArtifact,
     code_version,
     md,
@@ -42,9 +44,11 @@ def build_ranking_evaluation(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["evaluation", name],
         group_name="evaluation",
+        required_resource_keys=THREAD_BUDGET,
         ins=ins,
         deps=[*INTERACTION_MARTS, *([DAILY_MART] if two_stage else [])],
         kinds=KINDS,
+        op_tags=CRITICAL_PATH if two_stage else None,
         code_version=code_version("evaluation", *(["two_stage"] if two_stage else [])),
         description=f"Test-window metrics of models/{name} (users without history served by popularity)"
         + (" and candidate recall@50/100/200" if two_stage else "")
@@ -88,6 +92,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["evaluation", name],
         group_name="evaluation",
+        required_resource_keys=THREAD_BUDGET,
         ins=ins,
         kinds=KINDS,
         deps=[*CTR_INPUTS, *([*INTERACTION_MARTS, CANDIDATE_MART] if rerank else [])],
@@ -146,6 +151,7 @@ evaluation_assets = (
 @dg.asset(
     key=["evaluation", "results"],
     group_name="evaluation",
+    required_resource_keys=THREAD_BUDGET,
     deps=[a.key for a in evaluation_assets],
     kinds=KINDS,
     code_version=code_version("evaluation", str(evaluation_store.SOURCES)),

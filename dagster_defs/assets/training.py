@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
+    CRITICAL_PATH,
     CTR_INPUTS,
     INTERACTION_MARTS,
     ML_DIR,
@@ -30,6 +31,7 @@ from ml.ctr.gbdt import LightGBMCTR
 from ml.feature_sets import FeatureSet
 from ml.recommenders import RECOMMENDERS, CannotTrain
 from ml.serving.publish import publish
+from ml.two_stage import GENERATORS
 from ml.warehouse import evaluation_store, marts
 
 KINDS = {"als": {"python", "implicit"}, "two_tower": {"python", "pytorch"}, "sasrec": {"python", "pytorch"}}
@@ -71,6 +73,7 @@ def build_recommender_asset(name: str) -> dg.AssetsDefinition:
         ins=tuned_input(name),
         code_version=code_version(source, model=name),
         kinds=KINDS.get(name, {"python"}),
+        op_tags=CRITICAL_PATH if name in GENERATORS else None,
         description=f"{models.MODELS[name].description} Trained on the train window of marts.interactions"
         f" (train + validation splits{', in step order: marts.user_sequences' if sequential else ''}){tuned_note}.",
     )

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from dagster_defs.assets.common import (
+    CRITICAL_PATH,
     DAILY_MART,
     INTERACTION_MARTS,
     SEQUENCE_MART,
     SPLIT_MART,
+    THREAD_BUDGET,
     code_version,
     declared_features,
     md,
@@ -112,8 +114,10 @@ def build_tuning_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["tuning", name],
         group_name="tuning",
+        required_resource_keys=THREAD_BUDGET,
         deps=[*INTERACTION_MARTS, *([DAILY_MART, SPLIT_MART] if ranker else []), *([SEQUENCE_MART] if sequential else [])],
         kinds={"python", "optuna"},
+        op_tags=CRITICAL_PATH if ranker else None,
         code_version=code_version("tuning", "evaluation", *(["two_stage"] if ranker else []), model=name),
         description=f"Hyperparameters of models/{name} chosen on the validation window "
         + ("(the ranker's last label window before the test window)" if ranker else "(fit on the train split)")

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
+    CRITICAL_PATH,
     DAILY_MART,
     INTERACTION_MARTS,
     SPLIT_MART,
@@ -40,6 +41,7 @@ GENERATOR_INS = {name: dg.AssetIn(["models", name]) for name in GENERATORS}
     deps=[DAILY_MART, SPLIT_MART, *INTERACTION_MARTS],
     ins={**GENERATOR_INS, "tuned": dg.AssetIn(["tuning", "two_stage"])},
     kinds={"python", "lightgbm"},
+    op_tags=CRITICAL_PATH,
     code_version=code_version("two_stage", model="two_stage"),
     description=f"{models.MODELS['two_stage'].description} Trained on label windows inside the train period "
     "(marts.interactions_daily), early-stopped on the last one, with the parameters of tuning/two_stage "

@@ -6,7 +6,7 @@ models (automation); its table is analysis.feature_verdict, and the main job's s
 import dagster as dg
 import pandas as pd
 
-from dagster_defs.assets.common import ModelArtifact, code_version, md, store_analysis
+from dagster_defs.assets.common import THREAD_BUDGET, ModelArtifact, code_version, md, store_analysis
 from ml import feature_checks
 from ml.warehouse import evaluation_store
 
@@ -19,6 +19,7 @@ COLUMNS = ["model", "metric", "value", "ci_low", "ci_high", "p_value", "verdict"
 @dg.asset(
     key=["analysis", "feature_verdict"],
     group_name="analysis",
+    required_resource_keys=THREAD_BUDGET,
     ins={name: dg.AssetIn(["models", name]) for name in JUDGED},
     kinds={"python"},
     code_version=code_version("feature_checks.py"),
