@@ -26,6 +26,14 @@ from ml.ingest.raw_files import sql_string
 # from this many raw events on, recsys-pipeline runs steps side by side by default (measured above)
 SIDE_BY_SIDE_FROM_EVENTS = 500_000
 ASSET_JOB = "__ASSET_JOB"  # the Definitions' implicit job of every asset, which runs any selection
+# the run's longest chain when steps run side by side (at 10M events tuning/two_stage 96 s, then the
+# candidate generators' models, models/two_stage 55 s and evaluation/two_stage 93 s): its steps start
+# first whenever they are ready, so that the chain does not end the run alone (Dagster's step priority)
+CRITICAL_PATH = {"dagster/priority": "1"}
+# the steps that hold marts.ctr_examples in memory (2.75M rows and their joined features at 10M events,
+# 2.5-3.5 GiB each): side by side, one of them at a time (the executor's tag limit), which kept the run
+# under 8 GiB; two together brought it to 8.4 GiB (``python -m bench.scale``)
+HOLDS_CTR_EXAMPLES = {"recsys/memory": "ctr_examples"}
 
 
 def _executor_config(config: dict) -> dict:

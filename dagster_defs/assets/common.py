@@ -49,10 +49,6 @@ SPLIT_MART = mart_key(marts.SPLIT_WINDOWS)  # read by the ranker's windows and e
 # what a computing asset that takes no settings from the ``recsys`` resource requires of it all the same:
 # its setup applies the run's thread budget in the step's process (each step has its own process)
 THREAD_BUDGET = {"recsys"}
-# the run's longest chain when steps run side by side (at 10M events tuning/two_stage 96 s, then the
-# candidate generators' models, models/two_stage 55 s and evaluation/two_stage 93 s): its steps start
-# first whenever they are ready, so that the chain does not end the run alone (Dagster's step priority)
-CRITICAL_PATH = {"dagster/priority": "1"}
 
 
 def code_version(*paths: str, model: str | None = None) -> str:

@@ -9,7 +9,6 @@ import pandas as pd
 
 from dagster_defs.assets.common import (
     CANDIDATE_MART,
-    CRITICAL_PATH,
     CTR_INPUTS,
     DAILY_MART,
     INTERACTION_MARTS,
@@ -21,6 +20,7 @@ from dagster_defs.assets.common import (
     skip,
     store_results,
 )
+from dagster_defs.execution import CRITICAL_PATH, HOLDS_CTR_EXAMPLES
 from dagster_defs.resources import RecsysResource
 from ml import models
 from ml.artifacts import load_model
@@ -96,6 +96,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
         ins=ins,
         kinds=KINDS,
         deps=[*CTR_INPUTS, *([*INTERACTION_MARTS, CANDIDATE_MART] if rerank else [])],
+        op_tags=HOLDS_CTR_EXAMPLES,
         code_version=code_version("ctr", "evaluation"),
         description=f"Test-window AUC, log loss and calibration of models/{name}"
         + (" and the ranking metrics of ALS's top-50 reranked by it" if rerank else "")
@@ -127,6 +128,7 @@ def build_ctr_evaluation(name: str) -> dg.AssetsDefinition:
     key=["evaluation", "oracle"],
     group_name="evaluation",
     deps=[*INTERACTION_MARTS, *CTR_INPUTS, SEQUENCE_MART],
+    op_tags=HOLDS_CTR_EXAMPLES,
     kinds=KINDS,
     code_version=code_version("evaluation"),
     description=models.MODELS["oracle"].description + " Needs the generator's ground truth; skipped without it.",

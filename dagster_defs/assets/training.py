@@ -8,7 +8,6 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
-    CRITICAL_PATH,
     CTR_INPUTS,
     INTERACTION_MARTS,
     ML_DIR,
@@ -24,6 +23,7 @@ from dagster_defs.assets.common import (
     skip,
 )
 from dagster_defs.assets.configs import CONFIGS, resolve_params
+from dagster_defs.execution import CRITICAL_PATH, HOLDS_CTR_EXAMPLES
 from dagster_defs.resources import RecsysResource
 from ml import feature_checks, models, tracking, training, tuning
 from ml.ctr.features import skip_reason, split_examples
@@ -111,6 +111,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         key=["models", name],
         group_name="models",
         deps=[*CTR_INPUTS, SPLIT_MART],
+        op_tags=HOLDS_CTR_EXAMPLES,
         kinds={"python", "pytorch" if name in models.CTR_NETWORKS else "lightgbm"},
         code_version=code_version(source, "ctr/features.py", "neural.py", model=name),
         description=f"{models.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from dagster_defs.assets.common import (
-    CRITICAL_PATH,
     DAILY_MART,
     INTERACTION_MARTS,
     SEQUENCE_MART,
@@ -26,6 +25,7 @@ from dagster_defs.assets.common import (
     skip,
 )
 from dagster_defs.assets.configs import TUNING_CONFIGS
+from dagster_defs.execution import CRITICAL_PATH
 from ml import threads, tuning
 from ml.errors import CannotTrain
 from ml.recommenders import RECOMMENDERS

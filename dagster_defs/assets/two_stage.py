@@ -8,7 +8,6 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.assets.common import (
-    CRITICAL_PATH,
     DAILY_MART,
     INTERACTION_MARTS,
     SPLIT_MART,
@@ -23,6 +22,7 @@ from dagster_defs.assets.common import (
 )
 from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.assets.training import artifact_metadata
+from dagster_defs.execution import CRITICAL_PATH
 from dagster_defs.resources import RecsysResource
 from ml import feature_checks, models
 from ml.artifacts import load_model

@@ -34,7 +34,7 @@ select
     sum(case when e.weight > 0 then 1 else 0 end) as n_engaged,
     sum(case when e.weight > 0 and e.event_hour >= 18 then 1 else 0 end) as n_engaged_evening,
     sum(case when e.weight > 0 and e.is_weekend = 1 then 1 else 0 end) as n_engaged_weekend,
-    sum(case when e.weight > 0 then i.price else 0 end) as engaged_price_sum,
+    {{ exact_sum('case when e.weight > 0 then i.price else 0 end') }} as engaged_price_sum,
     max(e.event_at) as last_event_at,
     max(e.staged_at) as staged_through
 from events as e
@@ -58,7 +58,7 @@ with history as (
         count(*) as active_days,
         sum(d.n_engaged_evening) as n_engaged_evening,
         sum(d.n_engaged_weekend) as n_engaged_weekend,
-        sum(d.engaged_price_sum) as engaged_price_sum,
+        {{ exact_sum('d.engaged_price_sum') }} as engaged_price_sum,
         max(d.last_event_at) as last_event_at
     from {{ ref('int_snapshots_defined') }} as s
     inner join {{ ref('int_' ~ entity ~ '_days_aggregated') }} as d on d.event_day < s.snapshot_at

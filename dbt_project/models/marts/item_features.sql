@@ -13,7 +13,7 @@ select
     i.title,
     i.brand,
     i.price,
-    i.price / avg(i.price) over (partition by i.category) as price_vs_category,
+    i.price / {{ exact_avg('i.price', 'over (partition by i.category)') }} as price_vs_category,
     i.released_at,
     {{ dbt.datediff('i.released_at', 's.split_at', 'day') }} as days_since_release,
     case when i.released_at >= s.split_at then 1 else 0 end as is_new_item,
