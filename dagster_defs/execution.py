@@ -41,7 +41,11 @@ def _executor_config(config: dict) -> dict:
     if n <= 1:
         return {"in_process": {}}
     return {
-        "multiprocess": {"max_concurrent": n, "start_method": {"forkserver": {"preload_modules": ["dagster_defs.step_process"]}}}
+        "multiprocess": {
+            "max_concurrent": n,
+            "start_method": {"forkserver": {"preload_modules": ["dagster_defs.step_process"]}},
+            "tag_concurrency_limits": [{"key": key, "value": value, "limit": 1} for key, value in HOLDS_CTR_EXAMPLES.items()],
+        }
     }
 
 

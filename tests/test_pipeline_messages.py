@@ -59,31 +59,3 @@ def test_an_empty_train_window_stops_at_the_split_with_the_fix(tmp_path):
     failed = [line for line in proc.stdout.splitlines() if "FAIL " in line and "Got " not in line]
     assert len(failed) == 1 and "assert_train_window_has_events" in failed[0], proc.stdout[-3000:]
     assert "SKIP relation marts.user_features" in proc.stdout
-
-
-def test_processes_are_chosen_by_the_raw_events_size_or_given(tmp_path, monkeypatch):
-    """--processes auto counts the raw events the run loads (the seed's lines, Parquet footers) and
-    runs steps side by side from the threshold on; a number is taken as given, anything else refused."""
-    import pandas as pd
-
-    from dagster_defs import execution
-    from ml import threads
-
-    monkeypatch.setattr(threads, "lanes", lambda: 2)
-    monkeypatch.delenv("RECSYS_RAW_DIR", raising=False)
-    seed = len(pd.read_csv(execution.settings.DBT_PROJECT_DIR / "seeds" / "raw_events.csv", dtype=str))
-    assert execution.raw_event_rows(None, "parquet") == seed  # no raw directory: the committed seed, as CSV
-    for day, n in (("2026-01-01", 3), ("2026-01-02", 4)):
-        (tmp_path / "events" / f"day={day}").mkdir(parents=True)
-        pd.DataFrame({"user_id": ["u"] * n}).to_parquet(tmp_path / "events" / f"day={day}" / "part.parquet")
-    assert execution.raw_event_rows(str(tmp_path), "parquet") == 7
-    assert execution.raw_event_rows(str(tmp_path / "missing"), "parquet") is None
-    monkeypatch.setattr(execution, "SIDE_BY_SIDE_FROM_EVENTS", 7)
-    assert execution.processes_for("auto", json.dumps({"raw_data_dir": str(tmp_path)})) == 2
-    monkeypatch.setattr(execution, "SIDE_BY_SIDE_FROM_EVENTS", 8)
-    assert execution.processes_for("auto", json.dumps({"raw_data_dir": str(tmp_path)})) == 1
-    assert execution.processes_for("auto", "") == (2 if seed >= 8 else 1)
-    assert execution.processes_for("3", "") == 3
-    for bad in ("0", "two", "-1"):
-        with pytest.raises(SystemExit, match="--processes must be auto or a whole number of at least 1"):
-            execution.processes_for(bad, "")
