@@ -6,7 +6,7 @@ its run config (the launchpad's ``execution: config: processes``; 1, in the run'
 Side by side, every step's process is forked from a server that imported the code once
 (``dagster_defs.step_process``), and each applies the run's thread budget itself (the ``recsys``
 resource), so two steps of one thread each share the machine's two cores. Measured
-(``python -m bench.scale``, ``python -m bench.pipeline``): at 10M events the main job takes 11 min
+(``python -m bench.scale``, ``python -m bench.pipeline``): at 10M events the main job takes 10.6 min
 side by side against 15 min one at a time, with the same leaderboard; on the committed sample (117k
 events) starting a process per step costs more than running two at a time saves (115 s against 90 s).
 """
