@@ -61,15 +61,25 @@ def study(seed: int) -> optuna.Study:
     return optuna.create_study(direction="maximize", sampler=sampler)
 
 
-def optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int, lanes: int) -> None:
+def optimize(
+    s: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    n_trials: int,
+    lanes: int,
+    propose: Callable[[optuna.Trial], object] | None = None,
+) -> None:
     """``s.optimize(objective, n_trials)``, with the trials that do not depend on earlier results (the
-    enqueued ones and TPE's random start) run ``lanes`` at a time in threads. They are asked in order
-    before any runs, so each gets the parameters it gets one at a time, and told in order: the study,
-    and so the choice, is the same as sequential. Only for objectives that are thread-safe and seeded
-    on their own (not torch's global generator)."""
+    enqueued ones and TPE's random start) run ``lanes`` at a time in threads. They are asked and given
+    their parameters (``propose``: every ``suggest`` the objective makes, which then returns the same
+    values) in order before any runs, so each gets the parameters it gets one at a time (suggested in
+    the threads, they would draw from the sampler's one generator in whatever order the threads reach
+    it), and told in order: the study, and so the choice, is the same as sequential. Only for objectives
+    that are thread-safe and seeded on their own (not torch's global generator)."""
     ahead = min(n_trials, STARTUP_TRIALS) if lanes > 1 else 0
     if ahead > 1:
         trials = [s.ask() for _ in range(ahead)]
+        for trial in trials if propose else []:
+            propose(trial)  # type: ignore[misc]
         with ThreadPoolExecutor(lanes) as pool:
             futures = [pool.submit(objective, trial) for trial in trials]
             for trial, future in zip(trials, futures, strict=True):
@@ -111,9 +121,12 @@ def run_study(
     t0 = time.perf_counter()
     scores: dict[int, pd.Series] = {}  # every trial's per-user values, for the cross-fitted choice
 
+    def proposed(trial: optuna.Trial) -> dict[str, Any]:
+        return {**defaults, **{p: suggest(trial, p) for p, suggest in SPACES[name].items()}}
+
     def wrapped(trial: optuna.Trial) -> float:
         started = time.perf_counter()
-        params = {**defaults, **{p: suggest(trial, p) for p, suggest in SPACES[name].items()}}
+        params = proposed(trial)
         scores[trial.number] = objective(params, trial)
         value = float(scores[trial.number].mean()) if len(scores[trial.number]) else float("nan")
         trial.set_user_attr("seconds", time.perf_counter() - started)
@@ -122,7 +135,7 @@ def run_study(
             log(f"tuning {name} trial {trial.number + 1}/{n_trials}: validation ndcg@10 {value:.4f}")
         return value
 
-    optimize(s, wrapped, n_trials, lanes)
+    optimize(s, wrapped, n_trials, lanes, proposed)
     done = s.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))  # not the grid's unrun points
     frame = pd.DataFrame({n: scores[n] for n in sorted(scores)})  # by trial number, however they finished
     chosen_by = selection.select(frame, seed)
