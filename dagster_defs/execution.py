@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from ml import settings, threads
-from ml.ingest.raw_files import sql_string
+from ml.ingest import raw_files
 
 # from this many raw events on, recsys-pipeline runs steps side by side by default (measured above)
 SIDE_BY_SIDE_FROM_EVENTS = 500_000
@@ -65,24 +63,12 @@ steps_executor = dg.multi_or_in_process_executor.configured(
 
 
 def raw_event_rows(raw_dir: str | None, fmt: str) -> int | None:
-    """Rows of the raw events a run will load: the committed seed, or the files of ``raw_dir`` (Parquet
-    footers only, or the CSV's lines); None when there are none to count (the raw asset then says why)."""
-    if not raw_dir:
-        files = [settings.DBT_PROJECT_DIR / "seeds" / "raw_events.csv"]
-        fmt = "csv"
-    else:
-        root = Path(raw_dir)
-        files = [root / f"events.{fmt}"] if (root / f"events.{fmt}").exists() else sorted(root.glob("events/day=*/*.parquet"))
-    files = [f for f in files if f.is_file()]
-    if not files:
-        return None
-    if fmt == "csv":
-        with files[0].open("rb") as f:
-            return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1)
-    paths = ", ".join(sql_string(f) for f in files)
-    with duckdb.connect() as con:
-        row = con.execute(f"select sum(num_rows) from parquet_file_metadata([{paths}])").fetchone()
-    return int(row[0]) if row and row[0] is not None else None
+    """Rows of the raw events a run will load: the committed seed, or the files of ``raw_dir``; None
+    when there are none to count (the raw asset then says why)."""
+    if raw_dir:
+        return raw_files.event_rows(raw_dir, fmt)
+    seed = settings.DBT_PROJECT_DIR / "seeds" / "raw_events.csv"
+    return raw_files.csv_rows(seed) if seed.is_file() else None
 
 
 def auto_processes(raw_dir: str | None, fmt: str) -> int:

@@ -11,7 +11,6 @@ evaluation results are ``evaluation/results``. Nothing is patched here.
 
 import hashlib
 import multiprocessing
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
-from dagster_defs.dbt_cli import dbt_command, parsed_into
+from dagster_defs.dbt_cli import dbt_command, parsed_into, target_dir
 from ml import settings
 
 # the lineage reads left to right in this order; each group's meaning (the UI shows it)
@@ -66,11 +65,7 @@ class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
 
 # DBT_TARGET_PATH (dbt's own setting, which dagster-dbt also reads) moves the manifest: runs on other
 # data or engines from one checkout keep theirs apart (the tests give each run its own)
-dbt_project = DbtProject(
-    project_dir=settings.DBT_PROJECT_DIR,
-    profiles_dir=settings.DBT_PROJECT_DIR,
-    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
-)
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR, target_path=target_dir())
 EnvironmentDbtPreparer().prepare_if_dev(dbt_project)  # DbtProject.prepare_if_dev, with this environment's dbt
 
 

@@ -82,7 +82,7 @@ def duckdb_statements(con: duckdb.DuckDBPyConnection, raw_dir: Path, fmt: str, v
     statements = {}
     for table in contract():
         path = raw_dir / f"{table}.{fmt}"
-        by_day = raw_dir / table / "day=*" / "*.parquet"
+        by_day = arrival_days(raw_dir, table)
         kind = "view" if views else "table"
         rejected = f"create or replace table raw.raw_{table}_rejected (line bigint, error varchar, raw_line varchar)"
         if table == "events" and fmt == "parquet" and files(con, path) == 0 and files(con, by_day) > 0:
@@ -137,6 +137,31 @@ def duckdb_statements(con: duckdb.DuckDBPyConnection, raw_dir: Path, fmt: str, v
                 ],
             )
     return statements
+
+
+def arrival_days(raw_dir: Path, table: str) -> Path:
+    """The pattern of a table's arrival-day folders' Parquet files (``<table>/day=YYYY-MM-DD/*.parquet``)."""
+    return raw_dir / table / "day=*" / "*.parquet"
+
+
+def csv_rows(path: Path) -> int:
+    """A CSV file's lines less its header, counted without parsing (a quoted line break counts twice)."""
+    with path.open("rb") as f:
+        return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1)
+
+
+def event_rows(raw_dir: str | Path, fmt: str) -> int | None:
+    """Rows of the events of ``raw_dir`` without reading them (Parquet footers, a CSV's lines), the
+    files found as :func:`duckdb_statements` finds them; None when there are none."""
+    raw_dir, fmt = Path(raw_dir), fmt.strip().lower()
+    path = raw_dir / f"events.{fmt}"
+    if fmt == "csv":
+        return csv_rows(path) if path.is_file() else None
+    with duckdb.connect() as con:
+        pattern = path if files(con, path) else arrival_days(raw_dir, "events")
+        if not files(con, pattern):
+            return None
+        return int(con.execute(f"select sum(num_rows) from parquet_file_metadata({sql_string(pattern)})").fetchone()[0])  # type: ignore[index]
 
 
 def files(con: duckdb.DuckDBPyConnection, pattern: Path) -> int:

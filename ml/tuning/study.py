@@ -78,8 +78,9 @@ def optimize(
     ahead = min(n_trials, STARTUP_TRIALS) if lanes > 1 else 0
     if ahead > 1:
         trials = [s.ask() for _ in range(ahead)]
-        for trial in trials if propose else []:
-            propose(trial)  # type: ignore[misc]
+        if propose is not None:
+            for trial in trials:
+                propose(trial)
         with ThreadPoolExecutor(lanes) as pool:
             futures = [pool.submit(objective, trial) for trial in trials]
             for trial, future in zip(trials, futures, strict=True):
