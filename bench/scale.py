@@ -1,11 +1,13 @@
 """The whole graph on generated data at scale, in one `recsys-pipeline` run: wall time and peak memory (PSS) per
-asset and in total; then one more day of events appended and the graph run again (the incremental
+asset and in total; then one more day of events appended and the graph run again as the daily cycle
+(``recsys-pipeline --daily``: tunings reused while the data holds, click models warm-started; the incremental
 event models re-stage that day only): its time against the full run's, for the dbt layer and in all;
 and NDCG@10 per model next to the sample's.
 
     python -m bench.scale                       # 10M events (recsys-generate parquet --by-day), the main job
     python -m bench.scale --events 1000000      # a smaller run
     python -m bench.scale --raw DIR             # files already generated (events.parquet or events/day=*/)
+    python -m bench.scale --paired              # then a full run on every day, and the append's quality against it
 
 The events land in arrival-day folders (events/day=YYYY-MM-DD/); the first run sees every day but the
 last, the second run the last day too. The run's process tree (the pipeline, dbt, the Spark or other
@@ -26,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench import append_quality
 from bench.common import isolated_env
 from ml import settings
 from ml.ingest import synthetic
@@ -85,12 +88,12 @@ class TreeMemory(threading.Thread):
 
 
 def run_pipeline(
-    env: dict[str, str], log: Path, processes: str = "auto"
+    env: dict[str, str], log: Path, processes: str = "auto", *options: str
 ) -> tuple[float, int, list[tuple[str, float, int, str]], int]:
     """The main job; wall seconds, peak memory, per asset (name, seconds, peak memory, figure), exit code."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_defs.pipeline", "--processes", processes],
+        [sys.executable, "-m", "dagster_defs.pipeline", "--processes", processes, *options],
         env=env,
         cwd=settings.ROOT,
         stdout=subprocess.PIPE,
@@ -168,6 +171,8 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, help="a directory of raw Parquet files to use instead of generating")
     parser.add_argument("--processes", default="auto", help="recsys-pipeline --processes (default auto)")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample run (its NDCG@10 column)")
+    parser.add_argument("--cold-append", action="store_true", help="the append as a plain run, not the daily cycle (--daily)")
+    parser.add_argument("--paired", action="store_true", help="then a full run on every day: the append's quality against it")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
     raw = tmp / "raw"
@@ -195,7 +200,8 @@ def main() -> None:
 
     held.rename(days[-1])
     print(f"\n{days[-1].name} appended: the graph again (log {tmp / 'append.log'}):", flush=True)
-    append_s, append_peak, append_assets, code = run_pipeline(env, tmp / "append.log", args.processes)
+    daily = () if args.cold_append else ("--daily",)
+    append_s, append_peak, append_assets, code = run_pipeline(env, tmp / "append.log", args.processes, *daily)
     report("after one appended day", append_s, append_peak, append_assets, code, tmp / "append.log")
     append_dbt, append_steps = dbt_seconds(data, "append")
     print(
@@ -207,6 +213,13 @@ def main() -> None:
         f"floor with no mart recomputed at all: the fixed cost of {' and '.join(AFTER_NEW_EVENTS)} {fixed:.1f}s "
         f"+ the day's staging {staging:.1f}s = {fixed + staging:.1f}s = {(fixed + staging) / full_dbt:.2f} of the full layer"
     )
+
+    if args.paired:
+        fresh = tmp / "fresh" / "data"
+        print(f"\na full run on all {len(days)} days (log {tmp / 'fresh.log'}):", flush=True)
+        fresh_env = {**isolated_env(fresh), "RECSYS_RAW_DIR": str(raw)}
+        report("full run on every day", *run_pipeline(fresh_env, tmp / "fresh.log", args.processes), tmp / "fresh.log")
+        append_quality.report(data / "warehouse.duckdb", fresh / "warehouse.duckdb")
 
     sample = {}
     if not args.no_sample:

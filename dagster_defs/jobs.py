@@ -4,6 +4,21 @@ but the opt-in feature ablation, which has its own job."""
 import dagster as dg
 
 from dagster_defs.assets.analysis import ABLATION_KEY
+from ml import models, tuning
+
+# the daily cycle (``recsys-pipeline --daily``, the retrain_daily schedule): what did not change is reused.
+# Every tuning keeps its choice while no distribution it read drifted past this PSI (and re-tunes weekly);
+# the click models continue from their last version, checked against a cold fit weekly (ml/warm_start.py)
+DAILY_REUSE_BELOW_PSI = 0.1
+DAILY_OPS = {f"tuning__{n}": {"config": {"reuse_below_psi": DAILY_REUSE_BELOW_PSI}} for n in tuning.TUNED} | {
+    f"models__{n}": {"config": {"warm_start": True}} for n in models.CTR_MODELS
+}
+
+
+def daily_run_config(op_names: set[str] | None = None) -> dict:
+    """The daily cycle's run config, for the ops among ``op_names`` (None: all of them)."""
+    return {"ops": {op: c for op, c in DAILY_OPS.items() if op_names is None or op in op_names}}
+
 
 MAIN_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets(ABLATION_KEY)
 
@@ -22,6 +37,8 @@ retrain_schedule = dg.ScheduleDefinition(
     name="retrain_daily",
     job=materialize_all,
     cron_schedule="0 3 * * *",
+    run_config=daily_run_config(),
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Rebuild features, retrain and re-evaluate every model daily at 03:00 (off by default)",
+    description="Rebuild features, retrain and re-evaluate every model daily at 03:00 (off by default), as the daily "
+    "cycle: tunings reused while their data has not drifted, click models warm-started (recsys-pipeline --daily)",
 )

@@ -11,7 +11,6 @@ summary at the end, also when the run fails; every event of the run goes to a lo
 import argparse
 import contextlib
 import importlib
-import json
 import os
 import shutil
 import subprocess
@@ -22,9 +21,8 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 from dagster_defs.dbt_cli import dbt_command, parsed_into, target_dir
+from dagster_defs.run_config import merged, parse_mapping, parse_vars
 from dagster_defs.terminal import TerminalReport, closing_summary, output_to
 from ml import settings
 from ml.warehouse.connection import require_supported_target
@@ -74,31 +72,6 @@ def prepare_dbt_manifest(dbt_vars: str) -> None:
             raise subprocess.CalledProcessError(parse.returncode, cmd)
 
 
-def parse_mapping(option: str, text: str, example: str) -> dict:
-    """``text`` (YAML or JSON) as a mapping, or exit naming ``option`` and an example."""
-    try:
-        value = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        raise SystemExit(f"{option} is not valid YAML/JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise SystemExit(f"{option} must be a mapping such as '{example}', got {text!r}")
-    return value
-
-
-def parse_vars(text: str) -> str:
-    """Validate ``--vars`` (YAML or JSON, a mapping) and return it as JSON for dbt."""
-    value = parse_mapping("--vars", text, "{test_days: 14}")
-    return json.dumps(value) if value else ""
-
-
-def merged(base: dict, extra: dict) -> dict:
-    """``base`` with ``extra`` laid over it, nested mappings merged key by key."""
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def dagster_home() -> str:
     home = os.environ.get("DAGSTER_HOME") or str(settings.data_dir() / "dagster_home")
     os.makedirs(home, exist_ok=True)
@@ -109,14 +82,21 @@ def dagster_home() -> str:
     return home
 
 
-def run(select: str | None, dbt_vars: str, run_config: dict | None = None, changed_only: bool = False, processes: int = 1) -> int:
+def run(
+    select: str | None,
+    dbt_vars: str,
+    run_config: dict | None = None,
+    changed_only: bool = False,
+    processes: int = 1,
+    daily: bool = False,
+) -> int:
     warnings.filterwarnings("ignore")  # Dagster's beta/preview notices; the log file has the run's events
     import dagster as dg
 
     from dagster_defs.changes import changed_selection
     from dagster_defs.definitions import defs
     from dagster_defs.execution import execute
-    from dagster_defs.jobs import MAIN_SELECTION
+    from dagster_defs.jobs import MAIN_SELECTION, daily_run_config
     from dagster_defs.runs import fail_dead_runs, own_tags
     from dagster_defs.selection import SelectionError, resolve
 
@@ -153,6 +133,8 @@ def run(select: str | None, dbt_vars: str, run_config: dict | None = None, chang
                 "resources": {"recsys": {"config": {"dbt_vars": dbt_vars}}},
                 "execution": {"config": {"processes": processes}},
             }
+            if daily:
+                config = merged(config, daily_run_config({k.to_python_identifier() for k in keys}))
             ok = execute(instance, run_id, keys, merged(config, run_config or {}), own_tags())
             stopped = False
         except dg.DagsterInvalidConfigError as exc:
@@ -206,6 +188,13 @@ def main(argv: list[str] | None = None) -> None:
         "'{ops: {tuning__als: {config: {n_trials: 5}}}}' (an asset's op is its key with '__' for '/')",
     )
     parser.add_argument(
+        "--daily",
+        action="store_true",
+        help="the daily cycle: every tuning reuses its choice while its data has not drifted (PSI < 0.1, re-tuned "
+        "weekly), the click models continue from their last version (checked against a cold fit weekly); "
+        "--config overrides it (dagster_defs/jobs.py)",
+    )
+    parser.add_argument(
         "--processes",
         default="auto",
         help="steps that run at once, each in a process of its own; 1: one after another in this process; "
@@ -228,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     processes = processes_for(args.processes, dbt_vars)
     with engine_server():
         try:
-            code = run(args.select, dbt_vars, run_config, changed_only=args.changed, processes=processes)
+            code = run(args.select, dbt_vars, run_config, args.changed, processes, args.daily)
         except KeyboardInterrupt:  # Ctrl-C before the run started (loading the code location)
             print("\ninterrupted before the run started; nothing was changed")
             code = INTERRUPTED

@@ -3,6 +3,7 @@ model on the CTR examples (``ml.serving.publish`` then publishes it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml import models
+from ml import models, warm_start
 from ml.ctr.deep import CTRModel
 from ml.ctr.features import split_examples
 from ml.ctr.gbdt import LightGBMCTR
@@ -62,18 +63,45 @@ def click_model_params(name: str) -> type:
 
 
 def train_click_model(
-    name: str, params: dict[str, Any], examples: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
+    name: str,
+    params: dict[str, Any],
+    examples: pd.DataFrame,
+    features: FeatureSet,
+    log: Callable[[str], None] | None = None,
+    previous: warm_start.Previous | None = None,
+    warm: bool = False,
+    check_days: float = warm_start.CHECK_DAYS,
 ) -> tuple[CTRModel | LightGBMCTR, float, dict[str, Any]]:
     """Fit click model ``name`` with the declared ctr_examples ``features`` it may use (but those that
-    carry nothing in the train blocks) on the train blocks, early-stopped on the latest; returns it, the
-    seconds it took, and the example counts with the features left out."""
+    carry nothing in the train blocks) on the train blocks, early-stopped on the latest: from scratch, or,
+    with ``warm``, from ``previous`` (its last version) as ``ml.warm_start.plan`` says, checked against a
+    cold fit on schedule. Returns the model to publish, the seconds it took, and the example counts, the
+    features left out, how it was fit and why, the guard's state and, on a check day, the check."""
     train, validation, _ = split_examples(examples)
     mine = features.for_model(name)
     dropped = degenerate(train, mine)
-    model = click_model(name, params)
+    usable = mine.without(dropped)
+    chosen = warm_start.plan(previous, click_model(name, params).params, usable.fingerprint, warm, check_days)
     t0 = time.perf_counter()
-    model.fit(train, validation, mine.without(dropped), log=log)
-    info = {"train_examples": len(train), "validation_examples": len(validation), "left_out_features": dropped}
+    fitted = {}
+    if chosen.mode != "warm":
+        fitted["cold"] = click_model(name, params).fit(train, validation, usable, log=log)
+    if chosen.mode != "cold":
+        fitted["warm"] = click_model(name, params).fit(train, validation, usable, log=log, start=previous.model)  # type: ignore[union-attr]
+    found = None
+    if len(fitted) == 2:
+        keys, labels = validation["event_id"].to_numpy(), validation["clicked"].to_numpy()
+        found = warm_start.check(keys, labels, fitted["warm"].predict_proba(validation), fitted["cold"].predict_proba(validation))
+    model = fitted["warm" if chosen.mode == "warm" or (found and found.keep_warm) else "cold"]
+    info = {
+        "train_examples": len(train),
+        "validation_examples": len(validation),
+        "left_out_features": dropped,
+        "fit": chosen.mode if found is None else f"both, published {'warm' if found.keep_warm else 'cold'}",
+        "fit_reason": chosen.why,
+        "warm_start_state": warm_start.state_after(chosen, previous, found),
+        **({"warm_check": dataclasses.asdict(found)} if found else {}),
+    }
     return model, time.perf_counter() - t0, info
 
 

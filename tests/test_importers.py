@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_defs.pipeline import merged, parse_mapping, parse_vars
+from dagster_defs.run_config import merged, parse_mapping, parse_vars
 from ml import models, tuning
 from ml.ingest import importers
 from ml.ingest.importers.common import rating_event_types

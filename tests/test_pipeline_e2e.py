@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ml import models, tuning
+from ml.ctr.gbdt import LightGBMCTR
 from ml.models import load_model
 from ml.warehouse import connection as warehouse
 from tests.conftest import ROOT, pipeline, running_service
@@ -191,15 +192,16 @@ def test_every_dbt_test_the_run_executed_is_an_asset_check_and_no_asset_is_phant
     assert all("0.0 days behind the marts" in line for line in summary[1 : len(models.SERVED) + 1])
 
 
-def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, monkeypatch):
-    """The same data again, reuse on: the tuning's choice is reused (no search) with the drift it
-    measured; a new trial budget searches again."""
+def test_the_daily_cycle_reuses_the_tuning_until_its_budget_changes_and_warm_starts(pipeline_env, monkeypatch):
+    """The same data again as the daily cycle (--daily): the tuning's choice is reused (no search) with
+    the drift it measured, a new trial budget searches again; a click model continues from its last
+    version."""
     import dagster as dg
 
     env, _, _, _ = pipeline_env
     names = ("item_item", "two_stage")  # the models this test re-tunes
-    reuse = {f"tuning__{n}": {"config": {"reuse_below_psi": 0.1}} for n in names}  # off by default
-    proc = pipeline(env, "--select", " or ".join(f'key:"tuning/{n}"' for n in names), "--config", json.dumps({"ops": reuse}))
+    select = " or ".join([*(f'key:"tuning/{n}"' for n in names), 'key:"models/lgbm_ctr"'])
+    proc = pipeline(env, "--daily", "--select", select)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rebudget = {"tuning__item_item": {"config": {"reuse_below_psi": 0.1, "n_trials": 2}}}
     proc = pipeline(env, "--select", 'key:"tuning/item_item"', "--config", json.dumps({"ops": rebudget}))
@@ -207,6 +209,7 @@ def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, mo
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with dg.DagsterInstance.get() as instance:
         records = {n: instance.fetch_materializations(dg.AssetKey(["tuning", n]), limit=3).records for n in names}
+        click = instance.fetch_materializations(dg.AssetKey(["models", "lgbm_ctr"]), limit=2).records
     history = {n: [r.asset_materialization.metadata for r in rs] for n, rs in records.items()}
     main, again = history["two_stage"][1], history["two_stage"][0]  # newest first
     assert "reused_from_run" not in main and again["reused_from_run"].value  # type: ignore[attr-defined]
@@ -216,6 +219,11 @@ def test_a_later_run_reuses_the_tuning_until_its_budget_changes(pipeline_env, mo
     assert "reused_from_run" in reused and "reused_from_run" not in rebudgeted and rebudgeted["n_trials"].value == 2
     assert rebudgeted["tuned_because"].value == "its budget changed since the last tuning"
     assert main["tuned_because"].value == "no earlier tuning to reuse"
+    warm, cold = (r.asset_materialization.metadata for r in click)  # newest first
+    assert cold["fit"].value == "cold" and warm["fit"].value == "warm", warm["fit_reason"].value
+    assert warm["warm_start_state"].value == cold["warm_start_state"].value  # the clock of the next check runs on
+    trees = {k: load_model(m["artifact_path"].value).booster.num_trees() for k, m in (("warm", warm), ("cold", cold))}
+    assert trees["cold"] < trees["warm"] <= trees["cold"] + LightGBMCTR.Params().warm_trees  # it grew from there
 
 
 def test_steps_side_by_side_reproduce_the_steps_one_at_a_time(pipeline_env):

@@ -81,6 +81,20 @@ class ModelArtifact:
     skipped: str = ""  # why nothing was trained (e.g. no impressions for a click model); then no path
 
 
+def last_materialization(context: dg.AssetExecutionContext, what: str) -> tuple[dict, str, str]:
+    """This asset's last materialization (``what`` it made, for the messages), when it ran today's code
+    version: (its metadata values, its run id, ""); else ({}, "", why not). What a run may reuse or
+    continue from (a tuning, a model's last version)."""
+    key = context.asset_key
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return {}, "", f"no earlier {what} to reuse"
+    if context.instance.get_latest_materialization_code_versions([key]).get(key) != context.assets_def.code_versions_by_key[key]:
+        return {}, "", f"its code changed since the last {what}"
+    meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+    return meta, event.run_id, ""
+
+
 def skip(context: dg.AssetExecutionContext, reason: str) -> dict:
     """Log why an asset computed nothing and return the metadata that says so in the UI. The asset
     still materializes (empty), so that what does not depend on it, like the leaderboard, runs."""

@@ -9,16 +9,32 @@ from typing import Any
 import dagster as dg
 import pydantic
 
-from ml import models, tuning
+from ml import models, tuning, warm_start
 from ml.hyperparams import describe
 from ml.recommenders import RECOMMENDERS
 from ml.training import click_model_params
 from ml.two_stage import TwoStageParams
 
+# how a click model is fit day to day (ml.warm_start), beside its hyperparameters
+WARM_FIELDS: dict[str, Any] = {
+    "warm_start": (
+        bool,
+        pydantic.Field(
+            default=False,
+            description="continue from the last published version (a few epochs or trees more) instead of fitting "
+            "from scratch, checked against a cold fit every warm_check_days (ml/warm_start.py); false: from scratch",
+        ),
+    ),
+    "warm_check_days": (
+        float,
+        pydantic.Field(default=warm_start.CHECK_DAYS, description="days between two checks of the warm start against a cold fit"),
+    ),
+}
 
-def config_class(name: str, params_cls: type) -> type[dg.Config]:
+
+def config_class(name: str, params_cls: type, extra: dict[str, Any] | None = None) -> type[dg.Config]:
     """A ``dg.Config`` with one described field per hyperparameter (tuples become lists); optional
-    fields (default null = the tuned value) for the tuned models."""
+    fields (default null = the tuned value) for the tuned models; then the ``extra`` fields."""
     tuned = name in tuning.TUNED
     fields: dict[str, Any] = {}
     for field, (default, doc) in describe(params_cls).items():
@@ -29,7 +45,7 @@ def config_class(name: str, params_cls: type) -> type[dg.Config]:
         else:
             fields[field] = (kind, pydantic.Field(default=value, description=doc))
     title = "".join(part.title() for part in name.split("_")) + "Config"
-    config = pydantic.create_model(title, __base__=dg.Config, **fields)
+    config = pydantic.create_model(title, __base__=dg.Config, **fields, **(extra or {}))
     config.__doc__ = f"Hyperparameters of {name}." if fields else "This model has no hyperparameters."
     return config
 
@@ -68,13 +84,13 @@ def tuning_config_class(name: str) -> type[dg.Config]:
 
 def resolve_params(config: dg.Config, tuned: dict[str, Any] | None) -> dict[str, Any]:
     """The parameters a training asset fits with: set config values, else the tuned ones, else defaults."""
-    explicit = {k: v for k, v in config.model_dump().items() if v is not None}
+    explicit = {k: v for k, v in config.model_dump().items() if v is not None and k not in WARM_FIELDS}
     return {**(tuned or {}), **explicit}
 
 
 CONFIGS: dict[str, type[dg.Config]] = {
     **{name: config_class(name, cls.Params) for name, cls in RECOMMENDERS.items()},
-    **{name: config_class(name, click_model_params(name)) for name in models.CTR_MODELS},
+    **{name: config_class(name, click_model_params(name), WARM_FIELDS) for name in models.CTR_MODELS},
     "two_stage": config_class("two_stage", TwoStageParams),
 }
 TUNING_CONFIGS = {name: tuning_config_class(name) for name in tuning.TUNED}

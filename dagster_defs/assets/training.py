@@ -18,6 +18,7 @@ from dagster_defs.assets.common import (
     data_origin,
     declared_features,
     features_metadata,
+    last_materialization,
     md,
     new_version,
     skip,
@@ -25,7 +26,8 @@ from dagster_defs.assets.common import (
 from dagster_defs.assets.configs import CONFIGS, resolve_params
 from dagster_defs.execution import CRITICAL_PATH, HOLDS_CTR_EXAMPLES
 from dagster_defs.resources import RecsysResource
-from ml import feature_checks, models, tracking, training, tuning
+from ml import feature_checks, models, tracking, training, tuning, warm_start
+from ml.artifacts import load_model
 from ml.ctr.features import skip_reason, split_examples
 from ml.ctr.gbdt import LightGBMCTR
 from ml.feature_sets import FeatureSet
@@ -113,7 +115,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         deps=[*CTR_INPUTS, SPLIT_MART],
         op_tags=HOLDS_CTR_EXAMPLES,
         kinds={"python", "pytorch" if name in models.CTR_NETWORKS else "lightgbm"},
-        code_version=code_version(source, "ctr/features.py", "neural.py", model=name),
+        code_version=code_version(source, "ctr/features.py", "neural.py", "warm_start.py", model=name),
         description=f"{models.MODELS[name].description} Trained on the train blocks of marts.ctr_examples, "
         "early-stopped on the AUC of the latest. Skipped when the data has no impressions.",
     )
@@ -123,7 +125,14 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
             return dg.Output(ModelArtifact(name, "", "", skipped=reason), metadata=skip(context, reason))
         params = resolve_params(config, None)  # type: ignore[arg-type]
         features = declared_features().get("ctr_examples", FeatureSet("ctr_examples"))
-        model, seconds, info = training.train_click_model(name, params, examples, features, log=context.log.info)
+        warm, check_days = config.warm_start, config.warm_check_days  # type: ignore[attr-defined]
+        previous, why_not = last_version(context) if warm else (None, "")
+        model, seconds, info = training.train_click_model(
+            name, params, examples, features, context.log.info, previous, warm, check_days
+        )
+        if why_not:
+            info["fit_reason"] = why_not
+        context.log.info(f"{name}: fit {info['fit']}: {info['fit_reason']}")
         history = getattr(model, "history", [])
         version = new_version(context)
         path = publish(recsys.artifacts_dir, name, version, model, origin=data_origin())
@@ -132,7 +141,7 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         record_validation(context, name, version, rows, model.features)
         left_out = info.pop("left_out_features")
         meta = {
-            **info,
+            **{k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in info.items()},
             **features_metadata({"ctr_examples": model.features}),
             **({"left_out_features": dg.MetadataValue.json(left_out)} if left_out else {}),
             "feature_importance": md(click_importance(model, validation)),
@@ -143,6 +152,17 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         return dg.Output(ModelArtifact(model=name, version=version, path=str(path)), metadata=meta)
 
     return train_click
+
+
+def last_version(context: dg.AssetExecutionContext) -> tuple[warm_start.Previous | None, str]:
+    """This click model's last published version and its warm-start state, to continue from; else why not."""
+    meta, _, why = last_materialization(context, "version")
+    state, path = meta.get("warm_start_state"), meta.get("artifact_path")
+    if why or state is None or path is None:
+        return None, why or "its last version has no warm-start state (fit before warm starts, or skipped)"
+    if not Path(path).exists():
+        return None, f"its last version's artifact is gone ({path})"
+    return warm_start.Previous(load_model(path), state["checked_at"], state["verdict"]), ""
 
 
 def click_importance(model, validation):

@@ -21,6 +21,7 @@ from dagster_defs.assets.common import (
     THREAD_BUDGET,
     code_version,
     declared_features,
+    last_materialization,
     md,
     skip,
 )
@@ -58,17 +59,14 @@ def budget(config: dg.Config) -> dict:
 
 def last_tuning(context: dg.AssetExecutionContext, config: dg.Config) -> tuple[dict | None, str]:
     """The record of the last tuning when its code version and budget are today's, else why not."""
-    key = context.asset_key
-    event = context.instance.get_latest_materialization_event(key)
-    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
-    if "profile" not in meta:
+    meta, run_id, why = last_materialization(context, "tuning")
+    if why:
+        return None, why
+    if "profile" not in meta:  # it searched nothing (skipped)
         return None, "no earlier tuning to reuse"
-    if context.instance.get_latest_materialization_code_versions([key]).get(key) != context.assets_def.code_versions_by_key[key]:
-        return None, "its code changed since the last tuning"
-    if meta["budget"].value != budget(config):  # type: ignore[attr-defined]
+    if meta["budget"] != budget(config):
         return None, "its budget changed since the last tuning"
-    record = {k: meta[k].value for k in ("params", "profile", "tuned_at", "budget")}  # type: ignore[attr-defined]
-    return {**record, "run_id": event.run_id}, ""  # type: ignore[union-attr]
+    return {**{k: meta[k] for k in ("params", "profile", "tuned_at", "budget")}, "run_id": run_id}, ""
 
 
 def psi_table(psis: dict[str, float]) -> dg.MetadataValue:

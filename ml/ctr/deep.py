@@ -6,6 +6,7 @@ window).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class CTRParams:
     hidden: tuple[int, ...] = param((128, 64), "deep MLP layer sizes")
     dropout: float = param(0.1, "dropout in the deep MLP")
     epochs: int = param(20, "maximum epochs (early stopping on validation AUC)")
+    warm_epochs: int = param(2, "maximum epochs when continuing from the previous version (ml.warm_start)")
     examples_per_epoch: int = param(
         500_000, "train examples per epoch at most (0: all); larger data is covered over several epochs"
     )
@@ -81,6 +83,11 @@ class CTRNet(torch.nn.Module):
         return self.head(deep).squeeze(1)
 
 
+def best_epoch(history: list[dict]) -> int:
+    """The epoch of the best validation AUC (0: the version a warm start began from); 0 without history."""
+    return int(history[int(np.argmax([h["val_auc"] for h in history]))]["epoch"]) if history else 0
+
+
 @loader(*ARCHITECTURES)
 class CTRModel:
     """Click-probability model over ctr_examples rows: the declared features it is fit with (a
@@ -112,25 +119,39 @@ class CTRModel:
         )
 
     def fit(
-        self, train: pd.DataFrame, validation: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
+        self,
+        train: pd.DataFrame,
+        validation: pd.DataFrame,
+        features: FeatureSet,
+        log: Callable[[str], None] | None = None,
+        start: CTRModel | None = None,
     ) -> CTRModel:
+        """Fit on ``train``, early-stopped on ``validation``'s AUC; from ``start`` (the previous version,
+        same parameters and features) when given: its encoder, so that its embeddings and weights keep
+        their meaning, and its weights, for at most ``warm_epochs`` (its own validation AUC is epoch 0)."""
         p = self.params
         gen = seed_everything(p["seed"])
         self.features = features
-        self.encoder = TabularEncoder(features.numeric, features.categorical).fit(train)
+        self.history, epochs = [], p["epochs"]
+        if start is None:
+            self.encoder = TabularEncoder(features.numeric, features.categorical).fit(train)
+            self.net, best_auc, best_state = self._net(), -1.0, None
+        else:
+            self.encoder, self.net, epochs = start.encoder, copy.deepcopy(start.net), p["warm_epochs"]
+            best_auc = M.roc_auc(validation["clicked"].to_numpy(), self.predict_proba(validation))
+            best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+            self.history.append({"epoch": 0, "train_loss": None, "val_auc": best_auc, "seconds": 0.0})
         num, cat = (torch.from_numpy(a) for a in self.encoder.transform(train))
         y = torch.from_numpy(train["clicked"].to_numpy(np.float32))
-        self.net = self._net()
         opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"], fused=True)
-        best_auc, best_state, stale = -1.0, None, 0
-        self.history = []
+        stale = 0
         per_epoch = epoch_size(len(y), p["examples_per_epoch"])
-        progress = Progress(f"{self.name} training", p["epochs"] * per_epoch, log, unit="examples")
+        progress = Progress(f"{self.name} training", epochs * per_epoch, log, unit="examples")
 
         def shuffle(n: int) -> np.ndarray:
             return torch.randperm(n, generator=gen).numpy()
 
-        for epoch, indices in enumerate(epoch_orders(len(y), p["examples_per_epoch"], p["epochs"], shuffle)):
+        for epoch, indices in enumerate(epoch_orders(len(y), p["examples_per_epoch"], epochs, shuffle), start=1):
             t0 = time.perf_counter()
             self.net.train()
             order = torch.from_numpy(indices)
@@ -145,10 +166,10 @@ class CTRModel:
                 progress.update(len(b))
             val_auc = M.roc_auc(validation["clicked"].to_numpy(), self.predict_proba(validation))
             seconds = time.perf_counter() - t0
-            record = {"epoch": epoch + 1, "train_loss": total / len(order), "val_auc": val_auc, "seconds": seconds}
+            record = {"epoch": epoch, "train_loss": total / len(order), "val_auc": val_auc, "seconds": seconds}
             self.history.append(record)
             if log:
-                log(f"{self.name} epoch {epoch + 1}: train loss {record['train_loss']:.4f}, validation AUC {val_auc:.4f}")
+                log(f"{self.name} epoch {record['epoch']}: train loss {record['train_loss']:.4f}, validation AUC {val_auc:.4f}")
             if val_auc > best_auc:
                 best_auc, stale = val_auc, 0
                 best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
@@ -156,10 +177,10 @@ class CTRModel:
                 stale += 1
                 if stale >= p["patience"]:
                     break
-        progress.finish(f"; best validation AUC at epoch {int(np.argmax([h['val_auc'] for h in self.history])) + 1}")
+        self.best_epoch = best_epoch(self.history)
+        progress.finish(f"; best validation AUC at epoch {self.best_epoch}")
         assert best_state is not None  # the first epoch always improves on -1
         self.net.load_state_dict(best_state)
-        self.best_epoch = int(np.argmax([h["val_auc"] for h in self.history])) + 1
         return self
 
     def predict_proba(self, frame: pd.DataFrame, batch: int = 65536) -> np.ndarray:
@@ -192,7 +213,7 @@ class CTRModel:
         model.encoder = TabularEncoder.from_dict(meta["encoder"])
         model.features = FeatureSet.from_dict(meta["features"])
         model.history = meta["history"]
-        model.best_epoch = int(np.argmax([h["val_auc"] for h in model.history])) + 1 if model.history else 0
+        model.best_epoch = best_epoch(model.history)
         model.net = model._net()
         arrays_to_state(model.net, read_arrays(Path(directory) / "arrays.npz"))
         return model

@@ -27,6 +27,7 @@ class LightGBMCTRParams:
     max_train_rows: int = param(
         500_000, "train examples at most: a seeded sample of them on larger data (0: all); bounds the boosting time"
     )
+    warm_trees: int = param(100, "boosting rounds at most added to the previous version when warm-started (ml.warm_start)")
     seed: int = param(42, "LightGBM seed")
 
 
@@ -37,6 +38,7 @@ class LightGBMCTR:
 
     name = "lgbm_ctr"
     Params = LightGBMCTRParams
+    booster: lgb.Booster  # once fit or loaded
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dataclasses.asdict(LightGBMCTRParams(**params))
@@ -49,13 +51,24 @@ class LightGBMCTR:
         return out
 
     def fit(
-        self, train: pd.DataFrame, validation: pd.DataFrame, features: FeatureSet, log: Callable[[str], None] | None = None
+        self,
+        train: pd.DataFrame,
+        validation: pd.DataFrame,
+        features: FeatureSet,
+        log: Callable[[str], None] | None = None,
+        start: LightGBMCTR | None = None,
     ) -> LightGBMCTR:
+        """Boost on ``train``, early-stopped on ``validation``'s AUC; from ``start`` (the previous version,
+        same parameters and features) when given: at most ``warm_trees`` trees more on its trees (LightGBM's
+        ``init_model``), with its categories, so that its splits keep their meaning."""
         p = self.params
         self.features = features
-        self.categories = {c: sorted(as_text(train[c]).unique()) for c in features.categorical}
+        if start is None:
+            self.categories = {c: sorted(as_text(train[c]).unique()) for c in features.categorical}
+        else:
+            self.categories = start.categories
         self.model = lgb.LGBMClassifier(
-            n_estimators=p["n_estimators"],
+            n_estimators=p["warm_trees"] if start else p["n_estimators"],
             learning_rate=p["learning_rate"],
             num_leaves=p["num_leaves"],
             min_child_samples=p["min_child_samples"],
@@ -73,6 +86,7 @@ class LightGBMCTR:
             eval_y=(validation["clicked"],),
             eval_metric="auc",
             callbacks=[lgb.early_stopping(30, verbose=False)],
+            init_model=start.booster if start is not None else None,
         )
         self.booster = self.model.booster_
         if log:
