@@ -190,8 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--daily",
         action="store_true",
-        help="the daily cycle: every tuning reuses its choice while its data has not drifted (PSI < 0.1, re-tuned "
-        "weekly), the click models continue from their last version (checked against a cold fit weekly); "
+        help="the daily cycle: the tunings reuse their choice while their data has not drifted (PSI < 0.1, re-tuned "
+        "weekly; the networks' and the two-stage ranker's are tuned every run), the click models continue from "
+        "their last version (checked against a cold fit weekly); "
         "--config overrides it (dagster_defs/jobs.py)",
     )
     parser.add_argument(

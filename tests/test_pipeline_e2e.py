@@ -201,7 +201,8 @@ def test_the_daily_cycle_reuses_the_tuning_until_its_budget_changes_and_warm_sta
     env, _, _, _ = pipeline_env
     names = ("item_item", "two_stage")  # the models this test re-tunes
     select = " or ".join([*(f'key:"tuning/{n}"' for n in names), 'key:"models/lgbm_ctr"'])
-    proc = pipeline(env, "--daily", "--select", select)
+    ranker = {"ops": {"tuning__two_stage": {"config": {"reuse_below_psi": 0.1}}}}  # re-tuned daily unless set
+    proc = pipeline(env, "--daily", "--select", select, "--config", json.dumps(ranker))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rebudget = {"tuning__item_item": {"config": {"reuse_below_psi": 0.1, "n_trials": 2}}}
     proc = pipeline(env, "--select", 'key:"tuning/item_item"', "--config", json.dumps({"ops": rebudget}))

@@ -118,3 +118,19 @@ def test_a_check_day_fits_both_and_publishes_cold_unless_warm_is_significantly_b
     model, _, info = training.train_click_model("lgbm_ctr", params, examples, FEATURES, previous=recent, warm=True)
     assert info["fit"] == "warm" and "warm_check" not in info
     assert first.booster.num_trees() < model.booster.num_trees() <= first.booster.num_trees() + 5
+
+
+def test_the_daily_cycle_reuses_tunings_and_warm_starts_the_click_models_it_selects():
+    import dagster as dg
+
+    from dagster_defs.definitions import defs
+    from dagster_defs.jobs import daily_run_config, retrain_schedule
+
+    chosen = daily_run_config({"tuning__als", "tuning__sasrec", "models__dcn", "models__als", "evaluation__dcn"})
+    assert chosen == {
+        "ops": {"tuning__als": {"config": {"reuse_below_psi": 0.1}}, "models__dcn": {"config": {"warm_start": True}}}
+    }
+    tick = retrain_schedule.evaluate_tick(dg.build_schedule_context())
+    assert tick.run_requests[0].run_config == daily_run_config()
+    job = defs.resolve_job_def("materialize_all")
+    assert dg.validate_run_config(job, daily_run_config())["ops"]["models__lgbm_ctr"]["config"]["warm_start"] is True
