@@ -71,17 +71,19 @@ def train_click_model(
     previous: warm_start.Previous | None = None,
     warm: bool = False,
     check_days: float = warm_start.CHECK_DAYS,
+    missing: str = "",
 ) -> tuple[CTRModel | LightGBMCTR, float, dict[str, Any]]:
     """Fit click model ``name`` with the declared ctr_examples ``features`` it may use (but those that
     carry nothing in the train blocks) on the train blocks, early-stopped on the latest: from scratch, or,
     with ``warm``, from ``previous`` (its last version) as ``ml.warm_start.plan`` says, checked against a
-    cold fit on schedule. Returns the model to publish, the seconds it took, and the example counts, the
-    features left out, how it was fit and why, the guard's state and, on a check day, the check."""
+    cold fit on schedule (``missing``: why there is no ``previous``). Returns the model to publish, the
+    seconds it took, and the example counts, the features left out, how it was fit and why, the guard's
+    state and, on a check day, the check."""
     train, validation, _ = split_examples(examples)
     mine = features.for_model(name)
     dropped = degenerate(train, mine)
     usable = mine.without(dropped)
-    chosen = warm_start.plan(previous, click_model(name, params).params, usable.fingerprint, warm, check_days)
+    chosen = warm_start.plan(previous, click_model(name, params).params, usable.fingerprint, warm, check_days, missing=missing)
     t0 = time.perf_counter()
     fitted = {}
     if chosen.mode != "warm":

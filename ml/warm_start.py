@@ -56,12 +56,13 @@ def plan(
     enabled: bool,
     check_days: float,
     now: datetime | None = None,
+    missing: str = "",
 ) -> Plan:
-    """How today's model is fit (module docstring)."""
+    """How today's model is fit (module docstring); ``missing``: why there is no ``previous``, if known."""
     if not enabled:
         return Plan("cold", "warm starts are off (warm_start: false)")
     if previous is None:
-        return Plan("cold", "no earlier version to start from")
+        return Plan("cold", missing or "no earlier version to start from")
     if previous.model.params != params:
         then = previous.model.params
         changed = sorted(k for k in params.keys() | then.keys() if params.get(k) != then.get(k))

@@ -128,10 +128,8 @@ def build_click_model_asset(name: str) -> dg.AssetsDefinition:
         warm, check_days = config.warm_start, config.warm_check_days  # type: ignore[attr-defined]
         previous, why_not = last_version(context) if warm else (None, "")
         model, seconds, info = training.train_click_model(
-            name, params, examples, features, context.log.info, previous, warm, check_days
+            name, params, examples, features, context.log.info, previous, warm, check_days, why_not
         )
-        if why_not:
-            info["fit_reason"] = why_not
         context.log.info(f"{name}: fit {info['fit']}: {info['fit_reason']}")
         history = getattr(model, "history", [])
         version = new_version(context)
